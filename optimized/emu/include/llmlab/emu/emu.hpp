@@ -1,0 +1,348 @@
+#pragma once
+/// \file
+/// \brief The CUDA execution-model emulator: CUDA's names for g++, and kernels run on the CPU.
+///
+/// Model (DESIGN.md §4): one Boost.Context fiber per CUDA thread that has to wait; one OS thread
+/// runs one block to completion; blocks spread over a small pool of OS threads
+/// (`LLMLAB_EMU_THREADS=N`). Threads of a block start in schedule order
+/// (`LLMLAB_EMU_SCHEDULE=forward|reverse|random:SEED`) and run until they finish or wait at a
+/// barrier or a warp function; a thread that never waits costs a plain function call (the
+/// barrier-free fast path: a runner fiber calls the kernel for thread after thread, and only a thread
+/// that waits keeps the fiber, while a fresh runner carries on with the rest).
+///
+/// Diagnostics, each naming the kernel, block, thread and source line, make `launch` return an
+/// error instead of hanging: a barrier reached from different lines (divergent code), deadlocks
+/// (grouped by wait site), warp functions whose mask names lanes that exited or never arrive, a
+/// lane reading from a lane outside the mask, an exception thrown by kernel code, a bad launch
+/// configuration. Under AddressSanitizer, global memory (cudaMalloc) and dynamic shared memory are
+/// exact-size allocations, and ASan's report is followed by the block and thread that made it.
+///
+/// Include `<llmlab/cuda/kernel.cuh>`, not this file.
+
+// Standard headers first: CUDA's host_defines.h redefines words (e.g. __noinline__) that the
+// standard library uses in attributes.
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <source_location>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+// Must come before any CUDA header: host_defines.h defines __shared__ only if it is undefined, and
+// then as nothing, which would give every emulated thread a private copy. One OS thread runs one
+// block at a time, so a thread_local is exactly "shared by the block".
+#define __shared__ static thread_local
+#define __constant__
+#define __managed__
+#ifndef __launch_bounds__
+#define __launch_bounds__(...)
+#endif
+
+#include <cuda_runtime_api.h>  // declarations only: the emulator defines the runtime subset itself
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+// ---- built-in variables: real thread_local variables the scheduler sets before every resume ----
+extern thread_local uint3 threadIdx;  ///< this thread's index in its block
+extern thread_local uint3 blockIdx;   ///< this block's index in the grid
+extern thread_local dim3 blockDim;    ///< threads per block
+extern thread_local dim3 gridDim;     ///< blocks per grid
+inline constexpr int warpSize = 32;   ///< lanes per warp
+
+namespace llmlab::emu {
+
+/// The diagnostic of the last failed launch on this process ("" if none failed yet).
+std::string last_diagnostic();
+
+/// Pointer to the running block's dynamic shared memory (what dynamic_shared<T>() returns).
+void* dynamic_shared_memory();
+
+/// Type-erased launch: `run_thread(ctx)` runs the kernel body for the current thread.
+struct LaunchSpec {
+  dim3 grid;
+  dim3 block;
+  std::size_t dynamic_shared_bytes = 0;
+  void (*run_thread)(void* ctx) = nullptr;
+  void* ctx = nullptr;
+  const void* kernel_address = nullptr;  ///< used to name the kernel in reports
+};
+
+/// Runs every block of the grid; returns after the last block ends or the first error.
+cudaError_t launch_spec(const LaunchSpec& spec);
+
+/// The emulated kernel launch behind llmlab::cuda::launch: converts the arguments to the kernel's
+/// parameter types once (as a real launch copies them), then every thread calls the kernel with
+/// its own copy.
+template <class... Params, class... Args>
+cudaError_t launch(const cudaLaunchConfig_t& cfg, void (*kernel)(Params...), Args&&... args) {
+  static_assert(sizeof...(Params) == sizeof...(Args), "launch: wrong number of kernel arguments");
+  struct Closure {
+    void (*kernel)(Params...);
+    std::tuple<std::remove_cvref_t<Params>...> params;
+  } closure{kernel, {std::forward<Args>(args)...}};
+  LaunchSpec spec;
+  spec.grid = cfg.gridDim;
+  spec.block = cfg.blockDim;
+  spec.dynamic_shared_bytes = cfg.dynamicSmemBytes;
+  spec.run_thread = [](void* ctx) {
+    auto* c = static_cast<Closure*>(ctx);
+    std::apply(c->kernel, c->params);  // by value: a thread's changes to its parameters stay its own
+  };
+  spec.ctx = &closure;
+  spec.kernel_address = reinterpret_cast<const void*>(kernel);
+  return launch_spec(spec);
+}
+
+/// Warp functions all go through one rendezvous.
+enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, syncwarp };
+
+/// One lane's arrival at a warp function. `value` (≤ 16 bytes) is the lane's operand, `param`
+/// the source lane / delta / lane mask, `width` the shuffle segment. The result (bytes of the
+/// operand type for shuffles, a 32-bit word for votes) is written to `result`.
+void warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes, int param, int width,
+               void* result, const std::source_location& where);
+
+/// A block-wide barrier; `count` is this thread's predicate for __syncthreads_count/_and/_or, the
+/// return value the number of threads of the block whose predicate was non-zero.
+int barrier(int predicate, const std::source_location& where);
+
+/// Shuffle of any trivially copyable type of at most 16 bytes.
+template <class T>
+T shuffle(WarpOp op, unsigned mask, const T& var, int param, int width,
+          const std::source_location& where) {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 16,
+                "emulated shuffles move trivially copyable values of at most 16 bytes");
+  T out;
+  warp_sync(op, mask, &var, sizeof(T), param, width, &out, where);
+  return out;
+}
+
+}  // namespace llmlab::emu
+
+// ---- synchronisation ---------------------------------------------------------------------------
+
+/// Block-wide barrier: every (non-exited) thread of the block must reach the same __syncthreads.
+inline void __syncthreads(const std::source_location& where = std::source_location::current()) {
+  llmlab::emu::barrier(0, where);
+}
+/// Barrier that also counts the threads whose predicate is non-zero.
+inline int __syncthreads_count(int predicate,
+                               const std::source_location& where = std::source_location::current()) {
+  return llmlab::emu::barrier(predicate != 0, where);
+}
+/// Barrier that returns non-zero iff every thread's predicate is non-zero.
+inline int __syncthreads_and(int predicate,
+                             const std::source_location& where = std::source_location::current()) {
+  return llmlab::emu::barrier(predicate != 0, where) == static_cast<int>(blockDim.x * blockDim.y * blockDim.z);
+}
+/// Barrier that returns non-zero iff some thread's predicate is non-zero.
+inline int __syncthreads_or(int predicate,
+                            const std::source_location& where = std::source_location::current()) {
+  return llmlab::emu::barrier(predicate != 0, where) > 0;
+}
+/// Rendezvous of the lanes in `mask`.
+inline void __syncwarp(unsigned mask = 0xffffffffu,
+                       const std::source_location& where = std::source_location::current()) {
+  int dummy = 0;
+  unsigned out;
+  llmlab::emu::warp_sync(llmlab::emu::WarpOp::syncwarp, mask, &dummy, sizeof dummy, 0, warpSize, &out,
+                         where);
+}
+/// Memory fences: the emulator's threads share one address space, so a sequentially consistent fence.
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+inline void __threadfence_block() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+
+// ---- warp shuffles and votes -------------------------------------------------------------------
+
+/// Value of `var` held by lane `srcLane` (mod width) of this lane's segment.
+template <class T>
+T __shfl_sync(unsigned mask, T var, int srcLane, int width = warpSize,
+              const std::source_location& where = std::source_location::current()) {
+  return llmlab::emu::shuffle(llmlab::emu::WarpOp::shfl, mask, var, srcLane, width, where);
+}
+/// Value held by lane − delta; lanes with no such lane in their segment keep their own.
+template <class T>
+T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = warpSize,
+                 const std::source_location& where = std::source_location::current()) {
+  return llmlab::emu::shuffle(llmlab::emu::WarpOp::shfl_up, mask, var, static_cast<int>(delta), width,
+                              where);
+}
+/// Value held by lane + delta; lanes with no such lane in their segment keep their own.
+template <class T>
+T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = warpSize,
+                   const std::source_location& where = std::source_location::current()) {
+  return llmlab::emu::shuffle(llmlab::emu::WarpOp::shfl_down, mask, var, static_cast<int>(delta),
+                              width, where);
+}
+/// Value held by lane XOR laneMask (butterfly exchange).
+template <class T>
+T __shfl_xor_sync(unsigned mask, T var, int laneMask, int width = warpSize,
+                  const std::source_location& where = std::source_location::current()) {
+  return llmlab::emu::shuffle(llmlab::emu::WarpOp::shfl_xor, mask, var, laneMask, width, where);
+}
+/// Bit i set iff lane i is in mask and its predicate is non-zero.
+inline unsigned __ballot_sync(unsigned mask, int predicate,
+                              const std::source_location& where = std::source_location::current()) {
+  unsigned out;
+  llmlab::emu::warp_sync(llmlab::emu::WarpOp::ballot, mask, &predicate, sizeof predicate, 0, warpSize,
+                         &out, where);
+  return out;
+}
+/// Non-zero iff some lane in mask has a non-zero predicate.
+inline int __any_sync(unsigned mask, int predicate,
+                      const std::source_location& where = std::source_location::current()) {
+  unsigned out;
+  llmlab::emu::warp_sync(llmlab::emu::WarpOp::any, mask, &predicate, sizeof predicate, 0, warpSize,
+                         &out, where);
+  return static_cast<int>(out);
+}
+/// Non-zero iff every lane in mask has a non-zero predicate.
+inline int __all_sync(unsigned mask, int predicate,
+                      const std::source_location& where = std::source_location::current()) {
+  unsigned out;
+  llmlab::emu::warp_sync(llmlab::emu::WarpOp::all, mask, &predicate, sizeof predicate, 0, warpSize,
+                         &out, where);
+  return static_cast<int>(out);
+}
+/// Mask of the lanes of this warp that have not exited.
+unsigned __activemask();
+
+// ---- atomics (std::atomic_ref; CAS loops where the hardware type has no native atomic) ----------
+
+namespace llmlab::emu::detail {
+template <class T, class F>
+T cas_update(T* address, F f) {
+  using Bits = std::conditional_t<sizeof(T) == 2, std::uint16_t,
+               std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
+  static_assert(sizeof(T) == sizeof(Bits));
+  std::atomic_ref<Bits> word(*reinterpret_cast<Bits*>(address));
+  Bits expected = word.load();
+  for (;;) {
+    T old;
+    std::memcpy(&old, &expected, sizeof old);
+    const T updated = f(old);
+    Bits desired;
+    std::memcpy(&desired, &updated, sizeof desired);
+    if (word.compare_exchange_weak(expected, desired)) return old;
+  }
+}
+}  // namespace llmlab::emu::detail
+
+/// *address += val atomically; returns the old value.
+template <class T>
+T atomicAdd(T* address, T val) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, __half>) {
+    return llmlab::emu::detail::cas_update(address, [&](T old) { return T(float(old) + float(val)); });
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return llmlab::emu::detail::cas_update(address, [&](T old) { return old + val; });
+  } else {
+    return std::atomic_ref<T>(*address).fetch_add(val);
+  }
+}
+/// *address −= val atomically; returns the old value.
+template <class T>
+T atomicSub(T* address, T val) { return std::atomic_ref<T>(*address).fetch_sub(val); }
+/// *address = max(*address, val) atomically; returns the old value.
+template <class T>
+T atomicMax(T* address, T val) {
+  return llmlab::emu::detail::cas_update(address, [&](T old) { return old < val ? val : old; });
+}
+/// *address = min(*address, val) atomically; returns the old value.
+template <class T>
+T atomicMin(T* address, T val) {
+  return llmlab::emu::detail::cas_update(address, [&](T old) { return val < old ? val : old; });
+}
+/// If *address == compare then *address = val; returns the old value.
+template <class T>
+T atomicCAS(T* address, T compare, T val) {
+  std::atomic_ref<T>(*address).compare_exchange_strong(compare, val);
+  return compare;
+}
+/// *address = val atomically; returns the old value.
+template <class T>
+T atomicExch(T* address, T val) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return llmlab::emu::detail::cas_update(address, [&](T) { return val; });
+  } else {
+    return std::atomic_ref<T>(*address).exchange(val);
+  }
+}
+/// Bitwise atomics; return the old value.
+template <class T>
+T atomicAnd(T* address, T val) { return std::atomic_ref<T>(*address).fetch_and(val); }
+template <class T>
+T atomicOr(T* address, T val) { return std::atomic_ref<T>(*address).fetch_or(val); }
+template <class T>
+T atomicXor(T* address, T val) { return std::atomic_ref<T>(*address).fetch_xor(val); }
+
+// ---- device math the host library lacks ---------------------------------------------------------
+
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
+inline float __expf(float x) { return std::exp(x); }
+inline float __logf(float x) { return std::log(x); }
+inline float __fdividef(float a, float b) { return a / b; }
+inline float __saturatef(float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : x); }
+inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __frcp_rn(float x) { return 1.0f / x; }
+inline float __fsqrt_rn(float x) { return std::sqrt(x); }
+inline int __float2int_rn(float x) { return static_cast<int>(std::nearbyint(x)); }
+inline int __float_as_int(float x) { int i; std::memcpy(&i, &x, 4); return i; }
+inline unsigned __float_as_uint(float x) { unsigned i; std::memcpy(&i, &x, 4); return i; }
+inline float __int_as_float(int i) { float x; std::memcpy(&x, &i, 4); return x; }
+inline float __uint_as_float(unsigned i) { float x; std::memcpy(&x, &i, 4); return x; }
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
+inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x)); }
+inline int __ffs(int x) { return __builtin_ffs(x); }
+template <class T>
+inline T __ldg(const T* p) { return *p; }
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a < b ? b : a; }
+inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+inline unsigned max(unsigned a, unsigned b) { return a < b ? b : a; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
+inline long long max(long long a, long long b) { return a < b ? b : a; }
+
+// bfloat16 / half functions that cuda_bf16.h and cuda_fp16.h declare only for the device. Each
+// computes in float (exact for one product of 8- or 11-bit significands) and rounds once to the
+// 16-bit type; for __hfma the sum is formed in double first, which is exact unless the addends'
+// exponents differ by more than ~29, where the rounding of the 16-bit result is unaffected.
+inline __nv_bfloat16 __hfma(__nv_bfloat16 a, __nv_bfloat16 b, __nv_bfloat16 c) {
+  return __double2bfloat16(double(__bfloat162float(a)) * double(__bfloat162float(b)) +
+                           double(__bfloat162float(c)));
+}
+inline __half __hfma(__half a, __half b, __half c) {
+  return __double2half(double(__half2float(a)) * double(__half2float(b)) + double(__half2float(c)));
+}
+inline __nv_bfloat162 __hfma2(__nv_bfloat162 a, __nv_bfloat162 b, __nv_bfloat162 c) {
+  return __nv_bfloat162(__hfma(a.x, b.x, c.x), __hfma(a.y, b.y, c.y));
+}
+inline __half2 __hfma2(__half2 a, __half2 b, __half2 c) {
+  return __half2(__hfma(a.x, b.x, c.x), __hfma(a.y, b.y, c.y));
+}
+inline __nv_bfloat16 hexp(__nv_bfloat16 x) { return __float2bfloat16(std::exp(__bfloat162float(x))); }
+inline __half hexp(__half x) { return __float2half(std::exp(__half2float(x))); }
+inline __nv_bfloat16 hsqrt(__nv_bfloat16 x) { return __float2bfloat16(std::sqrt(__bfloat162float(x))); }
+inline __half hsqrt(__half x) { return __float2half(std::sqrt(__half2float(x))); }
+inline __nv_bfloat16 hrsqrt(__nv_bfloat16 x) {
+  return __float2bfloat16(1.0f / std::sqrt(__bfloat162float(x)));
+}
+inline __half hrsqrt(__half x) { return __float2half(1.0f / std::sqrt(__half2float(x))); }
+inline int __bfloat162int_rn(__nv_bfloat16 x) {
+  return static_cast<int>(std::nearbyint(__bfloat162float(x)));
+}
+
+// ---- the runtime subset: template conveniences cuda_runtime.h would add -----------------------
+
+/// Typed cudaMalloc, as cuda_runtime.h provides it under nvcc.
+template <class T>
+cudaError_t cudaMalloc(T** ptr, std::size_t bytes) {
+  return ::cudaMalloc(reinterpret_cast<void**>(ptr), bytes);
+}
