@@ -1,14 +1,17 @@
-# llmlab_add_cuda_library(NAME [SHARED] SOURCES a.cu b.cu ... [LINK targets...] [INCLUDE dirs...])
+# llmlab_add_cuda_library(NAME [SHARED] SOURCES a.cu b.cu ... [LINK targets...] [CUDA_LINK names...]
+#                         [INCLUDE dirs...])
 #
 # Every .cu file is built twice, as DESIGN.md §1 asks:
 #   NAME_emu  — g++ compiles the file as C++ against the CUDA emulator (llmlab::emu); runs anywhere.
 #   NAME_gpu  — nvcc compiles it for CMAKE_CUDA_ARCHITECTURES (default 80;90); only when the CUDA
 #               language is enabled. It links the shared CUDA runtime.
+# LINK targets go to both flavours; each CUDA_LINK name X (another llmlab_add_cuda_library) links
+# X_emu into NAME_emu and X_gpu into NAME_gpu.
 # Never link NAME_emu and NAME_gpu into one binary: they define the same functions.
 # The source file is reached from a generated one-line .cpp (`#include "/abs/file.cu"`), because a
 # source file can carry only one LANGUAGE per directory; relative #includes in the .cu still work.
 function(llmlab_add_cuda_library NAME)
-  cmake_parse_arguments(ARG "SHARED" "" "SOURCES;LINK;INCLUDE" ${ARGN})
+  cmake_parse_arguments(ARG "SHARED" "" "SOURCES;LINK;CUDA_LINK;INCLUDE" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "llmlab_add_cuda_library(${NAME}): no SOURCES given")
   endif()
@@ -29,6 +32,9 @@ function(llmlab_add_cuda_library NAME)
 
   add_library(${NAME}_emu ${kind} ${wrappers})
   target_link_libraries(${NAME}_emu PUBLIC llmlab::emu ${ARG_LINK})
+  foreach(dep IN LISTS ARG_CUDA_LINK)
+    target_link_libraries(${NAME}_emu PUBLIC ${dep}_emu)
+  endforeach()
   target_include_directories(${NAME}_emu PUBLIC ${ARG_INCLUDE})
   if(TARGET llmlab_warnings)
     target_link_libraries(${NAME}_emu PRIVATE llmlab_warnings)
@@ -39,6 +45,9 @@ function(llmlab_add_cuda_library NAME)
     add_library(${NAME}_gpu ${kind} ${ARG_SOURCES})
     target_link_libraries(${NAME}_gpu PUBLIC llmlab::cuda_headers CUDA::cudart ${ARG_LINK})
     target_include_directories(${NAME}_gpu PUBLIC ${ARG_INCLUDE})
+    foreach(dep IN LISTS ARG_CUDA_LINK)
+      target_link_libraries(${NAME}_gpu PUBLIC ${dep}_gpu)
+    endforeach()
     set_target_properties(${NAME}_gpu PROPERTIES
       CUDA_RUNTIME_LIBRARY Shared
       POSITION_INDEPENDENT_CODE ON
