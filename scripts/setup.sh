@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs everything llmlab needs on Debian 12, idempotently:
+#   - Debian packages (apt-get only when one is missing; `apt-get update` only then);
+#   - a Python venv at .venv with scripts/requirements.txt (skipped while its hash is unchanged);
+#   - checks that nvcc is there (without it the emulated build still works).
+# Usage: scripts/setup.sh [--with-torch]
+#   --with-torch  also python3-torch + python3-numpy, needed only to regenerate the golden files
+#                 with /usr/bin/python3 tests/golden/make_golden.py.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+
+with_torch=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-torch) with_torch=1 ;;
+    -h|--help) sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+packages=(
+  build-essential cmake ninja-build ccache git pkg-config
+  libboost-context-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev
+  pybind11-dev doxygen graphviz libjs-mathjax openmpi-bin libopenmpi-dev
+  python3-venv python3-dev
+)
+if (( with_torch )); then
+  packages+=(python3-torch python3-numpy)
+fi
+
+# ---- Debian packages ------------------------------------------------------------------------
+missing=()
+for p in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$p")
+  fi
+done
+sudo=()
+if (( EUID != 0 )); then sudo=(sudo); fi
+if (( ${#missing[@]} )); then
+  echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_note="installed ${missing[*]}"
+else
+  apt_note="all ${#packages[@]} present"
+fi
+
+# ---- Python venv ----------------------------------------------------------------------------
+venv="$ROOT/.venv"
+req="$ROOT/scripts/requirements.txt"
+marker="$venv/.llmlab-requirements.sha256"
+want="$( (sha256sum "$req"; python3 --version 2>&1) | sha256sum | cut -d' ' -f1)"
+if [[ -x "$venv/bin/python" && -f "$marker" && "$(cat "$marker")" == "$want" ]]; then
+  venv_note="up to date"
+else
+  echo "setup: creating the Python venv at .venv (pip install -r scripts/requirements.txt)"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+  echo "$want" > "$marker"
+  venv_note="installed from scripts/requirements.txt"
+fi
+
+# ---- CUDA toolkit ---------------------------------------------------------------------------
+if [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  nvcc=/usr/local/cuda/bin/nvcc
+else
+  nvcc="$(command -v nvcc || true)"
+fi
+if [[ -n "$nvcc" ]]; then
+  nvcc_note="$nvcc ($("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
+else
+  nvcc_note="NOT FOUND: only the emulated kernels will be built (the nvcc build for sm_80/sm_90 is skipped)"
+fi
+
+echo "setup: Debian packages: $apt_note"
+echo "setup: Python venv .venv: $venv_note"
+echo "setup: nvcc: $nvcc_note"
