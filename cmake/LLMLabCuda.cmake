@@ -37,7 +37,7 @@ function(llmlab_add_cuda_library NAME)
   endforeach()
   target_include_directories(${NAME}_emu PUBLIC ${ARG_INCLUDE})
   if(TARGET llmlab_warnings)
-    target_link_libraries(${NAME}_emu PRIVATE llmlab_warnings)
+    target_link_libraries(${NAME}_emu PRIVATE $<BUILD_INTERFACE:llmlab_warnings>)
   endif()
   set_target_properties(${NAME}_emu PROPERTIES POSITION_INDEPENDENT_CODE ON)
 

@@ -22,6 +22,7 @@
 // Standard headers first: CUDA's host_defines.h redefines words (e.g. __noinline__) that the
 // standard library uses in attributes.
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -222,11 +223,8 @@ T cas_update(T* address, F f) {
   std::atomic_ref<Bits> word(*reinterpret_cast<Bits*>(address));
   Bits expected = word.load();
   for (;;) {
-    T old;
-    std::memcpy(&old, &expected, sizeof old);
-    const T updated = f(old);
-    Bits desired;
-    std::memcpy(&desired, &updated, sizeof desired);
+    const T old = std::bit_cast<T>(expected);
+    const Bits desired = std::bit_cast<Bits>(static_cast<T>(f(old)));
     if (word.compare_exchange_weak(expected, desired)) return old;
   }
 }

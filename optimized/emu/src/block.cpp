@@ -1,0 +1,497 @@
+#include "block.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "fiber_stack.hpp"
+
+#define LLMLAB_EMU_FAST_TLS __attribute__((tls_model("initial-exec")))
+LLMLAB_EMU_FAST_TLS thread_local uint3 threadIdx;
+LLMLAB_EMU_FAST_TLS thread_local uint3 blockIdx;
+LLMLAB_EMU_FAST_TLS thread_local dim3 blockDim;
+LLMLAB_EMU_FAST_TLS thread_local dim3 gridDim;
+
+namespace llmlab::emu::detail {
+namespace {
+
+// initial-exec: read on every emulated barrier; the library is small enough for static TLS.
+__attribute__((tls_model("initial-exec"))) thread_local Block* tl_block = nullptr;
+
+const char* op_name(WarpOp op) {
+  switch (op) {
+    case WarpOp::shfl: return "__shfl_sync";
+    case WarpOp::shfl_up: return "__shfl_up_sync";
+    case WarpOp::shfl_down: return "__shfl_down_sync";
+    case WarpOp::shfl_xor: return "__shfl_xor_sync";
+    case WarpOp::ballot: return "__ballot_sync";
+    case WarpOp::any: return "__any_sync";
+    case WarpOp::all: return "__all_sync";
+    case WarpOp::syncwarp: return "__syncwarp";
+  }
+  return "?";
+}
+
+bool same_site(const std::source_location& a, const std::source_location& b) {
+  return a.line() == b.line() && a.column() == b.column() &&
+         (a.file_name() == b.file_name() || std::strcmp(a.file_name(), b.file_name()) == 0);
+}
+
+std::string hex(unsigned mask) {
+  std::ostringstream s;
+  s << "0x" << std::hex << mask;
+  return s.str();
+}
+
+// "3, 5-9, 12" from a sorted list.
+std::string ranges(const std::vector<int>& v) {
+  std::ostringstream s;
+  for (std::size_t i = 0; i < v.size();) {
+    std::size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+    s << (i ? ", " : "") << v[i];
+    if (j > i) s << '-' << v[j];
+    i = j + 1;
+  }
+  return s.str();
+}
+
+std::vector<int> lanes_of(unsigned mask) {
+  std::vector<int> v;
+  for (int l = 0; l < 32; ++l)
+    if (mask >> l & 1u) v.push_back(l);
+  return v;
+}
+
+}  // namespace
+
+Block* Block::current() { return tl_block; }
+
+void Block::reset(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear) {
+  launch_ = &launch;
+  block_idx_ = block_idx;
+  const dim3 bd = launch.spec->block;
+  nthreads_ = static_cast<int>(bd.x * bd.y * bd.z);
+  threads_.resize(nthreads_);
+  uint3 idx{0, 0, 0};  // counted up, not divided out: this loop runs for every block
+  for (int t = 0; t < nthreads_; ++t) {
+    auto& th = threads_[t];
+    th.idx = idx;
+    th.lane = t % 32;
+    th.warp = t / 32;
+    th.status = ThreadState::Status::unstarted;
+    th.runner = nullptr;
+    if (++idx.x == bd.x) {
+      idx.x = 0;
+      if (++idx.y == bd.y) {
+        idx.y = 0;
+        ++idx.z;
+      }
+    }
+  }
+  const int nwarps = (nthreads_ + 31) / 32;
+  warp_exited_.assign(nwarps, 0u);
+  if (nthreads_ % 32) warp_exited_.back() = ~0u << (nthreads_ % 32);  // lanes that do not exist
+  warp_pending_.resize(nwarps);
+  for (auto& p : warp_pending_) p.clear();
+  ready_.clear();
+  released_.clear();
+  next_start_ = 0;
+  barrier_arrived_ = barrier_count_ = exited_ = 0;
+  used_runners_ = 0;
+  current_ = nullptr;
+  error_.clear();
+  aborting_ = false;
+  if (launch.schedule == Schedule::random) rng_.seed(launch.seed * 0x9E3779B97F4A7C15ull + block_linear);
+  start_order_.resize(nthreads_);
+  for (int t = 0; t < nthreads_; ++t) start_order_[t] = t;
+  if (launch.schedule == Schedule::reverse) std::reverse(start_order_.begin(), start_order_.end());
+  if (launch.schedule == Schedule::random) std::shuffle(start_order_.begin(), start_order_.end(), rng_);
+  const std::size_t smem = launch.spec->dynamic_shared_bytes;
+  std::free(dynamic_shared_);
+  dynamic_shared_ = nullptr;
+  if (smem) {
+    // Exact size (AddressSanitizer guards its ends) and filled with 0xff bytes (a float NaN), so a
+    // read of shared memory nobody wrote shows up in the result instead of passing by luck.
+    dynamic_shared_ = std::malloc(smem);
+    std::memset(dynamic_shared_, 0xff, smem);
+  }
+}
+
+Block::~Block() { std::free(dynamic_shared_); }
+
+std::string Block::thread_name(int t) const {
+  const auto& i = threads_[t].idx;
+  std::ostringstream s;
+  s << "thread (" << i.x << ',' << i.y << ',' << i.z << ')';
+  return s.str();
+}
+
+std::string Block::where_str(const std::source_location& w) const {
+  std::ostringstream s;
+  s << w.file_name() << ':' << w.line() << " in " << w.function_name();
+  return s.str();
+}
+
+std::string Block::context() const {
+  std::ostringstream s;
+  s << "kernel `" << launch_->kernel_name << "` block (" << block_idx_.x << ',' << block_idx_.y << ','
+    << block_idx_.z << ')';
+  if (current_ && current_->thread >= 0) s << ' ' << thread_name(current_->thread);
+  return s.str();
+}
+
+// ---- the scheduler loop ---------------------------------------------------------------------
+
+std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear) {
+  reset(launch, block_idx, block_linear);
+  Block* outer = tl_block;
+  tl_block = this;
+  blockIdx = block_idx_;
+  blockDim = launch_->spec->block;
+  gridDim = launch_->spec->grid;
+  int finished = 0;
+  while (error_.empty()) {
+    if (!ready_.empty()) {
+      const int t = ready_.front();
+      ready_.pop_front();
+      resume(threads_[t].runner);
+    } else if (next_start_ < start_order_.size()) {
+      start_runner();
+    } else {
+      finished = 0;
+      for (const auto& th : threads_) finished += th.status == ThreadState::Status::finished;
+      if (finished != nthreads_) diagnose_deadlock();
+      break;
+    }
+  }
+  if (!error_.empty()) abort_all();
+  tl_block = outer;
+  return error_;
+}
+
+struct RunnerBody {
+  Block* b;
+  Runner* r;
+  boost::context::fiber operator()(boost::context::fiber&& sink) {
+    StackSwitch::finish(nullptr, &b->sched_stack_bottom_, &b->sched_stack_size_);
+    r->sink = std::move(sink);
+    try {
+      for (int t = b->take_unstarted(); t >= 0 && b->error_.empty(); t = b->take_unstarted()) {
+        b->begin_thread(t, r);
+        b->launch_->spec->run_thread(b->launch_->spec->ctx);
+        b->end_thread(t);
+      }
+    } catch (const Abort&) {
+    } catch (const std::exception& e) {
+      b->fail(b->context() + ": the kernel threw " + e.what());
+    } catch (...) {
+      b->fail(b->context() + ": the kernel threw an exception that is not a std::exception");
+    }
+    r->done = true;
+    StackSwitch::start(nullptr, b->sched_stack_bottom_, b->sched_stack_size_);
+    return std::move(r->sink);
+  }
+};
+
+void Block::start_runner() {
+  if (used_runners_ == runners_.size()) runners_.push_back(std::make_unique<Runner>());
+  Runner* r = runners_[used_runners_++].get();
+  r->thread = -1;
+  r->done = false;
+  r->fake_stack = nullptr;
+  PooledStackAllocator salloc;
+  boost::context::stack_context sc = salloc.allocate();
+  // The stack spans [sp - size, sp); boost keeps the fiber's record at its top.
+  r->stack_bottom = static_cast<char*>(sc.sp) - sc.size;
+  r->stack_size = sc.size;
+  r->self = boost::context::fiber(std::allocator_arg, boost::context::preallocated(sc.sp, sc.size, sc),
+                                  salloc, RunnerBody{this, r});
+  resume(r);
+}
+
+void Block::resume(Runner* r) {
+  Runner* previous = current_;
+  current_ = r;
+  if (r->thread >= 0) threadIdx = threads_[r->thread].idx;
+  StackSwitch::start(&sched_fake_stack_, r->stack_bottom, r->stack_size);
+  r->self = std::move(r->self).resume();
+  StackSwitch::finish(sched_fake_stack_, nullptr, nullptr);
+  current_ = previous;
+}
+
+void Block::suspend(Runner* r) {
+  StackSwitch::start(&r->fake_stack, sched_stack_bottom_, sched_stack_size_);
+  r->sink = std::move(r->sink).resume();
+  StackSwitch::finish(r->fake_stack, &sched_stack_bottom_, &sched_stack_size_);
+  if (aborting_) throw Abort{};
+  threadIdx = threads_[r->thread].idx;
+  threads_[r->thread].status = ThreadState::Status::running;
+}
+
+int Block::take_unstarted() {
+  if (next_start_ >= start_order_.size()) return -1;
+  return start_order_[next_start_++];
+}
+
+void Block::begin_thread(int t, Runner* r) {
+  r->thread = t;
+  threads_[t].runner = r;
+  threads_[t].status = ThreadState::Status::running;
+  threadIdx = threads_[t].idx;
+}
+
+void Block::end_thread(int t) {
+  auto& th = threads_[t];
+  th.status = ThreadState::Status::finished;
+  ++exited_;
+  warp_exited_[th.warp] |= 1u << th.lane;
+  for (const auto& op : warp_pending_[th.warp]) {
+    if ((op.mask >> th.lane & 1u) && !(op.arrived >> th.lane & 1u)) {
+      fail(context() + " exited without reaching " + op_name(op.op) + " (mask " + hex(op.mask) +
+           ") that lanes " + ranges(lanes_of(op.arrived)) + " of warp " + std::to_string(th.warp) +
+           " wait at: the mask names a lane that never arrives");
+      return;
+    }
+  }
+  if (barrier_arrived_ > 0 && barrier_arrived_ == nthreads_ - exited_) complete_barrier();
+}
+
+void Block::release() {
+  auto& ids = released_;
+  if (launch_->schedule == Schedule::reverse) std::reverse(ids.begin(), ids.end());
+  if (launch_->schedule == Schedule::random) std::shuffle(ids.begin(), ids.end(), rng_);
+  for (int t : ids) ready_.push_back(t);
+  ids.clear();
+}
+
+void Block::fail(const std::string& what) {
+  if (error_.empty()) error_ = what;
+}
+
+void Block::fail_here(const std::string& what) {
+  fail(what);
+  throw Abort{};
+}
+
+void Block::abort_all() {
+  aborting_ = true;
+  for (std::size_t i = 0; i < used_runners_; ++i)
+    if (!runners_[i]->done && runners_[i]->self) resume(runners_[i].get());
+}
+
+// ---- barriers -----------------------------------------------------------------------------
+
+int Block::barrier(int predicate, const std::source_location& where) {
+  Runner* r = current_;
+  auto& th = threads_[r->thread];
+  th.status = ThreadState::Status::at_barrier;
+  th.where = where;
+  ++barrier_arrived_;
+  barrier_count_ += predicate;
+  if (barrier_arrived_ == nthreads_ - exited_) {
+    complete_barrier();
+    if (!error_.empty()) throw Abort{};
+    th.status = ThreadState::Status::running;
+  } else {
+    suspend(r);
+  }
+  return th.barrier_result;
+}
+
+void Block::complete_barrier() {
+  int first = -1;
+  std::vector<int>& waiting = released_;
+  for (int t = 0; t < nthreads_; ++t) {
+    const auto& th = threads_[t];
+    if (th.status != ThreadState::Status::at_barrier) continue;
+    if (first < 0) {
+      first = t;
+    } else if (!same_site(th.where, threads_[first].where)) {
+      fail("kernel `" + launch_->kernel_name + "` block (" + std::to_string(block_idx_.x) + ',' +
+           std::to_string(block_idx_.y) + ',' + std::to_string(block_idx_.z) +
+           "): __syncthreads reached in divergent code: " + thread_name(first) + " waits at " +
+           where_str(threads_[first].where) + " but " + thread_name(t) + " waits at " +
+           where_str(th.where) + " (every thread of a block must reach the same barrier)");
+      waiting.clear();
+      return;
+    }
+    if (current_ == nullptr || t != current_->thread) waiting.push_back(t);
+  }
+  for (auto& th : threads_)
+    if (th.status == ThreadState::Status::at_barrier) th.barrier_result = barrier_count_;
+  barrier_arrived_ = 0;
+  barrier_count_ = 0;
+  // The thread that completed the barrier (if it is at it) goes on; the others become ready.
+  for (int t : waiting) threads_[t].status = ThreadState::Status::running;
+  if (current_ && current_->thread >= 0 &&
+      threads_[current_->thread].status == ThreadState::Status::at_barrier)
+    threads_[current_->thread].status = ThreadState::Status::running;
+  release();
+}
+
+// ---- warp functions -------------------------------------------------------------------------
+
+unsigned Block::active_mask() const {
+  const auto& th = threads_[current_->thread];
+  return ~warp_exited_[th.warp];
+}
+
+void Block::warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes, int param,
+                      int width, void* result, const std::source_location& where) {
+  Runner* r = current_;
+  const int t = r->thread;
+  auto& th = threads_[t];
+  const unsigned bit = 1u << th.lane;
+  // Built only when a check fails: formatting on every call would dominate the emulator's time.
+  const auto site = [&] { return std::string(op_name(op)) + " at " + where_str(where); };
+  if (!(mask & bit))
+    fail_here(context() + ": " + site() + " with mask " + hex(mask) + " that does not name its own lane " +
+              std::to_string(th.lane));
+  if (width < 1 || width > 32 || (width & (width - 1)))
+    fail_here(context() + ": " + site() + ": width " + std::to_string(width) +
+              " is not a power of two from 1 to 32");
+  if (mask & warp_exited_[th.warp])
+    fail_here(context() + ": " + site() + " with mask " + hex(mask) + " names lanes " +
+              ranges(lanes_of(mask & warp_exited_[th.warp])) + " of warp " + std::to_string(th.warp) +
+              " that exited or do not exist: they will never arrive");
+  auto& pending = warp_pending_[th.warp];
+  std::size_t k = 0;
+  for (; k < pending.size(); ++k) {
+    if (pending[k].mask == mask) break;
+    if (pending[k].mask & mask)
+      fail_here(context() + ": " + site() + " with mask " + hex(mask) + " while lanes " +
+                ranges(lanes_of(pending[k].arrived)) + " wait in " + op_name(pending[k].op) +
+                " with the overlapping mask " + hex(pending[k].mask));
+  }
+  if (k == pending.size()) {
+    pending.emplace_back();
+    pending.back().op = op;
+    pending.back().mask = mask;
+    pending.back().bytes = bytes;
+  }
+  PendingWarpOp& p = pending[k];
+  if (p.op != op || p.bytes != bytes)
+    fail_here(context() + ": " + site() + " while lanes " + ranges(lanes_of(p.arrived)) +
+              " of the same mask " + hex(mask) + " wait in " + op_name(p.op) +
+              (p.op == op ? " with a value of another size" : "") +
+              ": all lanes of a mask must call the same warp function");
+  std::memcpy(p.value[th.lane].data(), value, bytes);
+  p.param[th.lane] = param;
+  p.width[th.lane] = width;
+  p.arrived |= bit;
+  if (p.arrived == mask) {
+    complete_warp_op(th.warp, k);
+  } else {
+    th.status = ThreadState::Status::at_warp;
+    th.where = where;
+    th.wait_mask = mask;
+    th.wait_op = op;
+    suspend(r);
+  }
+  std::memcpy(result, th.result, op == WarpOp::shfl || op == WarpOp::shfl_up ||
+                                         op == WarpOp::shfl_down || op == WarpOp::shfl_xor
+                                     ? bytes
+                                     : sizeof(unsigned));
+}
+
+void Block::complete_warp_op(int warp, std::size_t op_index) {
+  auto& pending = warp_pending_[warp];
+  const PendingWarpOp& p = pending[op_index];
+  unsigned votes = 0;
+  for (int l = 0; l < 32; ++l) {
+    if (!(p.mask >> l & 1u)) continue;
+    int pred;
+    std::memcpy(&pred, p.value[l].data(), sizeof pred);
+    if (pred) votes |= 1u << l;
+  }
+  const int self = current_ ? current_->thread : -1;
+  for (int l = 0; l < 32; ++l) {
+    if (!(p.mask >> l & 1u)) continue;
+    const int t = warp * 32 + l;
+    auto& th = threads_[t];
+    const int w = p.width[l];
+    const int seg = l & ~(w - 1);  // first lane of this lane's segment
+    int src = l;
+    switch (p.op) {
+      case WarpOp::shfl: src = seg + (p.param[l] & (w - 1)); break;
+      case WarpOp::shfl_up: src = (l - seg) >= p.param[l] ? l - p.param[l] : l; break;
+      case WarpOp::shfl_down: src = (l - seg) + p.param[l] < w ? l + p.param[l] : l; break;
+      case WarpOp::shfl_xor: src = (l ^ p.param[l]) < seg + w ? (l ^ p.param[l]) : l; break;
+      default: break;
+    }
+    switch (p.op) {
+      case WarpOp::shfl:
+      case WarpOp::shfl_up:
+      case WarpOp::shfl_down:
+      case WarpOp::shfl_xor:
+        if (src >= 0 && src < 32 && (p.mask >> src & 1u)) {
+          std::memcpy(th.result, p.value[src].data(), p.bytes);
+        } else {
+          // Reading a lane outside the mask is undefined on a GPU: poison it (0xff bytes, a NaN
+          // for floats) so a result that depends on it cannot pass by luck.
+          std::memset(th.result, 0xff, p.bytes);
+        }
+        break;
+      case WarpOp::ballot: std::memcpy(th.result, &votes, sizeof votes); break;
+      case WarpOp::any: {
+        const unsigned v = votes != 0;
+        std::memcpy(th.result, &v, sizeof v);
+        break;
+      }
+      case WarpOp::all: {
+        const unsigned v = votes == p.mask;
+        std::memcpy(th.result, &v, sizeof v);
+        break;
+      }
+      case WarpOp::syncwarp: break;
+    }
+    if (t != self) {
+      th.status = ThreadState::Status::running;
+      released_.push_back(t);
+    }
+  }
+  if (op_index + 1 != pending.size()) std::swap(pending[op_index], pending.back());
+  pending.pop_back();
+  release();
+}
+
+// ---- deadlock report -------------------------------------------------------------------------
+
+void Block::diagnose_deadlock() {
+  struct Group {
+    std::string what;
+    std::vector<int> threads;
+  };
+  std::map<std::string, Group> groups;  // keyed by wait site, so the report is grouped
+  for (int t = 0; t < nthreads_; ++t) {
+    const auto& th = threads_[t];
+    std::string what;
+    if (th.status == ThreadState::Status::at_barrier) {
+      what = "__syncthreads at " + where_str(th.where);
+    } else if (th.status == ThreadState::Status::at_warp) {
+      unsigned arrived = 0;
+      for (const auto& p : warp_pending_[th.warp])
+        if (p.mask == th.wait_mask) arrived = p.arrived;
+      what = std::string(op_name(th.wait_op)) + " (mask " + hex(th.wait_mask) + ", warp " +
+             std::to_string(th.warp) + ", lanes " + ranges(lanes_of(th.wait_mask & ~arrived)) +
+             " missing) at " + where_str(th.where);
+    } else {
+      continue;
+    }
+    auto& g = groups[what];
+    g.what = what;
+    g.threads.push_back(t);
+  }
+  std::ostringstream s;
+  s << "kernel `" << launch_->kernel_name << "` block (" << block_idx_.x << ',' << block_idx_.y << ','
+    << block_idx_.z << "): deadlock — no thread can go on. Waiting threads by site:";
+  for (const auto& [key, g] : groups)
+    s << "\n  " << g.threads.size() << " thread(s) [linear ids " << ranges(g.threads) << "] wait in "
+      << g.what;
+  fail(s.str());
+}
+
+}  // namespace llmlab::emu::detail

@@ -1,0 +1,142 @@
+#pragma once
+// One block of an emulated launch, run to completion on one OS thread.
+//
+// Threads start in schedule order on "runner" fibers. A runner calls the kernel for one thread after
+// another; when a thread has to wait (barrier, warp function) it keeps its runner, and the scheduler
+// starts a fresh runner for the threads not yet started. So a kernel that never waits runs as a
+// plain loop on one fiber, and a kernel whose threads all wait costs one fiber per thread.
+
+#include <boost/context/fiber.hpp>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <source_location>
+#include <string>
+#include <vector>
+
+#include "llmlab/emu/emu.hpp"
+
+namespace llmlab::emu::detail {
+
+enum class Schedule { forward, reverse, random };
+
+/// What a launch shares with all its blocks.
+struct LaunchContext {
+  const LaunchSpec* spec = nullptr;
+  std::string kernel_name;
+  Schedule schedule = Schedule::forward;
+  std::uint64_t seed = 0;
+};
+
+/// Thrown inside a fiber to unwind a thread whose block is being aborted.
+struct Abort {};
+
+struct Runner;
+
+struct ThreadState {
+  enum class Status : std::uint8_t { unstarted, running, at_barrier, at_warp, finished };
+  uint3 idx{};
+  int lane = 0;
+  int warp = 0;
+  Status status = Status::unstarted;
+  std::source_location where{};  // where it waits
+  unsigned wait_mask = 0;        // warp functions: the mask it waits with
+  WarpOp wait_op = WarpOp::syncwarp;
+  Runner* runner = nullptr;
+  int barrier_result = 0;
+  alignas(16) unsigned char result[16]{};
+};
+
+/// One rendezvous of a warp function in progress.
+struct PendingWarpOp {
+  WarpOp op = WarpOp::syncwarp;
+  unsigned mask = 0;
+  unsigned arrived = 0;
+  std::size_t bytes = 0;
+  std::array<std::array<unsigned char, 16>, 32> value{};
+  std::array<int, 32> param{};
+  std::array<int, 32> width{};
+};
+
+struct Runner {
+  boost::context::fiber self;  // the fiber, while it is suspended
+  boost::context::fiber sink;  // the scheduler, while the fiber runs
+  int thread = -1;             // the CUDA thread it runs now
+  bool done = false;
+  const void* stack_bottom = nullptr;  // for the ASan stack-switch annotations
+  std::size_t stack_size = 0;
+  void* fake_stack = nullptr;
+};
+
+class Block {
+ public:
+  Block() = default;
+  ~Block();
+  Block(const Block&) = delete;
+  Block& operator=(const Block&) = delete;
+
+  /// Runs one block of `launch`; returns "" or the diagnostic that stopped it. The storage is kept
+  /// for the next block this OS thread runs (one Block object per OS thread).
+  std::string run(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear);
+
+  /// Called by the running CUDA thread.
+  int barrier(int predicate, const std::source_location& where);
+  void warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes, int param, int width,
+                 void* result, const std::source_location& where);
+  unsigned active_mask() const;
+  void* dynamic_shared() const { return dynamic_shared_; }
+  /// "kernel `k` block (1,0,0) thread (5,0,0)" for the running thread, for reports.
+  std::string context() const;
+
+  /// The block running on this OS thread, or null outside kernels.
+  static Block* current();
+
+ private:
+  friend struct RunnerBody;
+  int take_unstarted();
+  void begin_thread(int t, Runner* r);
+  void end_thread(int t);
+  void suspend(Runner* r);
+  void resume(Runner* r);
+  void start_runner();
+  void release();  // queues released_ (in schedule order) and clears it
+  void complete_barrier();
+  void complete_warp_op(int warp, std::size_t op_index);
+  [[noreturn]] void fail_here(const std::string& what);
+  void fail(const std::string& what);
+  void diagnose_deadlock();
+  void abort_all();
+  void reset(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear);
+  std::string thread_name(int t) const;
+  std::string where_str(const std::source_location& w) const;
+
+  const LaunchContext* launch_ = nullptr;
+  uint3 block_idx_{};
+  int nthreads_ = 0;
+  std::vector<ThreadState> threads_;
+  std::vector<int> start_order_;
+  std::size_t next_start_ = 0;
+  std::deque<int> ready_;
+  std::vector<int> released_;  // scratch for release(), kept to avoid an allocation per rendezvous
+  int barrier_arrived_ = 0;
+  int barrier_count_ = 0;
+  int exited_ = 0;
+  std::vector<unsigned> warp_exited_;  // lanes that finished (or do not exist in a partial warp)
+  std::vector<std::vector<PendingWarpOp>> warp_pending_;
+  std::vector<std::unique_ptr<Runner>> runners_;  // runners_[0, used_runners_) belong to this block
+  std::size_t used_runners_ = 0;
+  Runner* current_ = nullptr;
+  std::string error_;
+  bool aborting_ = false;
+  std::mt19937_64 rng_;
+  void* dynamic_shared_ = nullptr;
+  std::size_t dynamic_shared_bytes_ = 0;
+  const void* sched_stack_bottom_ = nullptr;
+  std::size_t sched_stack_size_ = 0;
+  void* sched_fake_stack_ = nullptr;
+};
+
+}  // namespace llmlab::emu::detail
