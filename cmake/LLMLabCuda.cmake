@@ -10,6 +10,13 @@
 # Never link NAME_emu and NAME_gpu into one binary: they define the same functions.
 # The source file is reached from a generated one-line .cpp (`#include "/abs/file.cu"`), because a
 # source file can carry only one LANGUAGE per directory; relative #includes in the .cu still work.
+# CMake 3.25 predates nvcc's C++20 flag; nvcc 12+ accepts -std=c++20, so name it ourselves (a .cu
+# file includes C++20 headers of ours).
+if(CMAKE_CUDA_COMPILER AND NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+  set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+  set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+endif()
+
 function(llmlab_add_cuda_library NAME)
   cmake_parse_arguments(ARG "SHARED" "" "SOURCES;LINK;CUDA_LINK;INCLUDE" ${ARGN})
   if(NOT ARG_SOURCES)
