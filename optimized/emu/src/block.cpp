@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include "fiber_stack.hpp"
 
@@ -13,6 +14,11 @@ LLMLAB_EMU_FAST_TLS thread_local uint3 threadIdx;
 LLMLAB_EMU_FAST_TLS thread_local uint3 blockIdx;
 LLMLAB_EMU_FAST_TLS thread_local dim3 blockDim;
 LLMLAB_EMU_FAST_TLS thread_local dim3 gridDim;
+
+// The hot path (a thread waits, the scheduler resumes another) is inlined into one function per
+// side: after a stack switch every `ret` mispredicts, so fewer frames between kernel and switch
+// make each wait cheaper.
+#define LLMLAB_EMU_HOT __attribute__((always_inline)) inline
 
 namespace llmlab::emu::detail {
 namespace {
@@ -145,6 +151,10 @@ std::string Block::context() const {
 
 // ---- the scheduler loop ---------------------------------------------------------------------
 
+// Control passes directly from a thread that has to wait to the next one that can run (a released
+// thread, else a fresh runner for the threads not yet started); the scheduler's own context (sched_)
+// gets control back only when nothing can run: the block is done, deadlocked or failed.
+
 std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear) {
   reset(launch, block_idx, block_linear);
   Block* outer = tl_block;
@@ -152,32 +162,30 @@ std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64
   blockIdx = block_idx_;
   blockDim = launch_->spec->block;
   gridDim = launch_->spec->grid;
-  int finished = 0;
-  while (error_.empty()) {
-    if (!ready_.empty()) {
-      const int t = ready_.front();
-      ready_.pop_front();
-      resume(threads_[t].runner);
-    } else if (next_start_ < start_order_.size()) {
-      start_runner();
-    } else {
-      finished = 0;
-      for (const auto& th : threads_) finished += th.status == ThreadState::Status::finished;
-      if (finished != nthreads_) diagnose_deadlock();
-      break;
-    }
+  sched_.thread = -1;
+  current_ = &sched_;
+  if (Runner* first = pick_next(); first != &sched_) switch_to(&sched_, first);
+  if (error_.empty()) {
+    int finished = 0;
+    for (const auto& th : threads_) finished += th.status == ThreadState::Status::finished;
+    if (finished != nthreads_) diagnose_deadlock();
   }
   if (!error_.empty()) abort_all();
+  current_ = nullptr;
   tl_block = outer;
   return error_;
 }
 
+// The runner that jumped to the context now running; the arriving side files the jumper's
+// continuation under it.
+__attribute__((tls_model("initial-exec"))) thread_local Runner* tl_switch_from = nullptr;
+
 struct RunnerBody {
   Block* b;
   Runner* r;
-  boost::context::fiber operator()(boost::context::fiber&& sink) {
-    StackSwitch::finish(nullptr, &b->sched_stack_bottom_, &b->sched_stack_size_);
-    r->sink = std::move(sink);
+  boost::context::fiber operator()(boost::context::fiber&& from) {
+    StackSwitch::finish(nullptr, &tl_switch_from->stack_bottom, &tl_switch_from->stack_size);
+    tl_switch_from->self = std::move(from);
     try {
       for (int t = b->take_unstarted(); t >= 0 && b->error_.empty(); t = b->take_unstarted()) {
         b->begin_thread(t, r);
@@ -191,12 +199,26 @@ struct RunnerBody {
       b->fail(b->context() + ": the kernel threw an exception that is not a std::exception");
     }
     r->done = true;
-    StackSwitch::start(nullptr, b->sched_stack_bottom_, b->sched_stack_size_);
-    return std::move(r->sink);
+    Runner* next = b->pick_next();
+    b->enter(next);
+    tl_switch_from = r;
+    StackSwitch::start(nullptr, next->stack_bottom, next->stack_size);  // this stack dies
+    return std::move(next->self);
   }
 };
 
-void Block::start_runner() {
+Runner* Block::pick_next() {
+  if (!error_.empty()) return &sched_;
+  if (!ready_.empty()) {
+    const int t = ready_.front();
+    ready_.pop_front();
+    return threads_[t].runner;
+  }
+  if (next_start_ < start_order_.size()) return new_runner();
+  return &sched_;
+}
+
+Runner* Block::new_runner() {
   if (used_runners_ == runners_.size()) runners_.push_back(std::make_unique<Runner>());
   Runner* r = runners_[used_runners_++].get();
   r->thread = -1;
@@ -209,25 +231,26 @@ void Block::start_runner() {
   r->stack_size = sc.size;
   r->self = boost::context::fiber(std::allocator_arg, boost::context::preallocated(sc.sp, sc.size, sc),
                                   salloc, RunnerBody{this, r});
-  resume(r);
+  return r;
 }
 
-void Block::resume(Runner* r) {
-  Runner* previous = current_;
-  current_ = r;
-  if (r->thread >= 0) threadIdx = threads_[r->thread].idx;
-  StackSwitch::start(&sched_fake_stack_, r->stack_bottom, r->stack_size);
-  r->self = std::move(r->self).resume();
-  StackSwitch::finish(sched_fake_stack_, nullptr, nullptr);
-  current_ = previous;
+LLMLAB_EMU_HOT void Block::enter(Runner* to) {
+  current_ = to;
+  if (to->thread >= 0) threadIdx = threads_[to->thread].idx;
 }
 
-void Block::suspend(Runner* r) {
-  StackSwitch::start(&r->fake_stack, sched_stack_bottom_, sched_stack_size_);
-  r->sink = std::move(r->sink).resume();
-  StackSwitch::finish(r->fake_stack, &sched_stack_bottom_, &sched_stack_size_);
+LLMLAB_EMU_HOT void Block::switch_to(Runner* from, Runner* to) {
+  enter(to);
+  tl_switch_from = from;
+  StackSwitch::start(&from->fake_stack, to->stack_bottom, to->stack_size);
+  boost::context::fiber jumper = std::move(to->self).resume();
+  StackSwitch::finish(from->fake_stack, nullptr, nullptr);
+  tl_switch_from->self = std::move(jumper);
+}
+
+LLMLAB_EMU_HOT void Block::suspend(Runner* r) {
+  switch_to(r, pick_next());
   if (aborting_) throw Abort{};
-  threadIdx = threads_[r->thread].idx;
   threads_[r->thread].status = ThreadState::Status::running;
 }
 
@@ -279,12 +302,12 @@ void Block::fail_here(const std::string& what) {
 void Block::abort_all() {
   aborting_ = true;
   for (std::size_t i = 0; i < used_runners_; ++i)
-    if (!runners_[i]->done && runners_[i]->self) resume(runners_[i].get());
+    if (!runners_[i]->done && runners_[i]->self) switch_to(&sched_, runners_[i].get());
 }
 
 // ---- barriers -----------------------------------------------------------------------------
 
-int Block::barrier(int predicate, const std::source_location& where) {
+LLMLAB_EMU_HOT int Block::barrier(int predicate, const std::source_location& where) {
   Runner* r = current_;
   auto& th = threads_[r->thread];
   th.status = ThreadState::Status::at_barrier;
@@ -339,32 +362,48 @@ unsigned Block::active_mask() const {
   return ~warp_exited_[th.warp];
 }
 
-void Block::warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes, int param,
-                      int width, void* result, const std::source_location& where) {
-  Runner* r = current_;
-  const int t = r->thread;
-  auto& th = threads_[t];
-  const unsigned bit = 1u << th.lane;
-  // Built only when a check fails: formatting on every call would dominate the emulator's time.
-  const auto site = [&] { return std::string(op_name(op)) + " at " + where_str(where); };
-  if (!(mask & bit))
-    fail_here(context() + ": " + site() + " with mask " + hex(mask) + " that does not name its own lane " +
+// Every misuse check of a warp function, formatted only when one fails; kept out of line so the
+// hot path's stack frame stays small (each waiting thread touches its frame on a cold stack).
+[[gnu::cold, gnu::noinline]] void Block::bad_warp_call(WarpOp op, unsigned mask, int width,
+                                                        const std::source_location& where) {
+  const auto& th = threads_[current_->thread];
+  const std::string site = context() + ": " + op_name(op) + " at " + where_str(where);
+  if (!(mask >> th.lane & 1u))
+    fail_here(site + " with mask " + hex(mask) + " that does not name its own lane " +
               std::to_string(th.lane));
   if (width < 1 || width > 32 || (width & (width - 1)))
-    fail_here(context() + ": " + site() + ": width " + std::to_string(width) +
-              " is not a power of two from 1 to 32");
+    fail_here(site + ": width " + std::to_string(width) + " is not a power of two from 1 to 32");
   if (mask & warp_exited_[th.warp])
-    fail_here(context() + ": " + site() + " with mask " + hex(mask) + " names lanes " +
+    fail_here(site + " with mask " + hex(mask) + " names lanes " +
               ranges(lanes_of(mask & warp_exited_[th.warp])) + " of warp " + std::to_string(th.warp) +
               " that exited or do not exist: they will never arrive");
+  for (const auto& p : warp_pending_[th.warp]) {
+    if (p.mask != mask && (p.mask & mask))
+      fail_here(site + " with mask " + hex(mask) + " while lanes " + ranges(lanes_of(p.arrived)) +
+                " wait in " + op_name(p.op) + " with the overlapping mask " + hex(p.mask));
+    if (p.mask == mask)
+      fail_here(site + " while lanes " + ranges(lanes_of(p.arrived)) + " of the same mask " +
+                hex(mask) + " wait in " + op_name(p.op) +
+                (p.op == op ? " with a value of another size" : "") +
+                ": all lanes of a mask must call the same warp function");
+  }
+  fail_here(site + ": invalid call");
+}
+
+LLMLAB_EMU_HOT void Block::warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes,
+                                     int param, int width, void* result,
+                                     const std::source_location& where) {
+  Runner* r = current_;
+  auto& th = threads_[r->thread];
+  const unsigned bit = 1u << th.lane;
+  if (!(mask & bit) || width < 1 || width > 32 || (width & (width - 1)) ||
+      (mask & warp_exited_[th.warp]))
+    bad_warp_call(op, mask, width, where);
   auto& pending = warp_pending_[th.warp];
   std::size_t k = 0;
   for (; k < pending.size(); ++k) {
     if (pending[k].mask == mask) break;
-    if (pending[k].mask & mask)
-      fail_here(context() + ": " + site() + " with mask " + hex(mask) + " while lanes " +
-                ranges(lanes_of(pending[k].arrived)) + " wait in " + op_name(pending[k].op) +
-                " with the overlapping mask " + hex(pending[k].mask));
+    if (pending[k].mask & mask) bad_warp_call(op, mask, width, where);
   }
   if (k == pending.size()) {
     pending.emplace_back();
@@ -373,12 +412,8 @@ void Block::warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t b
     pending.back().bytes = bytes;
   }
   PendingWarpOp& p = pending[k];
-  if (p.op != op || p.bytes != bytes)
-    fail_here(context() + ": " + site() + " while lanes " + ranges(lanes_of(p.arrived)) +
-              " of the same mask " + hex(mask) + " wait in " + op_name(p.op) +
-              (p.op == op ? " with a value of another size" : "") +
-              ": all lanes of a mask must call the same warp function");
-  std::memcpy(p.value[th.lane].data(), value, bytes);
+  if (p.op != op || p.bytes != bytes) bad_warp_call(op, mask, width, where);
+  std::memcpy(p.value[th.lane].data(), value, 16);
   p.param[th.lane] = param;
   p.width[th.lane] = width;
   p.arrived |= bit;
@@ -391,10 +426,7 @@ void Block::warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t b
     th.wait_op = op;
     suspend(r);
   }
-  std::memcpy(result, th.result, op == WarpOp::shfl || op == WarpOp::shfl_up ||
-                                         op == WarpOp::shfl_down || op == WarpOp::shfl_xor
-                                     ? bytes
-                                     : sizeof(unsigned));
+  std::memcpy(result, th.result, 16);
 }
 
 void Block::complete_warp_op(int warp, std::size_t op_index) {
@@ -428,11 +460,11 @@ void Block::complete_warp_op(int warp, std::size_t op_index) {
       case WarpOp::shfl_down:
       case WarpOp::shfl_xor:
         if (src >= 0 && src < 32 && (p.mask >> src & 1u)) {
-          std::memcpy(th.result, p.value[src].data(), p.bytes);
+          std::memcpy(th.result, p.value[src].data(), 16);
         } else {
           // Reading a lane outside the mask is undefined on a GPU: poison it (0xff bytes, a NaN
           // for floats) so a result that depends on it cannot pass by luck.
-          std::memset(th.result, 0xff, p.bytes);
+          std::memset(th.result, 0xff, 16);
         }
         break;
       case WarpOp::ballot: std::memcpy(th.result, &votes, sizeof votes); break;
@@ -495,3 +527,20 @@ void Block::diagnose_deadlock() {
 }
 
 }  // namespace llmlab::emu::detail
+
+namespace llmlab::emu {
+
+int barrier(int predicate, const std::source_location& where) {
+  detail::Block* b = detail::Block::current();
+  if (!b) throw std::logic_error("__syncthreads called outside an emulated kernel");
+  return b->barrier(predicate, where);
+}
+
+void warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes, int param, int width,
+               void* result, const std::source_location& where) {
+  detail::Block* b = detail::Block::current();
+  if (!b) throw std::logic_error("a warp function was called outside an emulated kernel");
+  b->warp_sync(op, mask, value, bytes, param, width, result, where);
+}
+
+}  // namespace llmlab::emu

@@ -62,8 +62,7 @@ struct PendingWarpOp {
 };
 
 struct Runner {
-  boost::context::fiber self;  // the fiber, while it is suspended
-  boost::context::fiber sink;  // the scheduler, while the fiber runs
+  boost::context::fiber self;  // its continuation, while it is not running
   int thread = -1;             // the CUDA thread it runs now
   bool done = false;
   const void* stack_bottom = nullptr;  // for the ASan stack-switch annotations
@@ -100,12 +99,15 @@ class Block {
   void begin_thread(int t, Runner* r);
   void end_thread(int t);
   void suspend(Runner* r);
-  void resume(Runner* r);
-  void start_runner();
+  Runner* pick_next();
+  Runner* new_runner();
+  void enter(Runner* to);
+  void switch_to(Runner* from, Runner* to);
   void release();  // queues released_ (in schedule order) and clears it
   void complete_barrier();
   void complete_warp_op(int warp, std::size_t op_index);
   [[noreturn]] void fail_here(const std::string& what);
+  [[noreturn]] void bad_warp_call(WarpOp op, unsigned mask, int width, const std::source_location& where);
   void fail(const std::string& what);
   void diagnose_deadlock();
   void abort_all();
@@ -134,9 +136,7 @@ class Block {
   std::mt19937_64 rng_;
   void* dynamic_shared_ = nullptr;
   std::size_t dynamic_shared_bytes_ = 0;
-  const void* sched_stack_bottom_ = nullptr;
-  std::size_t sched_stack_size_ = 0;
-  void* sched_fake_stack_ = nullptr;
+  Runner sched_;  // the OS thread's own context, which runs run()
 };
 
 }  // namespace llmlab::emu::detail

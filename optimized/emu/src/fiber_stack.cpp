@@ -7,7 +7,6 @@
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/common_interface_defs.h>
 #define LLMLAB_EMU_ASAN 1
 #else
 #define LLMLAB_EMU_ASAN 0
@@ -62,20 +61,6 @@ void PooledStackAllocator::deallocate(boost::context::stack_context& sc) noexcep
     char* top = static_cast<char*>(sc.sp);
     ::munmap(top - sc.size - page_size(), sc.size + page_size());
   }
-}
-
-void StackSwitch::start([[maybe_unused]] void** save, [[maybe_unused]] const void* bottom,
-                        [[maybe_unused]] std::size_t size) {
-#if LLMLAB_EMU_ASAN
-  __sanitizer_start_switch_fiber(save, bottom, size);
-#endif
-}
-
-void StackSwitch::finish([[maybe_unused]] void* save, [[maybe_unused]] const void** old_bottom,
-                         [[maybe_unused]] std::size_t* old_size) {
-#if LLMLAB_EMU_ASAN
-  __sanitizer_finish_switch_fiber(save, old_bottom, old_size);
-#endif
 }
 
 }  // namespace llmlab::emu::detail

@@ -8,6 +8,10 @@
 
 #include <cstddef>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace llmlab::emu::detail {
 
 /// Stack allocator for boost::context::fiber backed by a thread-local pool.
@@ -19,14 +23,25 @@ struct PooledStackAllocator {
 /// Usable bytes of one fiber stack (larger under ASan, whose frames carry redzones).
 std::size_t fiber_stack_size();
 
-/// The stack switch annotations; no-ops unless built with -fsanitize=address.
+/// The stack switch annotations; no-ops unless built with -fsanitize=address (inline, since they
+/// sit on the emulator's hottest path).
 struct StackSwitch {
   /// Before jumping to the stack [bottom, bottom + size). `save` keeps this side's fake stack;
   /// pass nullptr when the current stack is about to die (a finished fiber).
-  static void start(void** save, const void* bottom, std::size_t size);
+  static void start([[maybe_unused]] void** save, [[maybe_unused]] const void* bottom,
+                    [[maybe_unused]] std::size_t size) {
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_start_switch_fiber(save, bottom, size);
+#endif
+  }
   /// After arriving on a stack. `save` is what start() saved when this side left; the previous
   /// stack's bounds are written to *old_bottom / *old_size when those are non-null.
-  static void finish(void* save, const void** old_bottom, std::size_t* old_size);
+  static void finish([[maybe_unused]] void* save, [[maybe_unused]] const void** old_bottom,
+                     [[maybe_unused]] std::size_t* old_size) {
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_finish_switch_fiber(save, old_bottom, old_size);
+#endif
+  }
 };
 
 }  // namespace llmlab::emu::detail

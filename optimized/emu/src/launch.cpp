@@ -245,19 +245,6 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   return cudaSuccess;
 }
 
-int barrier(int predicate, const std::source_location& where) {
-  detail::Block* b = detail::Block::current();
-  if (!b) throw std::logic_error("__syncthreads called outside an emulated kernel");
-  return b->barrier(predicate, where);
-}
-
-void warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes, int param, int width,
-               void* result, const std::source_location& where) {
-  detail::Block* b = detail::Block::current();
-  if (!b) throw std::logic_error("a warp function was called outside an emulated kernel");
-  b->warp_sync(op, mask, value, bytes, param, width, result, where);
-}
-
 void* dynamic_shared_memory() {
   detail::Block* b = detail::Block::current();
   return b ? b->dynamic_shared() : nullptr;

@@ -101,9 +101,10 @@ cudaError_t launch(const cudaLaunchConfig_t& cfg, void (*kernel)(Params...), Arg
 /// Warp functions all go through one rendezvous.
 enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, syncwarp };
 
-/// One lane's arrival at a warp function. `value` (≤ 16 bytes) is the lane's operand, `param`
-/// the source lane / delta / lane mask, `width` the shuffle segment. The result (bytes of the
-/// operand type for shuffles, a 32-bit word for votes) is written to `result`.
+/// One lane's arrival at a warp function. `value` points to 16 readable bytes holding the lane's
+/// operand (its first `bytes` count), `param` is the source lane / delta / lane mask, `width` the
+/// shuffle segment. 16 bytes are written to `result`: the operand type's bytes for shuffles, a
+/// 32-bit word for votes.
 void warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes, int param, int width,
                void* result, const std::source_location& where);
 
@@ -117,9 +118,24 @@ T shuffle(WarpOp op, unsigned mask, const T& var, int param, int width,
           const std::source_location& where) {
   static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 16,
                 "emulated shuffles move trivially copyable values of at most 16 bytes");
-  T out;
-  warp_sync(op, mask, &var, sizeof(T), param, width, &out, where);
-  return out;
+  // Through 16-byte buffers: the emulator then copies a fixed size, which compiles to two moves.
+  alignas(16) unsigned char in[16] = {};
+  alignas(16) unsigned char out[16];
+  std::memcpy(in, &var, sizeof(T));
+  warp_sync(op, mask, in, sizeof(T), param, width, out, where);
+  T result;
+  std::memcpy(static_cast<void*>(&result), out, sizeof(T));
+  return result;
+}
+
+/// Ballot / any / all through the warp rendezvous; returns the 32-bit vote result.
+inline unsigned vote(WarpOp op, unsigned mask, int predicate, const std::source_location& where) {
+  alignas(16) unsigned char in[16] = {}, out[16];
+  std::memcpy(in, &predicate, sizeof predicate);
+  warp_sync(op, mask, in, sizeof predicate, 0, warpSize, out, where);
+  unsigned result;
+  std::memcpy(&result, out, sizeof result);
+  return result;
 }
 
 }  // namespace llmlab::emu
@@ -148,10 +164,8 @@ inline int __syncthreads_or(int predicate,
 /// Rendezvous of the lanes in `mask`.
 inline void __syncwarp(unsigned mask = 0xffffffffu,
                        const std::source_location& where = std::source_location::current()) {
-  int dummy = 0;
-  unsigned out;
-  llmlab::emu::warp_sync(llmlab::emu::WarpOp::syncwarp, mask, &dummy, sizeof dummy, 0, warpSize, &out,
-                         where);
+  alignas(16) unsigned char in[16] = {}, out[16];
+  llmlab::emu::warp_sync(llmlab::emu::WarpOp::syncwarp, mask, in, sizeof(int), 0, warpSize, out, where);
 }
 /// Memory fences: the emulator's threads share one address space, so a sequentially consistent fence.
 inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
@@ -188,26 +202,17 @@ T __shfl_xor_sync(unsigned mask, T var, int laneMask, int width = warpSize,
 /// Bit i set iff lane i is in mask and its predicate is non-zero.
 inline unsigned __ballot_sync(unsigned mask, int predicate,
                               const std::source_location& where = std::source_location::current()) {
-  unsigned out;
-  llmlab::emu::warp_sync(llmlab::emu::WarpOp::ballot, mask, &predicate, sizeof predicate, 0, warpSize,
-                         &out, where);
-  return out;
+  return static_cast<unsigned>(llmlab::emu::vote(llmlab::emu::WarpOp::ballot, mask, predicate, where));
 }
 /// Non-zero iff some lane in mask has a non-zero predicate.
 inline int __any_sync(unsigned mask, int predicate,
                       const std::source_location& where = std::source_location::current()) {
-  unsigned out;
-  llmlab::emu::warp_sync(llmlab::emu::WarpOp::any, mask, &predicate, sizeof predicate, 0, warpSize,
-                         &out, where);
-  return static_cast<int>(out);
+  return static_cast<int>(llmlab::emu::vote(llmlab::emu::WarpOp::any, mask, predicate, where));
 }
 /// Non-zero iff every lane in mask has a non-zero predicate.
 inline int __all_sync(unsigned mask, int predicate,
                       const std::source_location& where = std::source_location::current()) {
-  unsigned out;
-  llmlab::emu::warp_sync(llmlab::emu::WarpOp::all, mask, &predicate, sizeof predicate, 0, warpSize,
-                         &out, where);
-  return static_cast<int>(out);
+  return static_cast<int>(llmlab::emu::vote(llmlab::emu::WarpOp::all, mask, predicate, where));
 }
 /// Mask of the lanes of this warp that have not exited.
 unsigned __activemask();
