@@ -197,6 +197,23 @@ TEST(Oracle, GradientRuleAllowsThreeTimesTheBaselinePlusFourUlps) {
   EXPECT_FALSE(bad.pass);
 }
 
+// A sum that cancels: the terms are ~1, the result is 2^-20. An honest float sum in another order
+// is off by ~1 ulp of the terms (2^-23), far above 2 ulps of the result; the floor must be taken at
+// the terms' magnitude (Σ|x| = 4 here), and only when the rule is told so.
+TEST(Oracle, RatioRuleFloorAtTheTermsMagnitudeAcceptsACancellingSumInAnotherOrder) {
+  const Vec ref64 = {0x1p-20};
+  const Vec ref32 = {0x1p-20};     // the sequential float sum happened to be exact
+  const Vec got = {0x1p-20 + 0x1p-23};  // another order, one ulp of the terms off
+  EXPECT_FALSE(compare_ratio("cancel", ref64, ref32, got, Rule::forward()).pass)
+      << "2 ulps of 2^-20 is 2^-42: the default floor is too small for this sum";
+  const Report r = compare_ratio("cancel", ref64, ref32, got, Rule::forward().at_magnitude(4.0));
+  EXPECT_TRUE(r.pass) << r.detail();
+  EXPECT_DOUBLE_EQ(r.budget, 2 * 0x1p-23 * 4.0);  // 2 ulps of f32 at 4 = 2 · 2^-23 · 2^2
+  EXPECT_NE(Rule::forward().at_magnitude(4.0).describe().find(" at 4"), std::string::npos);
+  const Vec bad = {0x1p-20 + 0x1p-19};  // 2^-19 > the 2^-20 budget: still rejected
+  EXPECT_FALSE(compare_ratio("cancel", ref64, ref32, bad, Rule::forward().at_magnitude(4.0)).pass);
+}
+
 TEST(Oracle, RatioRuleRejectsANaNWhereTheReferenceIsFinite) {
   const Vec ref64 = {0.5, -1.0, 0.25, 0.75, 1.0};
   Vec got = ref64;

@@ -222,8 +222,12 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
       const std::uint64_t id = order[i];
       const uint3 bidx{static_cast<unsigned>(id % g.x), static_cast<unsigned>((id / g.x) % g.y),
                        static_cast<unsigned>(id / (1ull * g.x * g.y))};
-      static thread_local Block block;  // storage reused by every block this OS thread runs
-      std::string e = block.run(ctx, bidx, id);
+      // Storage reused by every block this OS thread runs. Held by pointer: the library's
+      // thread-local data must stay a few hundred bytes, since a process that dlopens it (a plugin,
+      // the Python module) finds room for initial-exec TLS only in glibc's small static surplus.
+      static thread_local std::unique_ptr<Block> block;
+      if (!block) block = std::make_unique<Block>();
+      std::string e = block->run(ctx, bidx, id);
       if (!e.empty()) {
         std::lock_guard lock(error_mutex);
         if (!failed.exchange(true)) error = std::move(e);

@@ -174,7 +174,8 @@ std::string Rule::describe() const {
   const std::string d(dtype_name(dtype));
   switch (kind) {
     case Kind::ratio:
-      return "ratio k=" + num(k) + " + " + num(floor_ulps) + " ulp(" + d + ")";
+      return "ratio k=" + num(k) + " + " + num(floor_ulps) + " ulp(" + d + ")" +
+             (magnitude > 0 ? " at " + num(magnitude) : "");
     case Kind::exact:
       return "exact";
     case Kind::ulps:
@@ -250,7 +251,8 @@ Report compare_ratio(std::string name, std::span<const double> ref64, std::span<
     }
     r.baseline_err = std::max(r.baseline_err, abs_err(ref64[i], ref32[i]));
   }
-  const double floor = rule.floor_ulps * ulp(rule.dtype, max_abs_finite(ref64));
+  const double scale = rule.magnitude > 0 ? rule.magnitude : max_abs_finite(ref64);
+  const double floor = rule.floor_ulps * ulp(rule.dtype, scale);
   r.budget = rule.k * r.baseline_err + floor;
   scan(r, ref64, got, /*exact=*/false);
   if (r.baseline_err > 0)
