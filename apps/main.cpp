@@ -1,0 +1,64 @@
+/// \file
+/// \brief The `llmlab` command line.
+///
+///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--json]
+///
+/// Exit codes: 0 every check passed; 1 some check failed; 2 the checks could not run (unknown
+/// component, a library that does not load or lacks a symbol, no device, a bad command line).
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+
+#include "verify/library.hpp"
+#include "verify/registry.hpp"
+#include "verify/verify.hpp"
+
+int main(int argc, char** argv) {
+  using namespace llmlab::app;
+  CLI::App app{
+      "llmlab — every piece of training a GPT, written twice, and an oracle that proves they "
+      "agree"};
+  app.require_subcommand(1);
+
+  VerifyOptions opts;
+  CLI::App* verify = app.add_subcommand(
+      "verify",
+      "Check a kernel library against the reference in double, with the oracle's ratio rule");
+  verify
+      ->add_option("component", opts.component,
+                   "What to check: all, or one of: " + component_names())
+      ->required();
+  CLI::Option* backend = verify
+                             ->add_option("--backend", opts.backend,
+                                          "Our kernels to check: emu (the CPU emulator) or gpu")
+                             ->check(CLI::IsMember({"emu", "gpu"}))
+                             ->capture_default_str();
+  verify
+      ->add_option("--impl", opts.impl,
+                   "Your kernel library (.so) exporting the C symbols of "
+                   "optimized/include/llmlab/cuda/abi.h")
+      ->excludes(backend);
+  verify->add_flag("--json", opts.json, "Print one JSON document instead of the table");
+  std::string components_help;
+  for (const auto& c : components()) components_help += "\n  " + c.name + ": " + c.description;
+  verify->footer("Components:" + components_help +
+                 "\nExit code: 0 all passed, 1 some failed, 2 could not run.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (verify->parsed()) return run_verify(opts, std::cout);
+  } catch (const SetupError& e) {
+    std::cerr << "llmlab verify: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "llmlab: error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,117 @@
+#pragma once
+/// \file
+/// \brief A kernel library opened with dlopen, and the CUDA runtime that comes with it.
+///
+/// `llmlab verify` never links kernels: it loads them (our plugin, or the user's `--impl` library)
+/// and moves data through that library's own runtime — the emulator's `libllmlab_emu.so` or
+/// NVIDIA's `libcudart.so`, whichever the library was linked against — found with dlsym on the
+/// library's handle, which searches the library and its dependencies.
+
+#include <cstddef>
+#include <filesystem>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace llmlab::app {
+
+/// Anything that stops `llmlab verify` before its checks can run: a library that does not load,
+/// a missing symbol, no device. main() prints it and exits with code 2.
+class SetupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A shared library of kernels with C entry points (optimized/include/llmlab/cuda/abi.h) and
+/// the CUDA runtime it was linked against.
+class KernelLibrary {
+ public:
+  /// dlopen(path, RTLD_NOW | RTLD_LOCAL).
+  /// @param path the library; a bare file name in the current directory is taken from there
+  /// @param shown how messages name the library (e.g. the path as the user typed it)
+  /// @throws SetupError naming the path and dlerror() if it does not load.
+  KernelLibrary(const std::filesystem::path& path, std::string shown);
+  KernelLibrary(const KernelLibrary&) = delete;
+  KernelLibrary& operator=(const KernelLibrary&) = delete;
+  /// The handle is deliberately never closed: a kernel runtime may keep worker threads and
+  /// thread-local state alive until exit, and unloading its code under them would crash.
+  ~KernelLibrary() = default;
+
+  /// How messages name this library.
+  const std::string& shown() const { return shown_; }
+
+  /// The address of `name` in the library or its dependencies; nullptr when absent.
+  void* find(const char* name) const;
+
+  /// Looks up the runtime functions (cudaMalloc, cudaFree, cudaMemcpy, cudaDeviceSynchronize,
+  /// cudaGetErrorString) in the library and its dependencies; needed before any device call.
+  /// @throws SetupError naming the first one that is missing.
+  void bind_runtime();
+
+  /// The C function `name` as a pointer of type F*; nullptr when absent.
+  template <class F>
+  F* function(const char* name) const {
+    return reinterpret_cast<F*>(find(name));
+  }
+
+  /// cudaMalloc of `bytes` (at least 1). @throws std::runtime_error with the runtime's message.
+  void* allocate(std::size_t bytes) const;
+  /// cudaFree; errors are ignored (it runs in destructors).
+  void release(void* device_ptr) const noexcept;
+  /// cudaMemcpy host → device. @throws std::runtime_error with the runtime's message.
+  void to_device(void* dst, const void* src, std::size_t bytes) const;
+  /// cudaMemcpy device → host. @throws std::runtime_error with the runtime's message.
+  void to_host(void* dst, const void* src, std::size_t bytes) const;
+  /// cudaDeviceSynchronize; @returns its cudaError_t as an int (0 = success).
+  int synchronize() const;
+  /// cudaGetErrorString(code), or "error <code>" if the runtime has no text for it.
+  std::string error_string(int code) const;
+
+ private:
+  using MallocFn = int(void**, std::size_t);
+  using FreeFn = int(void*);
+  using MemcpyFn = int(void*, const void*, std::size_t, int);  // kind: cudaMemcpyKind
+  using SyncFn = int();
+  using ErrorStringFn = const char*(int);
+
+  void* handle_ = nullptr;
+  std::string shown_;
+  MallocFn* malloc_ = nullptr;
+  FreeFn* free_ = nullptr;
+  MemcpyFn* memcpy_ = nullptr;
+  SyncFn* synchronize_ = nullptr;
+  ErrorStringFn* error_string_ = nullptr;
+};
+
+/// n elements of T in the library's device memory, freed on destruction.
+template <class T>
+class DeviceArray {
+ public:
+  /// Allocates n elements (uninitialised). @throws std::runtime_error if cudaMalloc fails.
+  DeviceArray(const KernelLibrary& lib, std::size_t n)
+      : lib_(&lib), n_(n), ptr_(static_cast<T*>(lib.allocate(n * sizeof(T)))) {}
+  /// Allocates and copies `host` to the device.
+  DeviceArray(const KernelLibrary& lib, std::span<const T> host) : DeviceArray(lib, host.size()) {
+    lib.to_device(ptr_, host.data(), host.size_bytes());
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  ~DeviceArray() { lib_->release(ptr_); }
+
+  /// The device pointer.
+  T* get() const { return ptr_; }
+  /// Copies the n elements back to the host.
+  std::vector<T> download() const {
+    std::vector<T> host(n_);
+    lib_->to_host(host.data(), ptr_, n_ * sizeof(T));
+    return host;
+  }
+
+ private:
+  const KernelLibrary* lib_;
+  std::size_t n_;
+  T* ptr_;
+};
+
+}  // namespace llmlab::app

@@ -1,0 +1,34 @@
+#pragma once
+/// \file
+/// \brief `llmlab verify <component|all>`: load a kernel library and judge it with the oracle.
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+namespace llmlab::app {
+
+/// The command line of `llmlab verify`.
+struct VerifyOptions {
+  std::string component;        ///< a registered component's name, or "all"
+  std::string backend = "emu";  ///< "emu" or "gpu": which of our plugins to load without --impl
+  std::string impl;             ///< the user's kernel library; empty → our plugin for `backend`
+  bool json = false;            ///< one JSON document on `out` instead of the table
+};
+
+/// Runs every case of the selected components against the library and prints the verdicts.
+/// @param opts the command line   @param out where the table (or JSON) goes
+/// @returns 0 when every case passed, 1 otherwise
+/// @throws SetupError (→ exit code 2) for an unknown component, a library that does not load,
+///         a missing C symbol or runtime function, or no usable device.
+int run_verify(const VerifyOptions& opts, std::ostream& out);
+
+/// Where our plugin for `backend` ("emu" or "gpu") is: `<exe
+/// dir>/<bin→lib>/libllmlab_plugin_<backend>.so` after install, else the build tree's copy (a path
+/// compiled in).
+/// @throws SetupError when neither exists; for gpu: "the gpu backend was not built (no nvcc) or no
+/// GPU".
+std::filesystem::path plugin_path(std::string_view backend);
+
+}  // namespace llmlab::app
