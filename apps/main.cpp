@@ -14,6 +14,7 @@
 #include "verify/registry.hpp"
 #include "verify/verify.hpp"
 
+/// Parses the command line, runs the subcommand, and returns the exit code (0, 1 or 2 as above).
 int main(int argc, char** argv) {
   using namespace llmlab::app;
   CLI::App app{

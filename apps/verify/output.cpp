@@ -46,7 +46,12 @@ class Table final : public Output {
     out_ << format("%-12s %-14s %-5s %-11s %-11s %-9s %s\n", c.component.c_str(), c.shape.c_str(),
                    c.dtype.c_str(), err.c_str(), budget.c_str(), ratio_text(r).c_str(),
                    r.pass ? "PASS" : "FAIL");
-    if (!r.pass) out_ << "    " << r.detail() << "\n";
+    if (!r.pass) {  // the oracle's explanation, indented under the row
+      std::string detail = r.detail();
+      for (std::size_t at = 0; (at = detail.find('\n', at)) != std::string::npos; at += 5)
+        detail.replace(at, 1, "\n    ");
+      out_ << "    " << detail << "\n";
+    }
     out_.flush();  // a slow emulated sweep shows its progress
   }
 

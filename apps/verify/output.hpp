@@ -24,8 +24,8 @@ class Output {
   int failed() const { return failed_; }
 
  protected:
-  int passed_ = 0;
-  int failed_ = 0;
+  int passed_ = 0;  ///< cases that passed so far
+  int failed_ = 0;  ///< cases that failed so far
 };
 
 /// The table: component, shape, dtype, max error, budget, ratio, PASS/FAIL; a failing row is

@@ -15,12 +15,15 @@
 // Set by apps/CMakeLists.txt: the build tree's plugins (empty when a flavour is not built) and the
 // install tree's library directory relative to its bin directory.
 #ifndef LLMLAB_PLUGIN_EMU_BUILD
+/// The build tree's libllmlab_plugin_emu.so ("" when unknown).
 #define LLMLAB_PLUGIN_EMU_BUILD ""
 #endif
 #ifndef LLMLAB_PLUGIN_GPU_BUILD
+/// The build tree's libllmlab_plugin_gpu.so ("" when nvcc was not there to build it).
 #define LLMLAB_PLUGIN_GPU_BUILD ""
 #endif
 #ifndef LLMLAB_LIBDIR_FROM_BINDIR
+/// Where the installed plugins are, relative to the installed executable's directory.
 #define LLMLAB_LIBDIR_FROM_BINDIR "../lib"
 #endif
 
