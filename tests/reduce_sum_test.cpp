@@ -13,23 +13,23 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <initializer_list>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
 #include "llmlab/core/dtype.hpp"
-#include "llmlab/core/error.hpp"
 #include "llmlab/core/npy.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/oracle/gtest.hpp"
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/ref/reduce_sum.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/expect.hpp"
+#include "llmlab/testing/golden.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace {
 
@@ -39,6 +39,15 @@ using llmlab::oracle::compare_golden;
 using llmlab::oracle::compare_ratio;
 using llmlab::oracle::Report;
 using llmlab::oracle::Rule;
+using llmlab::testing::bf16_bits;
+using llmlab::testing::check;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::expect_error;
+using llmlab::testing::expect_wide_aligned;
+using llmlab::testing::golden_cases;
+using llmlab::testing::matrix;
+using llmlab::testing::rounded_to_bf16;
+using llmlab::testing::widened;
 
 const fs::path kGolden = fs::path(LLMLAB_GOLDEN_DIR) / "reduce_sum";
 
@@ -57,116 +66,6 @@ std::vector<float> kernel_inputs(std::uint64_t seed, std::int64_t count) {
   return llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(count), -0.25, 1.0);
 }
 
-// ---- host helpers -------------------------------------------------------------------------------
-
-/// Throws with the CUDA error's name when a runtime call fails.
-void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess)
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
-}
-
-/// n elements of device memory, zeroed, freed on scope exit; `offset` extra leading elements let a
-/// test hand the kernel a pointer that is not 16-byte aligned.
-template <class T>
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(std::int64_t n, std::int64_t offset = 0) : n_(n), offset_(offset) {
-    if (n + offset > 0)
-      check(cudaMalloc(&base_, static_cast<std::size_t>(n + offset) * sizeof(T)), "cudaMalloc");
-    if (base_ != nullptr)
-      check(cudaMemset(base_, 0, static_cast<std::size_t>(n + offset) * sizeof(T)), "cudaMemset");
-  }
-  ~DeviceBuffer() { cudaFree(base_); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-
-  /// The n elements the kernel sees (null when n == 0).
-  T* get() const { return n_ > 0 ? base_ + offset_ : nullptr; }
-
-  /// Copies host values of the same size as T (float, or bf16 bits for __nv_bfloat16) in.
-  template <class H>
-  void upload(const std::vector<H>& host) {
-    static_assert(sizeof(H) == sizeof(T));
-    if (n_ > 0)
-      check(cudaMemcpy(get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice),
-            "cudaMemcpy");
-  }
-  /// Copies the n elements out as H.
-  template <class H>
-  std::vector<H> download() const {
-    static_assert(sizeof(H) == sizeof(T));
-    std::vector<H> host(static_cast<std::size_t>(n_));
-    if (n_ > 0)
-      check(cudaMemcpy(host.data(), get(), host.size() * sizeof(T), cudaMemcpyDeviceToHost),
-            "cudaMemcpy");
-    return host;
-  }
-
- private:
-  std::int64_t n_;
-  std::int64_t offset_;
-  T* base_ = nullptr;
-};
-
-/// An (R, C) xtensor of T holding the row-major values `v`.
-template <class T>
-xt::xtensor<T, 2> matrix(const std::vector<float>& v, std::int64_t R, std::int64_t C) {
-  xt::xtensor<T, 2> x = xt::empty<T>({static_cast<std::size_t>(R), static_cast<std::size_t>(C)});
-  for (std::size_t i = 0; i < v.size(); ++i) x.flat(i) = static_cast<T>(v[i]);
-  return x;
-}
-
-/// The elements of a 1-D tensor widened to double (for the oracle).
-template <class T>
-std::vector<double> widened(const xt::xtensor<T, 1>& t) {
-  return std::vector<double>(t.begin(), t.end());
-}
-
-/// Each value rounded to the nearest bfloat16.
-std::vector<float> rounded_to_bf16(std::vector<float> v) {
-  for (float& x : v) x = llmlab::round_to_bf16(x);
-  return v;
-}
-
-std::vector<std::uint16_t> bf16_bits(const std::vector<float>& v) {
-  std::vector<std::uint16_t> bits(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) bits[i] = llmlab::float_to_bf16_bits(v[i]);
-  return bits;
-}
-
-/// cudaMalloc aligns to 256 bytes on CUDA (16 suffices here): otherwise offset 0 would quietly test
-/// the scalar fallback instead of the float4 path.
-void expect_wide_aligned(const void* p) {
-  if (p == nullptr) return;
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u)
-      << "cudaMalloc returned a pointer that is not 16-byte aligned";
-}
-
-/// Runs `f` and expects an llmlab::Error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected llmlab::Error mentioning \"" << *parts.begin()
-                  << "\", nothing thrown";
-  } catch (const llmlab::Error& e) {
-    for (const std::string& part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "message \"" << e.what() << "\" does not mention \"" << part << "\"";
-  }
-}
-
-/// The golden cases: every `<case>_out.npy` in tests/golden/reduce_sum.
-std::vector<std::string> golden_cases() {
-  std::vector<std::string> cases;
-  for (const auto& entry : fs::directory_iterator(kGolden)) {
-    const std::string name = entry.path().filename().string();
-    const std::string suffix = "_out.npy";
-    if (name.size() > suffix.size() && name.ends_with(suffix))
-      cases.push_back(name.substr(0, name.size() - suffix.size()));
-  }
-  return cases;
-}
-
 xt::xtensor<float, 2> load_x(const std::string& c) {
   return llmlab::load_npy<float>(kGolden / (c + "_x.npy"));
 }
@@ -174,7 +73,7 @@ xt::xtensor<float, 2> load_x(const std::string& c) {
 // ---- the reference against PyTorch --------------------------------------------------------------
 
 TEST(ReduceSumReference, InDoubleMatchesPyTorchFloat64ToTenDigits) {
-  const auto cases = golden_cases();
+  const auto cases = golden_cases(kGolden);
   ASSERT_FALSE(cases.empty()) << "no golden files in " << kGolden;
   for (const std::string& c : cases) {
     const xt::xtensor<double, 2> x = xt::cast<double>(load_x(c));
@@ -189,7 +88,7 @@ TEST(ReduceSumReference, InDoubleMatchesPyTorchFloat64ToTenDigits) {
 }
 
 TEST(ReduceSumReference, InFloatMatchesPyTorchWithinTwoUlpsTimesRootK) {
-  const auto cases = golden_cases();
+  const auto cases = golden_cases(kGolden);
   ASSERT_FALSE(cases.empty()) << "no golden files in " << kGolden;
   for (const std::string& c : cases) {
     const xt::xtensor<float, 2> x = load_x(c);
@@ -272,7 +171,7 @@ TEST_P(ReduceSumKernel, Bfloat16InputMatchesReferenceWithinTwiceFloat32Error) {
 
 TEST_P(ReduceSumKernel, WritesZerosForRowsOfNoColumns) {
   DeviceBuffer<float> dout(3);
-  check(cudaMemset(dout.get(), 0xff, 3 * sizeof(float)), "cudaMemset");  // NaN until written
+  dout.fill_nan();  // NaN until written
   const cudaError_t err =
       llmlab::cuda::reduce_sum(static_cast<const float*>(nullptr), dout.get(), 3, 0, GetParam());
   ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
@@ -316,9 +215,9 @@ TEST(ReduceSumOracle, RejectsAKernelThatSkipsTheLastColumn) {
 
   DeviceBuffer<float> dx(R * C), dout(R);
   dx.upload(x);
-  const cudaError_t err = llmlab::cuda::launch(
-      llmlab::cuda::launch_config(dim3(static_cast<unsigned>(R)), dim3(64)),
-      reduce_sum_skipping_last_column, static_cast<const float*>(dx.get()), dout.get(), C);
+  const cudaError_t err =
+      llmlab::cuda::launch(llmlab::cuda::launch_config(dim3(static_cast<unsigned>(R)), dim3(64)),
+                           reduce_sum_skipping_last_column, dx.cget(), dout.get(), C);
   ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
   check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
 

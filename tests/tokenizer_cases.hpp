@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// \brief GPT-2's exact token ids for a set of awkward inputs: the outside reference every tokenizer
-/// path (reference, fast, CUDA) is tested against.
+/// \brief GPT-2's exact token ids for a set of awkward inputs: the outside reference every
+/// tokenizer path (reference, fast, CUDA) is tested against.
 ///
 /// Where the ids come from: issue 3 lists them as produced by OpenAI's tiktoken (`gpt2` encoding)
 /// and Hugging Face tokenizers (`gpt2`); they were cross-checked when this file was written with
@@ -22,11 +22,12 @@
 /// - gpt2_allowed_special_cases(): encode with `<|endoftext|>` (= 50256) **allowed**
 ///   (`SpecialPolicy::allow`); under the default policy these texts must throw, naming the token.
 ///
-/// `name` is a valid identifier, usable as a GoogleTest parameter name. Non-ASCII text is written as
-/// UTF-8 byte escapes (the code point in the comment); adjacent literals keep a hex escape from
+/// `name` is a valid identifier, usable as a GoogleTest parameter name. Non-ASCII text is written
+/// as UTF-8 byte escapes (the code point in the comment); adjacent literals keep a hex escape from
 /// swallowing the next letter ("\xC2\xA0" "b", not "\xC2\xA0b").
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -34,13 +35,17 @@ namespace llmlab::testing {
 
 /// One input and GPT-2's ids for it.
 struct Gpt2Case {
-  std::string name;                 ///< identifier-like, for test names
-  std::string text;                 ///< the input bytes (UTF-8)
-  std::vector<std::uint32_t> ids;   ///< GPT-2's ids (tiktoken `gpt2`)
+  std::string name;                ///< identifier-like, for test names
+  std::string text;                ///< the input bytes (UTF-8)
+  std::vector<std::uint32_t> ids;  ///< GPT-2's ids (tiktoken `gpt2`)
 };
+
+/// GoogleTest prints a case by its name (not as raw bytes) in failure messages.
+inline void PrintTo(const Gpt2Case& c, std::ostream* os) { *os << c.name; }
 
 /// GPT-2 ids with no special tokens recognised (`<|endoftext|>` in the text is plain text).
 inline const std::vector<Gpt2Case>& gpt2_cases() {
+  // clang-format off
   static const std::vector<Gpt2Case> cases = {
       {"empty", "", {}},
       {"hello_world", "hello world", {31373, 995}},
@@ -86,6 +91,7 @@ inline const std::vector<Gpt2Case>& gpt2_cases() {
       {"solid_gold_magikarp", " SolidGoldMagikarp", {43453}},
       {"endoftext_as_plain_text", "<|endoftext|>", {27, 91, 437, 1659, 5239, 91, 29}},
   };
+  // clang-format on
   return cases;
 }
 

@@ -12,22 +12,22 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <initializer_list>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
 #include "llmlab/core/dtype.hpp"
-#include "llmlab/core/error.hpp"
 #include "llmlab/core/npy.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/oracle/gtest.hpp"
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/ref/vector_add.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/expect.hpp"
+#include "llmlab/testing/golden.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace {
 
@@ -37,122 +37,21 @@ using llmlab::oracle::compare_golden;
 using llmlab::oracle::compare_ratio;
 using llmlab::oracle::Report;
 using llmlab::oracle::Rule;
+using llmlab::testing::bf16_bits;
+using llmlab::testing::check;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::expect_error;
+using llmlab::testing::expect_wide_aligned;
+using llmlab::testing::golden_cases;
+using llmlab::testing::rounded_to_bf16;
+using llmlab::testing::tensor;
+using llmlab::testing::widened;
 
 const fs::path kGolden = fs::path(LLMLAB_GOLDEN_DIR) / "vector_add";
 
 /// Lengths no block, warp or float4 divides (plus 0 and 1), and one past 2^16 so v2's grid-stride
 /// loop goes round several times.
 constexpr std::int64_t kSizes[] = {0, 1, 17, 97, 129, 1000, 4097, 65537};
-
-// ---- host helpers -------------------------------------------------------------------------------
-
-/// Throws with the CUDA error's name when a runtime call fails.
-void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess)
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
-}
-
-/// n elements of device memory, freed on scope exit; `offset` extra leading elements let a test
-/// hand the kernel a pointer that is not 16-byte aligned.
-template <class T>
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(std::int64_t n, std::int64_t offset = 0) : n_(n), offset_(offset) {
-    if (n + offset > 0)
-      check(cudaMalloc(&base_, static_cast<std::size_t>(n + offset) * sizeof(T)), "cudaMalloc");
-    if (base_ != nullptr)
-      check(cudaMemset(base_, 0, static_cast<std::size_t>(n + offset) * sizeof(T)), "cudaMemset");
-  }
-  ~DeviceBuffer() { cudaFree(base_); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-
-  /// The n elements the kernel sees (null when n == 0).
-  T* get() const { return n_ > 0 ? base_ + offset_ : nullptr; }
-
-  /// Copies host values of the same size as T (float, or bf16 bits for __nv_bfloat16) in.
-  template <class H>
-  void upload(const std::vector<H>& host) {
-    static_assert(sizeof(H) == sizeof(T));
-    if (n_ > 0)
-      check(cudaMemcpy(get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice),
-            "cudaMemcpy");
-  }
-  /// Copies the n elements out as H.
-  template <class H>
-  std::vector<H> download() const {
-    static_assert(sizeof(H) == sizeof(T));
-    std::vector<H> host(static_cast<std::size_t>(n_));
-    if (n_ > 0)
-      check(cudaMemcpy(host.data(), get(), host.size() * sizeof(T), cudaMemcpyDeviceToHost),
-            "cudaMemcpy");
-    return host;
-  }
-
- private:
-  std::int64_t n_;
-  std::int64_t offset_;
-  T* base_ = nullptr;
-};
-
-/// A 1-D xtensor of T holding `v`.
-template <class T>
-xt::xtensor<T, 1> tensor(const std::vector<float>& v) {
-  xt::xtensor<T, 1> t = xt::empty<T>({v.size()});
-  for (std::size_t i = 0; i < v.size(); ++i) t(i) = static_cast<T>(v[i]);
-  return t;
-}
-
-/// The elements of a 1-D tensor widened to double (for the oracle).
-template <class T>
-std::vector<double> widened(const xt::xtensor<T, 1>& t) {
-  return std::vector<double>(t.begin(), t.end());
-}
-
-/// Each value rounded to the nearest bfloat16.
-std::vector<float> rounded_to_bf16(std::vector<float> v) {
-  for (float& x : v) x = llmlab::round_to_bf16(x);
-  return v;
-}
-
-std::vector<std::uint16_t> bf16_bits(const std::vector<float>& v) {
-  std::vector<std::uint16_t> bits(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) bits[i] = llmlab::float_to_bf16_bits(v[i]);
-  return bits;
-}
-
-/// cudaMalloc aligns to 256 bytes on CUDA (16 suffices here): otherwise offset 0 would quietly test
-/// the scalar fallback instead of the float4 path.
-void expect_wide_aligned(const void* p) {
-  if (p == nullptr) return;
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u)
-      << "cudaMalloc returned a pointer that is not 16-byte aligned";
-}
-
-/// Runs `f` and expects an llmlab::Error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected llmlab::Error mentioning \"" << *parts.begin()
-                  << "\", nothing thrown";
-  } catch (const llmlab::Error& e) {
-    for (const std::string& part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "message \"" << e.what() << "\" does not mention \"" << part << "\"";
-  }
-}
-
-/// The golden cases: every `<case>_out.npy` in tests/golden/vector_add.
-std::vector<std::string> golden_cases() {
-  std::vector<std::string> cases;
-  for (const auto& entry : fs::directory_iterator(kGolden)) {
-    const std::string name = entry.path().filename().string();
-    const std::string suffix = "_out.npy";
-    if (name.size() > suffix.size() && name.ends_with(suffix))
-      cases.push_back(name.substr(0, name.size() - suffix.size()));
-  }
-  return cases;
-}
 
 xt::xtensor<float, 1> load_input(const std::string& c, const std::string& input) {
   return llmlab::load_npy<float>(kGolden / (c + "_" + input + ".npy"));
@@ -161,7 +60,7 @@ xt::xtensor<float, 1> load_input(const std::string& c, const std::string& input)
 // ---- the reference against PyTorch --------------------------------------------------------------
 
 TEST(VectorAddReference, InDoubleMatchesPyTorchFloat64ToTenDigits) {
-  const auto cases = golden_cases();
+  const auto cases = golden_cases(kGolden);
   ASSERT_FALSE(cases.empty()) << "no golden files in " << kGolden;
   for (const std::string& c : cases) {
     const xt::xtensor<double, 1> a = xt::cast<double>(load_input(c, "a"));
@@ -177,7 +76,7 @@ TEST(VectorAddReference, InDoubleMatchesPyTorchFloat64ToTenDigits) {
 }
 
 TEST(VectorAddReference, InFloatMatchesPyTorchWithinOneUlp) {
-  const auto cases = golden_cases();
+  const auto cases = golden_cases(kGolden);
   ASSERT_FALSE(cases.empty()) << "no golden files in " << kGolden;
   for (const std::string& c : cases) {
     const xt::xtensor<float, 1> a = load_input(c, "a");
@@ -290,8 +189,7 @@ TEST(VectorAddOracle, RejectsAKernelThatSkipsTheLastElement) {
   db.upload(b);
   const cudaError_t err = llmlab::cuda::launch(
       llmlab::cuda::launch_config(dim3(llmlab::cuda::ceil_div(n, 32)), dim3(32)),
-      vector_add_skipping_last, static_cast<const float*>(da.get()),
-      static_cast<const float*>(db.get()), dc.get(), n);
+      vector_add_skipping_last, da.cget(), db.cget(), dc.get(), n);
   ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
   check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
 

@@ -10,12 +10,10 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
+#include <array>
 #include <cstdint>
-#include <exception>
-#include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "llmlab/core/dtype.hpp"
@@ -28,42 +26,20 @@
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/ref/reduce_sum.hpp"
 #include "llmlab/ref/vector_add.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace {
 
 using llmlab::DType;
 using llmlab::oracle::Rule;
+using llmlab::testing::bf16_bits;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::rounded_to_bf16;
+using llmlab::testing::tensor;
+using llmlab::testing::widened;
 
-// ---- device memory ------------------------------------------------------------------------------
-
-/// n elements of T in device memory (cudaMalloc / cudaFree), filled from and read back to the host.
-template <class T>
-class DeviceArray {
- public:
-  explicit DeviceArray(std::size_t n) : n_(n) {
-    if (cudaMalloc(&ptr_, std::max<std::size_t>(n, 1) * sizeof(T)) != cudaSuccess)
-      throw std::runtime_error("cudaMalloc failed");
-  }
-  explicit DeviceArray(const std::vector<T>& host) : DeviceArray(host.size()) {
-    cudaMemcpy(ptr_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(ptr_); }
-  T* get() const { return ptr_; }
-  std::vector<T> download() const {
-    std::vector<T> host(n_);
-    cudaMemcpy(host.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost);
-    return host;
-  }
-
- private:
-  std::size_t n_;
-  T* ptr_ = nullptr;
-};
-
-/// The bf16 view of 16-bit device words (how the bf16 launchers take them).
-__nv_bfloat16* bf16(std::uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
+// ---- running a launcher -------------------------------------------------------------------------
 
 /// Runs a launcher and waits for it. @returns "" on success, else what went wrong — including
 /// the starter code's "not implemented" — ready to print.
@@ -82,30 +58,7 @@ std::string run(F&& launcher) {
   }
 }
 
-// ---- host-side helpers --------------------------------------------------------------------------
-
-template <class T, std::size_t N>
-xt::xtensor<T, N> tensor(const std::vector<float>& v, std::array<std::size_t, N> shape) {
-  xt::xtensor<T, N> t = xt::empty<T>(shape);
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
-
-template <class E>
-std::vector<double> doubles(const E& e) {
-  return std::vector<double>(e.begin(), e.end());
-}
-
-std::vector<float> rounded_to_bf16(std::vector<float> v) {
-  for (float& x : v) x = llmlab::round_to_bf16(x);
-  return v;
-}
-
-std::vector<std::uint16_t> bf16_bits(const std::vector<float>& v) {
-  std::vector<std::uint16_t> bits(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) bits[i] = llmlab::float_to_bf16_bits(v[i]);
-  return bits;
-}
+// ---- names --------------------------------------------------------------------------------------
 
 /// "v0 (best)" or "v2" — how reports name the version.
 std::string version_name(int v) { return v == 0 ? "v0 (best)" : "v" + std::to_string(v); }
@@ -133,15 +86,16 @@ TEST_P(VectorAdd, Float32MatchesReferenceWithinTwiceFloat32Error) {
     const auto ref64 = llmlab::ref::vector_add<double>(tensor<double>(a, s), tensor<double>(b, s));
     const auto ref32 = llmlab::ref::vector_add<float>(tensor<float>(a, s), tensor<float>(b, s));
 
-    DeviceArray<float> da(a), db(b), dc(a.size());
+    DeviceBuffer<float> da(a), db(b), dc(n);
+    dc.fill_nan();  // an element the kernel never writes stays NaN
     const std::string error =
         run([&] { return llmlab::cuda::vector_add(da.get(), db.get(), dc.get(), n, version); });
     if (!error.empty()) {
       FAIL() << "vector_add f32 n=" << n << " " << version_name(version) << ": " << error;
     }
     LLMLAB_EXPECT_AGREES(llmlab::oracle::compare_ratio(
-        "vector_add f32 n=" + std::to_string(n) + " " + version_name(version), doubles(ref64),
-        doubles(ref32), llmlab::oracle::widen(dc.download()), Rule::forward(DType::f32)));
+        "vector_add f32 n=" + std::to_string(n) + " " + version_name(version), widened(ref64),
+        widened(ref32), llmlab::oracle::widen(dc.download()), Rule::forward(DType::f32)));
   }
 }
 
@@ -155,19 +109,20 @@ TEST_P(VectorAdd, Bf16SumIsFormedInFloatAndRoundedOnce) {
     const auto ref64 = llmlab::ref::vector_add<double>(tensor<double>(a, s), tensor<double>(b, s));
     // The baseline: the sum in float, rounded once to bf16 — what a correct bf16 kernel writes.
     std::vector<double> ref32 =
-        doubles(llmlab::ref::vector_add<float>(tensor<float>(a, s), tensor<float>(b, s)));
+        widened(llmlab::ref::vector_add<float>(tensor<float>(a, s), tensor<float>(b, s)));
     for (double& v : ref32) v = llmlab::round_to_bf16(static_cast<float>(v));
 
-    DeviceArray<std::uint16_t> da(bf16_bits(a)), db(bf16_bits(b)), dc(a.size());
-    const std::string error = run([&] {
-      return llmlab::cuda::vector_add(bf16(da.get()), bf16(db.get()), bf16(dc.get()), n, version);
-    });
+    DeviceBuffer<__nv_bfloat16> da(bf16_bits(a)), db(bf16_bits(b)), dc(n);
+    dc.fill_nan();  // an element the kernel never writes stays NaN
+    const std::string error =
+        run([&] { return llmlab::cuda::vector_add(da.get(), db.get(), dc.get(), n, version); });
     if (!error.empty()) {
       FAIL() << "vector_add bf16 n=" << n << " " << version_name(version) << ": " << error;
     }
     LLMLAB_EXPECT_AGREES(llmlab::oracle::compare_ratio(
-        "vector_add bf16 n=" + std::to_string(n) + " " + version_name(version), doubles(ref64),
-        ref32, llmlab::oracle::widen_bf16(dc.download()), Rule::forward(DType::bf16)));
+        "vector_add bf16 n=" + std::to_string(n) + " " + version_name(version), widened(ref64),
+        ref32, llmlab::oracle::widen_bf16(dc.download<std::uint16_t>()),
+        Rule::forward(DType::bf16)));
   }
 }
 
@@ -187,9 +142,11 @@ constexpr Shape kShapes[] = {{1, 1},    {1, 17},   {3, 97}, {2, 129},
                              {4, 1000}, {1, 4097}, {7, 33}, {3, 0}};
 
 /// Sums x (R, C) with `version` and judges it by the ratio rule in fp32 (both dtypes write fp32).
+/// x_device (R·C) is what the kernel reads: x itself (float), or x's bf16 bits (std::uint16_t).
 template <class Elem>
 void expect_row_sums_agree(const char* dtype, const std::vector<float>& x,
                            const std::vector<Elem>& x_device, Shape shape, int version) {
+  using Device = std::conditional_t<std::is_same_v<Elem, float>, float, __nv_bfloat16>;
   const auto [R, C] = shape;
   const std::array<std::size_t, 2> s{static_cast<std::size_t>(R), static_cast<std::size_t>(C)};
   const auto ref64 = llmlab::ref::reduce_sum<double>(tensor<double>(x, s));
@@ -197,28 +154,19 @@ void expect_row_sums_agree(const char* dtype, const std::vector<float>& x,
   const std::string name = std::string("reduce_sum ") + dtype + " " + llmlab::shape_str({R, C}) +
                            " " + version_name(version);
 
-  DeviceArray<Elem> dx(x_device);
-  DeviceArray<float> dout(static_cast<std::size_t>(R));
-  const std::string error = run([&] {
-    if constexpr (std::is_same_v<Elem, float>)
-      return llmlab::cuda::reduce_sum(dx.get(), dout.get(), R, C, version);
-    else
-      return llmlab::cuda::reduce_sum(bf16(dx.get()), dout.get(), R, C, version);
-  });
+  DeviceBuffer<Device> dx(x_device);
+  DeviceBuffer<float> dout(R);
+  dout.fill_nan();  // a row the kernel never writes stays NaN (C = 0 must still write 0)
+  const std::string error =
+      run([&] { return llmlab::cuda::reduce_sum(dx.get(), dout.get(), R, C, version); });
   if (!error.empty()) {
     FAIL() << name << ": " << error;
   }
   // The floor's ulps are taken at max_r sum_c |x_rc|: any summation order's rounding scales with
   // the terms, not with a row sum that cancellation made small.
-  double magnitude = 0;
-  for (std::int64_t r = 0; r < R; ++r) {
-    double row = 0;
-    for (std::int64_t c = 0; c < C; ++c) row += std::fabs(static_cast<double>(x[r * C + c]));
-    magnitude = std::max(magnitude, row);
-  }
   LLMLAB_EXPECT_AGREES(llmlab::oracle::compare_ratio(
-      name, doubles(ref64), doubles(ref32), llmlab::oracle::widen(dout.download()),
-      Rule::forward(DType::f32).at_magnitude(magnitude)));
+      name, widened(ref64), widened(ref32), llmlab::oracle::widen(dout.download()),
+      Rule::forward(DType::f32).at_magnitude(llmlab::testing::max_row_abs_sum(x, R, C))));
 }
 
 class ReduceSum : public ::testing::TestWithParam<int> {};

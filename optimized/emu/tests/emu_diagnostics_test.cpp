@@ -10,12 +10,13 @@
 
 #include <llmlab/cuda/kernel.cuh>
 
-#include "emu_test_util.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/env.hpp"
 
 using llmlab::cuda::launch;
 using llmlab::cuda::launch_config;
-using llmlab::emu_test::DeviceArray;
-using llmlab::emu_test::ScopedEnv;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::ScopedEnv;
 using ::testing::HasSubstr;
 
 // A named namespace, not an anonymous one: the emulator names kernels through the dynamic symbol
@@ -44,7 +45,7 @@ std::string launch_and_get_diagnostic(cudaError_t expected, auto kernel, auto...
 }
 
 TEST(EmuDiagnostics, BarrierInDivergentCodeNamesBothLines) {
-  DeviceArray<float> x(64, 0.0f);
+  DeviceBuffer<float> x(64);
   const std::string d = launch_and_get_diagnostic(cudaErrorLaunchFailure, divergent_barrier, x.get());
   EXPECT_THAT(d, HasSubstr("divergent"));
   EXPECT_THAT(d, HasSubstr("divergent_barrier"));  // the kernel
@@ -65,7 +66,7 @@ __global__ void deadlock(float* x) {
 }
 
 TEST(EmuDiagnostics, DeadlockIsReportedGroupedByWaitSite) {
-  DeviceArray<float> x(64, 1.0f);
+  const auto x = DeviceBuffer<float>::filled(64, 1.0f);
   const std::string d = launch_and_get_diagnostic(cudaErrorLaunchFailure, deadlock, x.get());
   EXPECT_THAT(d, HasSubstr("deadlock"));
   EXPECT_THAT(d, HasSubstr("`emu_bugs::deadlock`"));
@@ -87,7 +88,8 @@ __global__ void shuffle_after_early_return(const float* x, float* out, int n) {
 }
 
 TEST(EmuDiagnostics, ShuffleWhoseMaskNamesExitedLanesIsReported) {
-  DeviceArray<float> x(32, 1.0f), out(32, 0.0f);
+  const auto x = DeviceBuffer<float>::filled(32, 1.0f);
+  DeviceBuffer<float> out(32);
   const cudaError_t e = launch(launch_config(1, 32), shuffle_after_early_return, x.cget(), out.get(), 20);
   EXPECT_EQ(e, cudaErrorLaunchFailure);
   const std::string d = llmlab::emu::last_diagnostic();
@@ -108,7 +110,7 @@ __global__ void mask_without_own_lane(int* out) {
 }
 
 TEST(EmuDiagnostics, WarpFunctionWhoseMaskOmitsTheCallerIsReported) {
-  DeviceArray<int> out(32, 0);
+  DeviceBuffer<int> out(32);
   EXPECT_EQ(launch(launch_config(1, 32), mask_without_own_lane, out.get()), cudaErrorLaunchFailure);
   EXPECT_THAT(llmlab::emu::last_diagnostic(), HasSubstr("does not name its own lane"));
 }
@@ -119,7 +121,7 @@ __global__ void throws_from_kernel(int* out) {
 }
 
 TEST(EmuDiagnostics, AnExceptionThrownByKernelCodeIsReportedWithItsThread) {
-  DeviceArray<int> out(32, 0);
+  DeviceBuffer<int> out(32);
   EXPECT_EQ(launch(launch_config(1, 32), throws_from_kernel, out.get()), cudaErrorLaunchFailure);
   const std::string d = llmlab::emu::last_diagnostic();
   EXPECT_THAT(d, HasSubstr("thread (3,0,0)"));
@@ -127,13 +129,14 @@ TEST(EmuDiagnostics, AnExceptionThrownByKernelCodeIsReportedWithItsThread) {
 }
 
 TEST(EmuDiagnostics, AFailedLaunchLeavesTheEmulatorReadyForTheNext) {
-  DeviceArray<float> x(64, 1.0f);
+  const auto x = DeviceBuffer<float>::filled(64, 1.0f);
   EXPECT_EQ(launch(launch_config(1, 64), deadlock, x.get()), cudaErrorLaunchFailure);
-  DeviceArray<float> y(128, 0.0f);
+  DeviceBuffer<float> y(128);
   EXPECT_EQ(launch(launch_config(2, 64), divergent_barrier, y.get()), cudaErrorLaunchFailure);
-  DeviceArray<float> ok(32, 1.0f), out(32, 0.0f);
+  const auto ok = DeviceBuffer<float>::filled(32, 1.0f);
+  DeviceBuffer<float> out(32);
   EXPECT_EQ(launch(launch_config(1, 32), shuffle_after_early_return, ok.cget(), out.get(), 32), cudaSuccess);
-  for (float v : out.host()) EXPECT_EQ(v, 2.0f);
+  for (float v : out.download()) EXPECT_EQ(v, 2.0f);
 }
 
 // A forgotten __syncthreads: each thread reads the element its right neighbour wrote. In reverse
@@ -152,11 +155,11 @@ bool forgotten_syncthreads_gives_right_answer(const char* schedule) {
   const int blocks = 4, threads = 128, n = blocks * threads;
   std::vector<float> in(n);
   for (int i = 0; i < n; ++i) in[i] = static_cast<float>(i);
-  DeviceArray<float> d_in(in), d_out(n, 0.0f);
+  DeviceBuffer<float> d_in(in), d_out(n);
   EXPECT_EQ(launch(launch_config(blocks, threads, threads * sizeof(float)), forgotten_syncthreads,
                    d_in.cget(), d_out.get()),
             cudaSuccess);
-  const auto out = d_out.host();
+  const auto out = d_out.download();
   for (int i = 0; i < n; ++i) {
     const bool last = i % threads == threads - 1;
     if (out[i] != in[last ? i : i + 1]) return false;

@@ -13,11 +13,12 @@
 
 #include <llmlab/cuda/kernel.cuh>
 
-#include "emu_test_util.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/env.hpp"
 
 using llmlab::cuda::launch;
 using llmlab::cuda::launch_config;
-using llmlab::emu_test::DeviceArray;
+using llmlab::testing::DeviceBuffer;
 
 namespace {
 
@@ -35,9 +36,9 @@ __global__ void record_indices(unsigned* out) {
 TEST(EmuSemantics, EveryThreadOfA3DGridSeesItsOwnIndices) {
   const dim3 grid(2, 3, 2), block(4, 2, 3);
   const int n = 2 * 3 * 2 * 4 * 2 * 3;
-  DeviceArray<unsigned> out(4 * n, 0xffffffffu);
+  const auto out = DeviceBuffer<unsigned>::filled(4 * n, 0xffffffffu);
   ASSERT_EQ(launch(launch_config(grid, block), record_indices, out.get()), cudaSuccess);
-  const auto h = out.host();
+  const auto h = out.download();
   int i = 0;
   for (unsigned bz = 0; bz < 2; ++bz)
     for (unsigned by = 0; by < 3; ++by)
@@ -65,10 +66,11 @@ TEST(EmuSemantics, BarrierMakesEveryWriteOfTheBlockVisible) {
   const int blocks = 5, threads = 256;
   std::vector<int> in(blocks * threads);
   std::iota(in.begin(), in.end(), 7);
-  DeviceArray<int> d_in(in), d_out(in.size(), -1);
+  DeviceBuffer<int> d_in(in);
+  const auto d_out = DeviceBuffer<int>::filled(in.size(), -1);
   ASSERT_EQ(launch(launch_config(blocks, threads), reverse_in_shared, d_in.cget(), d_out.get()),
             cudaSuccess);
-  const auto out = d_out.host();
+  const auto out = d_out.download();
   for (int b = 0; b < blocks; ++b)
     for (int t = 0; t < threads; ++t)
       ASSERT_EQ(out[b * threads + t], in[b * threads + threads - 1 - t]) << "block " << b << " thread " << t;
@@ -84,9 +86,9 @@ __global__ void barrier_votes(int* out) {
 
 TEST(EmuSemantics, SyncthreadsCountAndOrReduceOverTheBlock) {
   const int threads = 100;
-  DeviceArray<int> out(4 * threads, -1);
+  const auto out = DeviceBuffer<int>::filled(4 * threads, -1);
   ASSERT_EQ(launch(launch_config(1, threads), barrier_votes, out.get()), cudaSuccess);
-  const auto h = out.host();
+  const auto h = out.download();
   for (int t = 0; t < threads; ++t) {
     EXPECT_EQ(h[0 + 4 * t], 34);  // multiples of 3 in [0, 100): 0, 3, ..., 99
     EXPECT_EQ(h[1 + 4 * t], 1);
@@ -108,9 +110,9 @@ __global__ void all_shuffles(int* out, int width) {
 
 TEST(EmuSemantics, ShufflesFollowCudasDefinitionAtEveryWidth) {
   for (int width : {32, 16, 8}) {
-    DeviceArray<int> out(5 * 32, -1);
+    const auto out = DeviceBuffer<int>::filled(5 * 32, -1);
     ASSERT_EQ(launch(launch_config(1, 32), all_shuffles, out.get(), width), cudaSuccess);
-    const auto h = out.host();
+    const auto h = out.download();
     for (int lane = 0; lane < 32; ++lane) {
       const int seg = lane / width * width, in_seg = lane % width;
       EXPECT_EQ(h[0 * 32 + lane], 1000 + seg + 3 % width) << "shfl w=" << width << " lane " << lane;
@@ -130,11 +132,11 @@ __global__ void shuffle_doubles_and_bf16(double* out_d, float* out_b) {
 }
 
 TEST(EmuSemantics, ShufflesMoveDoublesAndBfloat16Values) {
-  DeviceArray<double> d(32, 0.0);
-  DeviceArray<float> b(32, 0.0f);
+  DeviceBuffer<double> d(32);
+  DeviceBuffer<float> b(32);
   ASSERT_EQ(launch(launch_config(1, 32), shuffle_doubles_and_bf16, d.get(), b.get()), cudaSuccess);
-  const auto hd = d.host();
-  const auto hb = b.host();
+  const auto hd = d.download();
+  const auto hb = b.download();
   for (int lane = 0; lane < 32; ++lane) {
     EXPECT_EQ(hd[lane], 0.5 + (lane ^ 1));
     EXPECT_EQ(hb[lane], static_cast<float>(lane < 31 ? lane + 1 : lane));
@@ -156,9 +158,9 @@ __global__ void votes(unsigned* out) {
 }
 
 TEST(EmuSemantics, BallotAnyAndAllVoteOverTheMask) {
-  DeviceArray<unsigned> out(4, 7u);
+  const auto out = DeviceBuffer<unsigned>::filled(4, 7u);
   ASSERT_EQ(launch(launch_config(1, 64), votes, out.get()), cudaSuccess);
-  const auto h = out.host();
+  const auto h = out.download();
   EXPECT_EQ(h[0], 0x22222222u);  // lanes 1, 5, 9, ...
   EXPECT_EQ(h[1], 1u);
   EXPECT_EQ(h[2], 1u);
@@ -172,9 +174,9 @@ __global__ void partial_mask_shuffle(int* out) {
 }
 
 TEST(EmuSemantics, DisjointMasksShuffleIndependently) {
-  DeviceArray<int> out(32, -1);
+  const auto out = DeviceBuffer<int>::filled(32, -1);
   ASSERT_EQ(launch(launch_config(1, 32), partial_mask_shuffle, out.get()), cudaSuccess);
-  const auto h = out.host();
+  const auto h = out.download();
   for (int lane = 0; lane < 16; ++lane) EXPECT_EQ(h[lane], (lane < 15 ? lane + 1 : lane) * 10);
   for (int lane = 16; lane < 32; ++lane) EXPECT_EQ(h[lane], (lane > 16 ? lane - 1 : lane) * 10);
 }
@@ -192,20 +194,20 @@ __global__ void atomics(int* counter, float* fsum, unsigned* maxv, int* minv, un
 
 TEST(EmuSemantics, AtomicsFromEveryBlockAddUp) {
   const int blocks = 64, threads = 128, n = blocks * threads;
-  DeviceArray<int> counter(1, 0), minv(1, 0);
-  DeviceArray<float> fsum(1, 0.0f);
-  DeviceArray<unsigned> maxv(1, 0u);
-  DeviceArray<unsigned long long> big(1, 0ull);
-  DeviceArray<__nv_bfloat16> bsum(1, __float2bfloat16(0.0f));
+  DeviceBuffer<int> counter(1), minv(1);  // every buffer starts at zero
+  DeviceBuffer<float> fsum(1);
+  DeviceBuffer<unsigned> maxv(1);
+  DeviceBuffer<unsigned long long> big(1);
+  DeviceBuffer<__nv_bfloat16> bsum(1);
   ASSERT_EQ(launch(launch_config(blocks, threads), atomics, counter.get(), fsum.get(), maxv.get(),
                    minv.get(), big.get(), bsum.get()),
             cudaSuccess);
-  EXPECT_EQ(counter.host()[0], n);
-  EXPECT_EQ(fsum.host()[0], 0.5f * n);  // exact: multiples of 0.5 below 2^24
-  EXPECT_EQ(maxv.host()[0], 999u);
-  EXPECT_EQ(minv.host()[0], -(n - 1));
-  EXPECT_EQ(big.host()[0], static_cast<unsigned long long>(n) << 33);
-  EXPECT_EQ(__bfloat162float(bsum.host()[0]), 8.0f);
+  EXPECT_EQ(counter.download()[0], n);
+  EXPECT_EQ(fsum.download()[0], 0.5f * n);  // exact: multiples of 0.5 below 2^24
+  EXPECT_EQ(maxv.download()[0], 999u);
+  EXPECT_EQ(minv.download()[0], -(n - 1));
+  EXPECT_EQ(big.download()[0], static_cast<unsigned long long>(n) << 33);
+  EXPECT_EQ(__bfloat162float(bsum.download()[0]), 8.0f);
 }
 
 __global__ void dynamic_shared_rotate(const float* in, float* out, int n) {
@@ -220,11 +222,11 @@ TEST(EmuSemantics, DynamicSharedMemoryIsSharedByTheBlock) {
   const int n = 96;
   std::vector<float> in(n);
   std::iota(in.begin(), in.end(), 1.0f);
-  DeviceArray<float> d_in(in), d_out(n, 0.0f);
+  DeviceBuffer<float> d_in(in), d_out(n);
   ASSERT_EQ(launch(launch_config(1, n, n * sizeof(float)), dynamic_shared_rotate, d_in.cget(),
                    d_out.get(), n),
             cudaSuccess);
-  const auto out = d_out.host();
+  const auto out = d_out.download();
   for (int t = 0; t < n; ++t) EXPECT_EQ(out[t], in[(t + 1) % n]);
 }
 
@@ -234,9 +236,9 @@ __global__ void modify_parameter(int n, int* out) {
 }
 
 TEST(EmuSemantics, EachThreadGetsItsOwnCopyOfTheParameters) {
-  DeviceArray<int> out(64, 0);
+  DeviceBuffer<int> out(64);
   ASSERT_EQ(launch(launch_config(1, 64), modify_parameter, 5, out.get()), cudaSuccess);
-  for (int v : out.host()) EXPECT_EQ(v, 5);
+  for (int v : out.download()) EXPECT_EQ(v, 5);
 }
 
 __global__ void start_order(int* clock, int* when) {
@@ -244,12 +246,13 @@ __global__ void start_order(int* clock, int* when) {
 }
 
 TEST(EmuSemantics, SchedulesChooseTheOrderThreadsStart) {
-  llmlab::emu_test::ScopedEnv one_thread("LLMLAB_EMU_THREADS", "1");
+  llmlab::testing::ScopedEnv one_thread("LLMLAB_EMU_THREADS", "1");
   auto order_under = [](const char* schedule) {
-    llmlab::emu_test::ScopedEnv env("LLMLAB_EMU_SCHEDULE", schedule);
-    DeviceArray<int> clock(1, 0), when(64, -1);
+    llmlab::testing::ScopedEnv env("LLMLAB_EMU_SCHEDULE", schedule);
+    DeviceBuffer<int> clock(1);
+    const auto when = DeviceBuffer<int>::filled(64, -1);
     EXPECT_EQ(launch(launch_config(1, 64), start_order, clock.get(), when.get()), cudaSuccess);
-    return when.host();
+    return when.download();
   };
   const auto forward = order_under("forward");
   const auto reverse = order_under("reverse");
@@ -266,8 +269,9 @@ TEST(EmuSemantics, SchedulesChooseTheOrderThreadsStart) {
 }
 
 TEST(EmuSemantics, ABadScheduleNameIsRejected) {
-  llmlab::emu_test::ScopedEnv env("LLMLAB_EMU_SCHEDULE", "sideways");
-  DeviceArray<int> clock(1, 0), when(4, -1);
+  llmlab::testing::ScopedEnv env("LLMLAB_EMU_SCHEDULE", "sideways");
+  DeviceBuffer<int> clock(1);
+  const auto when = DeviceBuffer<int>::filled(4, -1);
   EXPECT_EQ(launch(launch_config(1, 4), start_order, clock.get(), when.get()), cudaErrorInvalidValue);
   EXPECT_NE(llmlab::emu::last_diagnostic().find("LLMLAB_EMU_SCHEDULE='sideways'"), std::string::npos);
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
@@ -275,7 +279,8 @@ TEST(EmuSemantics, ABadScheduleNameIsRejected) {
 }
 
 TEST(EmuSemantics, ImpossibleLaunchConfigurationsAreRejectedWithTheirSizes) {
-  DeviceArray<int> clock(1, 0), when(4, -1);
+  DeviceBuffer<int> clock(1);
+  const auto when = DeviceBuffer<int>::filled(4, -1);
   EXPECT_EQ(launch(launch_config(1, 2048), start_order, clock.get(), when.get()),
             cudaErrorInvalidConfiguration);
   EXPECT_NE(llmlab::emu::last_diagnostic().find("blockDim (2048,1,1)"), std::string::npos)
@@ -289,13 +294,14 @@ TEST(EmuSemantics, ImpossibleLaunchConfigurationsAreRejectedWithTheirSizes) {
 
 TEST(EmuSemantics, BlocksSpreadOverSeveralOsThreadsGiveTheSameResult) {
   for (const char* threads : {"1", "2", "4"}) {
-    llmlab::emu_test::ScopedEnv env("LLMLAB_EMU_THREADS", threads);
+    llmlab::testing::ScopedEnv env("LLMLAB_EMU_THREADS", threads);
     const int blocks = 37, n = blocks * 256;
     std::vector<int> in(n);
     std::iota(in.begin(), in.end(), 0);
-    DeviceArray<int> d_in(in), d_out(n, -1);
+    DeviceBuffer<int> d_in(in);
+    const auto d_out = DeviceBuffer<int>::filled(n, -1);
     ASSERT_EQ(launch(launch_config(blocks, 256), reverse_in_shared, d_in.cget(), d_out.get()), cudaSuccess);
-    const auto out = d_out.host();
+    const auto out = d_out.download();
     for (int i = 0; i < n; ++i) ASSERT_EQ(out[i], in[i / 256 * 256 + 255 - i % 256]) << threads << " threads";
   }
 }
