@@ -4,9 +4,7 @@
 
 #include "llmlab/ref/reduce_sum.hpp"
 
-#include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -15,11 +13,17 @@
 #include "llmlab/core/error.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/oracle/oracle.hpp"
+#include "llmlab/testing/values.hpp"
 #include "verify/registry.hpp"
-#include "verify/tensors.hpp"
 
 namespace llmlab::app {
 namespace {
+
+using testing::bf16_bits;
+using testing::max_row_abs_sum;
+using testing::rounded_to_bf16;
+using testing::tensor;
+using testing::widened;
 
 using SumF32 = int(const float* x, float* out, std::int64_t rows, std::int64_t cols);
 using SumBf16 = int(const std::uint16_t* x, float* out, std::int64_t rows, std::int64_t cols);
@@ -28,17 +32,6 @@ using SumBf16 = int(const std::uint16_t* x, float* out, std::int64_t rows, std::
 /// power of two, and more rows than one.
 constexpr std::pair<std::int64_t, std::int64_t> kShapes[] = {
     {1, 1}, {1, 17}, {3, 97}, {2, 129}, {4, 1000}, {1, 4097}, {7, 33}};
-
-/// \f$ \max_r \sum_c |x_{r,c}| \f$ of x (R, C).
-double max_row_abs_sum(const std::vector<float>& x, std::int64_t R, std::int64_t C) {
-  double m = 0;
-  for (std::int64_t r = 0; r < R; ++r) {
-    double row = 0;
-    for (std::int64_t c = 0; c < C; ++c) row += std::fabs(static_cast<double>(x[r * C + c]));
-    m = std::max(m, row);
-  }
-  return m;
-}
 
 /// One case. Both dtypes write fp32 sums, so both are judged against the float reference on the
 /// same (for bf16: bf16-rounded) inputs: ref64 is the exact-ish sum in double, ref32 the same
@@ -49,8 +42,8 @@ CaseResult check(const KernelLibrary& lib, Fn* sum, const char* symbol, const ch
                  std::int64_t C) {
   const std::string shape = shape_str({R, C});
   const std::array<std::size_t, 2> s{static_cast<std::size_t>(R), static_cast<std::size_t>(C)};
-  const auto ref64 = ref::reduce_sum<double>(to_tensor<double>(x, s));
-  const auto ref32 = ref::reduce_sum<float>(to_tensor<float>(x, s));
+  const auto ref64 = ref::reduce_sum<double>(tensor<double>(x, s));
+  const auto ref32 = ref::reduce_sum<float>(tensor<float>(x, s));
   // The floor's ulps are taken at max_r sum_c |x_rc|: any order's rounding scales with the terms,
   // not with a row sum that cancellation made small.
   const auto rule = oracle::Rule::forward(DType::f32).at_magnitude(max_row_abs_sum(x, R, C));
@@ -61,8 +54,8 @@ CaseResult check(const KernelLibrary& lib, Fn* sum, const char* symbol, const ch
   if (!err.empty()) return failed_case("reduce_sum", shape, dtype, rule, err);
   const std::vector<float> got = dout.download();
   return {"reduce_sum", shape, dtype,
-          oracle::compare_ratio(std::string("reduce_sum ") + dtype + " " + shape, to_doubles(ref64),
-                                to_doubles(ref32), oracle::widen(got), rule)};
+          oracle::compare_ratio(std::string("reduce_sum ") + dtype + " " + shape, widened(ref64),
+                                widened(ref32), oracle::widen(got), rule)};
 }
 
 /// Every shape × {f32, bf16}; x uniform in [−1, 1) from a seed fixed per shape.

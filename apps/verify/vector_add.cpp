@@ -12,11 +12,16 @@
 #include "llmlab/core/error.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/oracle/oracle.hpp"
+#include "llmlab/testing/values.hpp"
 #include "verify/registry.hpp"
-#include "verify/tensors.hpp"
 
 namespace llmlab::app {
 namespace {
+
+using testing::bf16_bits;
+using testing::rounded_to_bf16;
+using testing::tensor;
+using testing::widened;
 
 using AddF32 = int(const float* a, const float* b, float* c, std::int64_t n);
 using AddBf16 = int(const std::uint16_t* a, const std::uint16_t* b, std::uint16_t* c,
@@ -30,8 +35,8 @@ CaseResult check_f32(const KernelLibrary& lib, AddF32* add, const std::vector<fl
                      const std::vector<float>& b, const std::string& shape) {
   const auto n = static_cast<std::int64_t>(a.size());
   const std::array<std::size_t, 1> s{a.size()};
-  const auto ref64 = ref::vector_add<double>(to_tensor<double>(a, s), to_tensor<double>(b, s));
-  const auto ref32 = ref::vector_add<float>(to_tensor<float>(a, s), to_tensor<float>(b, s));
+  const auto ref64 = ref::vector_add<double>(tensor<double>(a, s), tensor<double>(b, s));
+  const auto ref32 = ref::vector_add<float>(tensor<float>(a, s), tensor<float>(b, s));
   const auto rule = oracle::Rule::forward(DType::f32);
 
   DeviceArray<float> da(lib, std::span<const float>(a)), db(lib, std::span<const float>(b)),
@@ -41,7 +46,7 @@ CaseResult check_f32(const KernelLibrary& lib, AddF32* add, const std::vector<fl
   if (!err.empty()) return failed_case("vector_add", shape, "f32", rule, err);
   const std::vector<float> got = dc.download();
   return {"vector_add", shape, "f32",
-          oracle::compare_ratio("vector_add f32 " + shape, to_doubles(ref64), to_doubles(ref32),
+          oracle::compare_ratio("vector_add f32 " + shape, widened(ref64), widened(ref32),
                                 oracle::widen(got), rule)};
 }
 
@@ -52,8 +57,8 @@ CaseResult check_bf16(const KernelLibrary& lib, AddBf16* add, const std::vector<
   const auto n = static_cast<std::int64_t>(a_in.size());
   const std::vector<float> a = rounded_to_bf16(a_in), b = rounded_to_bf16(b_in);
   const std::array<std::size_t, 1> s{a.size()};
-  const auto ref64 = ref::vector_add<double>(to_tensor<double>(a, s), to_tensor<double>(b, s));
-  const auto sum32 = ref::vector_add<float>(to_tensor<float>(a, s), to_tensor<float>(b, s));
+  const auto ref64 = ref::vector_add<double>(tensor<double>(a, s), tensor<double>(b, s));
+  const auto sum32 = ref::vector_add<float>(tensor<float>(a, s), tensor<float>(b, s));
   std::vector<double> ref32(sum32.size());
   for (std::size_t i = 0; i < ref32.size(); ++i) ref32[i] = round_to_bf16(sum32(i));
   const auto rule = oracle::Rule::forward(DType::bf16);
@@ -66,7 +71,7 @@ CaseResult check_bf16(const KernelLibrary& lib, AddBf16* add, const std::vector<
   if (!err.empty()) return failed_case("vector_add", shape, "bf16", rule, err);
   const std::vector<std::uint16_t> got = dc.download();
   return {"vector_add", shape, "bf16",
-          oracle::compare_ratio("vector_add bf16 " + shape, to_doubles(ref64), ref32,
+          oracle::compare_ratio("vector_add bf16 " + shape, widened(ref64), ref32,
                                 oracle::widen_bf16(got), rule)};
 }
 
