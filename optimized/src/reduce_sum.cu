@@ -29,6 +29,7 @@
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/reduce_sum.cuh"
+#include "llmlab/cuda/wide_loads.cuh"
 
 namespace llmlab::cuda {
 namespace {
@@ -38,24 +39,9 @@ constexpr int kWarp = 32;               // lanes per warp
 constexpr int kWarps = kBlock / kWarp;  // warps per block
 constexpr unsigned kFullMask = 0xffffffffu;
 
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+/// The elements of one wide load, summed in float.
 __device__ __forceinline__ float sum_of(float4 v) { return (v.x + v.y) + (v.z + v.w); }
 __device__ __forceinline__ float sum_of(__nv_bfloat162 v) { return to_float(v.x) + to_float(v.y); }
-
-/// The wide type v3 loads for T, and how many T it holds.
-template <class T>
-struct Wide;
-template <>
-struct Wide<float> {
-  using type = float4;
-  static constexpr int width = 4;
-};
-template <>
-struct Wide<__nv_bfloat16> {
-  using type = __nv_bfloat162;
-  static constexpr int width = 2;
-};
 
 /// Thread t's share of the row: \f$ \sum_{c \equiv t \ (\mathrm{mod}\ 256)} x_c \f$ (v1, v2).
 template <class T>

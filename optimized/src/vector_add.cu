@@ -22,6 +22,7 @@
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/vector_add.cuh"
+#include "llmlab/cuda/wide_loads.cuh"
 
 namespace llmlab::cuda {
 namespace {
@@ -45,20 +46,6 @@ __device__ __forceinline__ float4 add(float4 a, float4 b) {
 __device__ __forceinline__ __nv_bfloat162 add(__nv_bfloat162 a, __nv_bfloat162 b) {
   return __nv_bfloat162(add(a.x, b.x), add(a.y, b.y));
 }
-
-/// The wide type v2 loads for T, and how many T it holds.
-template <class T>
-struct Wide;
-template <>
-struct Wide<float> {
-  using type = float4;
-  static constexpr int width = 4;
-};
-template <>
-struct Wide<__nv_bfloat16> {
-  using type = __nv_bfloat162;
-  static constexpr int width = 2;
-};
 
 // ---- v1: one thread per element -----------------------------------------------------------------
 
@@ -92,11 +79,6 @@ __global__ void vector_add_v2(const T* __restrict__ a, const T* __restrict__ b, 
 // ---- the launcher -------------------------------------------------------------------------------
 
 template <class T>
-bool aligned(const T* p, std::size_t bytes) {
-  return reinterpret_cast<std::uintptr_t>(p) % bytes == 0;
-}
-
-template <class T>
 cudaError_t vector_add_impl(const T* a, const T* b, T* c, std::int64_t n, int version) {
   constexpr const char* where = "vector_add";
   if (n < 0) throw Error(where, "n = " + std::to_string(n) + " must be >= 0");
@@ -121,8 +103,7 @@ cudaError_t vector_add_impl(const T* a, const T* b, T* c, std::int64_t n, int ve
                   n);
   }
   // v2
-  constexpr std::size_t wide_bytes = alignof(typename Wide<T>::type);
-  const bool wide = aligned(a, wide_bytes) && aligned(b, wide_bytes) && aligned(c, wide_bytes);
+  const bool wide = wide_aligned(a) && wide_aligned(b) && wide_aligned(c);
   const std::int64_t items = wide ? n / Wide<T>::width : n;  // the < width tail rides along
   long long blocks = (items + kBlock * kItemsPerThread - 1) / (kBlock * kItemsPerThread);
   if (blocks < 1) blocks = 1;
