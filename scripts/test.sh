@@ -11,14 +11,9 @@ shift || true
 
 "$ROOT/scripts/setup.sh"
 
-configure_args=()
-if [[ -x /usr/local/cuda/bin/nvcc ]]; then
-  export PATH="/usr/local/cuda/bin:$PATH"
-elif command -v nvcc >/dev/null 2>&1; then
-  configure_args+=("-DCMAKE_CUDA_COMPILER=$(command -v nvcc)")  # the presets name /usr/local/cuda/bin/nvcc
-elif [[ "$preset" != asan ]]; then
-  configure_args+=(-DLLMLAB_CUDA=OFF)   # no nvcc: build and test the emulated kernels only
-fi
+# shellcheck source=scripts/lib/cuda_env.sh
+source "$ROOT/scripts/lib/cuda_env.sh"
+cuda_configure_args "$preset"
 
 cmake --preset "$preset" "${configure_args[@]}"
 cmake --build --preset "$preset" -j2
