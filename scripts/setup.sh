@@ -2,6 +2,7 @@
 # Installs everything llmlab needs on Debian 12, idempotently:
 #   - Debian packages (apt-get only when one is missing; `apt-get update` only then);
 #   - a Python venv at .venv with scripts/requirements.txt (skipped while its hash is unchanged);
+#   - GPT-2's vocabulary at vocab/gpt2.tiktoken (from PyPI's openai-whisper sdist; only if missing);
 #   - checks that nvcc is there (without it the emulated build still works).
 # Usage: scripts/setup.sh [--with-torch]
 #   --with-torch  also python3-torch + python3-numpy, needed only to regenerate the golden files
@@ -15,7 +16,7 @@ with_torch=0
 for arg in "$@"; do
   case "$arg" in
     --with-torch) with_torch=1 ;;
-    -h|--help) sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -66,6 +67,36 @@ else
   venv_note="installed from scripts/requirements.txt"
 fi
 
+# ---- GPT-2's vocabulary (never committed; /vocab/ is ignored) -------------------------------
+# The tokenizer's golden tests load GPT-2's real vocabulary. PyPI's openai-whisper *source*
+# package ships it as whisper/assets/gpt2.tiktoken (one `base64 rank` line per token, ranks
+# 0–50255): download the sdist without installing it and take that one file out.
+gpt2_vocab="$ROOT/vocab/gpt2.tiktoken"
+gpt2_bytes=835554
+gpt2_sha256=306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930
+if [[ -f "$gpt2_vocab" && "$(stat -c %s "$gpt2_vocab")" == "$gpt2_bytes" ]]; then
+  vocab_note="present"
+else
+  echo "setup: downloading GPT-2's vocabulary (openai-whisper's sdist from PyPI, not installed)"
+  dl="$(mktemp -d)"
+  "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+    --no-binary :all: -d "$dl" openai-whisper==20250625
+  mkdir -p "$ROOT/vocab"
+  tar -xzf "$dl"/openai[-_]whisper-*.tar.gz -O --wildcards '*/whisper/assets/gpt2.tiktoken' \
+    > "$gpt2_vocab.part"
+  rm -rf "$dl"
+  got_bytes="$(stat -c %s "$gpt2_vocab.part")"
+  got_sha256="$(sha256sum "$gpt2_vocab.part" | cut -d' ' -f1)"
+  if [[ "$got_bytes" != "$gpt2_bytes" || "$got_sha256" != "$gpt2_sha256" ]]; then
+    rm -f "$gpt2_vocab.part"
+    echo "setup: gpt2.tiktoken from openai-whisper is $got_bytes bytes, sha256 $got_sha256;" \
+         "expected $gpt2_bytes bytes, sha256 $gpt2_sha256" >&2
+    exit 1
+  fi
+  mv "$gpt2_vocab.part" "$gpt2_vocab"
+  vocab_note="downloaded ($gpt2_bytes bytes, sha256 verified)"
+fi
+
 # ---- CUDA toolkit ---------------------------------------------------------------------------
 if [[ -x /usr/local/cuda/bin/nvcc ]]; then
   nvcc=/usr/local/cuda/bin/nvcc
@@ -81,3 +112,4 @@ fi
 echo "setup: Debian packages: $apt_note"
 echo "setup: Python venv .venv: $venv_note"
 echo "setup: nvcc: $nvcc_note"
+echo "setup: GPT-2 vocabulary vocab/gpt2.tiktoken: $vocab_note"
