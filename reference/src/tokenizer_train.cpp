@@ -13,8 +13,7 @@
 // Every pair is recounted from scratch on every merge: slow (the fast trainer updates the counts
 // incrementally), but each step is the definition.
 
-#include <algorithm>
-#include <set>
+#include <tuple>
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/ref/tokenizer.hpp"
@@ -135,8 +134,8 @@ Tokenizer Tokenizer::train(std::span<const std::string> texts, std::size_t vocab
     tokenizer.merges_.push_back({pair.first, pair.second, id});
     tokenizer.token_bytes_.push_back(tokenizer.token_bytes_[pair.first] +
                                      tokenizer.token_bytes_[pair.second]);
-    // A merge that re-creates bytes already in the vocabulary (a contrived corpus can do it) keeps
-    // its new id in merges_; rank() keeps the first id for those bytes.
+    // Should a merge ever re-create bytes already in the vocabulary (random searches found no
+    // corpus that does), the merge keeps its new id and rank() the first id for those bytes.
     tokenizer.ranks_.emplace(tokenizer.token_bytes_.back(), id);
   }
 
