@@ -62,13 +62,24 @@ double abs_err(double want, double got) {
   return std::fabs(got - want);
 }
 
-/// "want has 3 elements but got has 2" — the message of a size mismatch.
-std::string size_error(std::size_t n_want, const char* want_name, std::size_t n_got,
-                       const char* got_name) {
+/// A report of the comparison `name` under `rule`, before anything is compared.
+Report report_for(std::string name, Rule rule) {
+  Report r;
+  r.name = std::move(name);
+  r.rule = rule;
+  return r;
+}
+
+/// Whether the spans being compared have one length: otherwise r.error says so ("sizes differ:
+/// want has 3 elements but got has 2") and the caller returns r as it is.
+bool same_size(Report& r, std::size_t n_want, const char* want_name, std::size_t n_got,
+               const char* got_name) {
+  if (n_got == n_want) return true;
   std::ostringstream s;
   s << "sizes differ: " << want_name << " has " << n_want << " elements but " << got_name << " has "
     << n_got;
-  return s.str();
+  r.error = s.str();
+  return false;
 }
 
 /// Fills max_abs_err, max_rel_err, first_bad (and the values there) of `r`. An element is bad
@@ -229,19 +240,12 @@ std::string Report::detail() const {
 
 Report compare_ratio(std::string name, std::span<const double> ref64, std::span<const double> ref32,
                      std::span<const double> got, Rule rule) {
-  Report r;
-  r.name = std::move(name);
-  r.rule = rule;
   require(rule.kind == Rule::Kind::ratio, "compare_ratio",
           "needs a ratio rule (Rule::forward or Rule::gradient), got " + rule.describe());
-  if (ref32.size() != ref64.size()) {
-    r.error = size_error(ref64.size(), "ref64", ref32.size(), "ref32");
+  Report r = report_for(std::move(name), rule);
+  if (!same_size(r, ref64.size(), "ref64", ref32.size(), "ref32") ||
+      !same_size(r, ref64.size(), "ref64", got.size(), "got"))
     return r;
-  }
-  if (got.size() != ref64.size()) {
-    r.error = size_error(ref64.size(), "ref64", got.size(), "got");
-    return r;
-  }
   // The baseline: what the reference itself loses at the kernel's precision.
   for (std::size_t i = 0; i < ref64.size(); ++i) {
     if (special_mismatch(ref64[i], ref32[i])) {
@@ -263,26 +267,16 @@ Report compare_ratio(std::string name, std::span<const double> ref64, std::span<
 }
 
 Report compare_exact(std::string name, std::span<const double> want, std::span<const double> got) {
-  Report r;
-  r.name = std::move(name);
-  r.rule = Rule::exact();
-  if (got.size() != want.size()) {
-    r.error = size_error(want.size(), "want", got.size(), "got");
-    return r;
-  }
+  Report r = report_for(std::move(name), Rule::exact());
+  if (!same_size(r, want.size(), "want", got.size(), "got")) return r;
   scan(r, want, got, /*exact=*/true);
   return r;
 }
 
 Report compare_exact(std::string name, std::span<const std::int64_t> want,
                      std::span<const std::int64_t> got) {
-  Report r;
-  r.name = std::move(name);
-  r.rule = Rule::exact();
-  if (got.size() != want.size()) {
-    r.error = size_error(want.size(), "want", got.size(), "got");
-    return r;
-  }
+  Report r = report_for(std::move(name), Rule::exact());
+  if (!same_size(r, want.size(), "want", got.size(), "got")) return r;
   r.count = want.size();
   for (std::size_t i = 0; i < want.size(); ++i) {
     // Errors in double: exact below 2^53, which covers every token id and index we compare.
@@ -302,15 +296,10 @@ Report compare_exact(std::string name, std::span<const std::int64_t> want,
 
 Report compare_golden(std::string name, std::span<const double> golden, std::span<const double> got,
                       Rule rule) {
-  Report r;
-  r.name = std::move(name);
-  r.rule = rule;
   require(rule.kind == Rule::Kind::ulps || rule.kind == Rule::Kind::relative, "compare_golden",
           "needs an ulps or relative rule, got " + rule.describe());
-  if (got.size() != golden.size()) {
-    r.error = size_error(golden.size(), "golden", got.size(), "got");
-    return r;
-  }
+  Report r = report_for(std::move(name), rule);
+  if (!same_size(r, golden.size(), "golden", got.size(), "got")) return r;
   const double g = max_abs_finite(golden);
   if (rule.kind == Rule::Kind::ulps)
     r.budget = rule.ulps * ulp(rule.dtype, g) * std::sqrt(static_cast<double>(rule.K));
