@@ -241,7 +241,7 @@ __global__ void encode_pieces_v2(DeviceBpeView table, const std::uint8_t* __rest
   }
 }
 
-// ---- host: the table --------------------------------------------------------------------------
+// ---- host: the table ----------------------------------------------------------------------------
 
 /// Throws llmlab::Error(where, what + the CUDA error) unless err is cudaSuccess.
 void check_cuda(cudaError_t err, const char* where, const std::string& what) {
@@ -280,22 +280,6 @@ class DeviceArray {
   T* ptr_ = nullptr;
 };
 
-/// "id 17 (bytes "ab")" — a token the way table errors name it (bytes C-escaped).
-std::string describe(std::size_t id, std::string_view bytes) {
-  std::string s = "id " + std::to_string(id) + " (bytes \"";
-  for (const unsigned char c : bytes) {
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      s += static_cast<char>(c);
-    } else {
-      static const char* hex = "0123456789abcdef";
-      s += "\\x";
-      s += hex[c >> 4];
-      s += hex[c & 15];
-    }
-  }
-  return s + "\")";
-}
-
 }  // namespace
 
 BpePairs BpePairs::from_tokens(std::span<const std::string> tokens) {
@@ -307,10 +291,7 @@ BpePairs BpePairs::from_tokens(std::span<const std::string> tokens) {
   id_of.reserve(tokens.size());
   for (std::size_t id = 0; id < tokens.size(); ++id) {
     if (tokens[id].empty()) throw Error(where, "token id " + std::to_string(id) + " is empty");
-    const auto [it, inserted] = id_of.emplace(tokens[id], static_cast<TokenId>(id));
-    if (!inserted)
-      throw Error(where, describe(id, tokens[id]) + " has the same bytes as id " +
-                             std::to_string(it->second));
+    id_of.emplace(tokens[id], static_cast<TokenId>(id));  // a repeat keeps the first id
   }
   BpePairs pairs;
   for (int b = 0; b < 256; ++b) {
@@ -323,6 +304,7 @@ BpePairs BpePairs::from_tokens(std::span<const std::string> tokens) {
   }
   for (std::size_t id = 0; id < tokens.size(); ++id) {
     const std::string_view t = tokens[id];
+    if (id_of.at(t) != id) continue;  // bytes seen at a lower id: that one is their rank
     for (std::size_t k = 1; k < t.size(); ++k) {
       const auto left = id_of.find(t.substr(0, k));
       if (left == id_of.end()) continue;
@@ -404,7 +386,7 @@ void DeviceBpeTable::release() noexcept {
   byte_ids_ = nullptr;
 }
 
-// ---- the launcher and the host convenience ----------------------------------------------------
+// ---- the launcher and the host convenience ------------------------------------------------------
 
 cudaError_t encode_pieces(const DeviceBpeView& table, const std::uint8_t* bytes,
                           const std::int64_t* offsets, std::int64_t n, TokenId* ids,

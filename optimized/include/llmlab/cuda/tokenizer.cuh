@@ -51,10 +51,12 @@ struct BpePairs {
 
   /// The pairs of a vocabulary given as its mergeable tokens' bytes, id → bytes: for every token t
   /// of two or more bytes and every split t = u ‖ v where u and v are tokens, the entry
-  /// (id(u), id(v)) → id(t).
+  /// (id(u), id(v)) → id(t). Where ids repeat the same bytes (training can re-create a token
+  /// through another pair), the lowest id is those bytes' rank, as in the reference's
+  /// `rank()`, and the higher ids are never produced.
   /// @param tokens tokens[id] = the bytes of token id (ids 0 … n−1, n < 2^32 − 1)
   /// @throws llmlab::Error (from "BpePairs::from_tokens") naming the id when a single byte has no
-  ///         token, a token is empty, or two ids have the same bytes.
+  ///         token or a token is empty.
   static BpePairs from_tokens(std::span<const std::string> tokens);
 };
 
