@@ -2,6 +2,7 @@
 /// \brief The `llmlab` command line.
 ///
 ///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--json]
+///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
 ///
 /// Exit codes: 0 every check passed; 1 some check failed; 2 the checks could not run (unknown
 /// component, a library that does not load or lacks a symbol, no device, a bad command line).
@@ -10,6 +11,7 @@
 #include <exception>
 #include <iostream>
 
+#include "tokenize/tokenize.hpp"
 #include "verify/library.hpp"
 #include "verify/registry.hpp"
 #include "verify/verify.hpp"
@@ -46,6 +48,9 @@ int main(int argc, char** argv) {
   verify->footer("Components:" + components_help +
                  "\nExit code: 0 all passed, 1 some failed, 2 could not run.");
 
+  TokenizeOptions tokenize_opts;
+  const TokenizeCommands tokenize = add_tokenize_commands(app, tokenize_opts);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -54,6 +59,7 @@ int main(int argc, char** argv) {
 
   try {
     if (verify->parsed()) return run_verify(opts, std::cout);
+    if (tokenize.group->parsed()) return run_tokenize(tokenize, tokenize_opts);
   } catch (const SetupError& e) {
     std::cerr << "llmlab verify: " << e.what() << "\n";
     return 2;

@@ -1,0 +1,83 @@
+#pragma once
+/// \file
+/// \brief What the `tokenize` commands share: reading inputs, writing outputs atomically, loading
+/// a vocabulary with its specials sidecar, and the cut points of the chunked encode.
+
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <iosfwd>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmlab/ref/tokenizer.hpp"
+
+namespace llmlab::app {
+
+struct TokenizeOptions;
+
+/// An error of the command line's own (a file, an option); the message is the whole sentence.
+struct TokenizeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The whole contents of `path`, or of stdin for "-".
+/// @throws TokenizeError "cannot read input file 'PATH': REASON"
+std::string read_input(const std::string& path);
+
+/// The special-token policy the flags ask for: --allow-special, --special-as-text, or by default
+/// an error (tiktoken's default).
+ref::SpecialPolicy special_policy(const TokenizeOptions& opts);
+
+/// tok.encode(text, policy), where `text` starts at byte `base` of the input; under the default
+/// policy a special token in the text is refused with the command line's ways out.
+/// @throws TokenizeError "the input contains the special token 'T' at byte N: --allow-special
+///         encodes it as its id (I), --special-as-text as ordinary text"
+std::vector<ref::TokenId> encode_text(const ref::Tokenizer& tok, std::string_view text,
+                                      ref::SpecialPolicy policy, std::size_t base);
+
+/// Where the specials of a trained vocabulary are kept: `PATH.specials.json`.
+std::filesystem::path specials_sidecar(const std::filesystem::path& vocab);
+
+/// The tokenizer of `opts.vocab`: GPT-2's with `--gpt2`, else the .tiktoken file with the special
+/// tokens of its sidecar (none when there is no sidecar).
+/// @throws TokenizeError naming the path when the file does not exist or the sidecar is not a JSON
+///         object of text → id; llmlab::Error from the reference when the file does not parse.
+ref::Tokenizer load_vocab(const TokenizeOptions& opts);
+
+/// An output file written to `PATH.tmp-PID` and renamed to PATH by commit(); destroyed without
+/// commit() (an error on the way), the temporary file is removed and PATH is untouched. Path ""
+/// or "-" is stdout (commit() flushes it).
+class OutputFile {
+ public:
+  /// @throws TokenizeError "cannot create output file 'PATH.tmp-PID': REASON"
+  explicit OutputFile(const std::string& path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  /// Where to write.
+  std::ostream& stream();
+  /// Closes and renames into place. @throws TokenizeError when writing or renaming failed.
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path temp_;
+  std::ofstream file_;
+  bool to_stdout_ = false;
+  bool committed_ = false;
+};
+
+/// Where `text` may be cut into chunks of about `chunk` bytes that encode independently to the
+/// same ids as the whole: right after a '\n' that follows and precedes a printable ASCII
+/// character (0x21–0x7e). There the whitespace run is the '\n' alone, so GPT-2's pattern ends a
+/// pre-token before it and makes it a pre-token of its own whether or not the text goes on, and
+/// the next pre-token starts after it either way; no special token without a '\n' can straddle
+/// it, and valid UTF-8 stays valid on both sides. Returns the chunks' end offsets (the last is
+/// text.size()); one chunk when there is no cut point, or when a special token contains '\n'.
+std::vector<std::size_t> chunk_ends(std::string_view text, std::size_t chunk,
+                                    const ref::Tokenizer& tok);
+
+}  // namespace llmlab::app
