@@ -16,6 +16,8 @@
 ///   from a flat open-addressing table keyed by (left id, right id).
 /// - **Batch and parallel** encoding run on threads; a **streaming** encoder cuts its input only
 ///   where no pre-token and no special token can span the cut.
+/// - **Training** keeps pair counts incrementally with a priority queue and lazy deletion and
+///   counts pre-tokens on several threads.
 ///
 /// Ids: a mergeable token's id is its rank; special tokens have their own ids after them (GPT-2:
 /// 0–50255 mergeable, `<|endoftext|>` = 50256). A tokenizer trained here numbers the 256 single
@@ -92,6 +94,24 @@ class Tokenizer {
 
   /// GPT-2 from its `.tiktoken` file, with `<|endoftext|>` = 50256.
   static Tokenizer gpt2(const std::filesystem::path& tiktoken_file);
+
+  /// Trains exactly like llmlab::ref::Tokenizer::train — same merges, same ids — fast.
+  ///
+  /// Algorithm: pre-tokens are counted on `threads` threads (each a hash map of its share of the
+  /// texts, then merged); each distinct pre-token becomes a word (a sequence of token ids) with a
+  /// count. Pair counts over all words are kept in a hash map, with an index pair → words that
+  /// contain it, and a max-heap of (count, pair) with lazy deletion: a popped entry whose count is
+  /// stale is pushed back with the current count. The best pair (max count; ties to the
+  /// lexicographically greater pair, left token's bytes then right token's bytes) is merged in
+  /// the words that contain it, and only those words' pairs are recounted. Time
+  /// O(N + M · (words touched) · log P) instead of the reference's O(M · N).
+  /// @param texts the corpus  @param vocab_size 256 + merges + specials
+  /// @param specials special tokens (their text is not counted; ids after the merges)
+  /// @param threads threads for counting (≤ 0: all hardware threads)
+  /// @throws llmlab::Error if vocab_size < 256 + specials.size(), a special is given twice, or
+  ///         the corpus is empty.
+  static Tokenizer train(std::span<const std::string> texts, std::size_t vocab_size,
+                         const std::vector<std::string>& specials = {}, int threads = 0);
 
   /// Writes the mergeable tokens in tiktoken's format (one `base64 rank` line each), through a
   /// temporary file renamed into place. @throws llmlab::Error when the file cannot be written.
