@@ -15,7 +15,7 @@ namespace llmlab::app {
 namespace {
 
 /// Whether `id` is a mergeable token's or a special token's.
-bool known_id(const ref::Tokenizer& tok, ref::TokenId id) {
+bool known_id(const AnyTokenizer& tok, ref::TokenId id) {
   if (id < tok.mergeable_count()) return true;
   for (const auto& [text, special] : tok.special_tokens())
     if (special == id) return true;
@@ -25,11 +25,7 @@ bool known_id(const ref::Tokenizer& tok, ref::TokenId id) {
 }  // namespace
 
 void tokenize_encode(const TokenizeOptions& opts) {
-  if (opts.backend == "fast")
-    throw TokenizeError(
-        "--backend fast: the fast encoder (llmlab::fast) is not in this build yet; "
-        "use --backend ref");
-  const ref::Tokenizer tok = load_vocab(opts);
+  const AnyTokenizer tok = load_vocab(opts);
   const std::string text = read_input(opts.inputs.at(0));
   const ref::SpecialPolicy policy = special_policy(opts);
 
@@ -37,7 +33,7 @@ void tokenize_encode(const TokenizeOptions& opts) {
   ProgressBar bar("encoding", text.size());
   std::size_t start = 0;
   bool first = true;
-  for (const std::size_t end : chunk_ends(text, opts.chunk_bytes, tok)) {
+  for (const std::size_t end : chunk_ends(text, opts.chunk_bytes, tok.special_tokens())) {
     for (const ref::TokenId id :
          encode_text(tok, std::string_view(text).substr(start, end - start), policy, start)) {
       if (!first) out.stream() << ' ';
@@ -53,7 +49,7 @@ void tokenize_encode(const TokenizeOptions& opts) {
 }
 
 void tokenize_decode(const TokenizeOptions& opts) {
-  const ref::Tokenizer tok = load_vocab(opts);
+  const AnyTokenizer tok = load_vocab(opts);
   const std::string text = read_input(opts.inputs.at(0));
 
   // Whitespace-separated decimal ids; the n-th word that is not one is named with its position.

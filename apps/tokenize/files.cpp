@@ -41,7 +41,7 @@ ref::SpecialPolicy special_policy(const TokenizeOptions& opts) {
   return ref::SpecialPolicy::error;
 }
 
-std::vector<ref::TokenId> encode_text(const ref::Tokenizer& tok, std::string_view text,
+std::vector<ref::TokenId> encode_text(const AnyTokenizer& tok, std::string_view text,
                                       ref::SpecialPolicy policy, std::size_t base) {
   if (policy == ref::SpecialPolicy::error) {
     // The first special token in the text (the longest where several start at the same byte).
@@ -69,14 +69,15 @@ std::filesystem::path specials_sidecar(const std::filesystem::path& vocab) {
   return sidecar;
 }
 
-ref::Tokenizer load_vocab(const TokenizeOptions& opts) {
+AnyTokenizer load_vocab(const TokenizeOptions& opts) {
   const std::filesystem::path path = opts.vocab;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw TokenizeError(
         "vocabulary file '" + opts.vocab + "' does not exist" +
         (opts.gpt2 ? " (scripts/setup.sh downloads GPT-2's to vocab/gpt2.tiktoken)" : ""));
-  if (opts.gpt2) return ref::Tokenizer::gpt2(path);
+  if (opts.gpt2)
+    return AnyTokenizer::from_tiktoken(opts.backend, opts.vocab, {{"<|endoftext|>", 50256}});
 
   std::vector<std::pair<std::string, ref::TokenId>> specials;
   const std::filesystem::path sidecar = specials_sidecar(path);
@@ -98,7 +99,7 @@ ref::Tokenizer load_vocab(const TokenizeOptions& opts) {
       specials.emplace_back(token, id.get<ref::TokenId>());
     }
   }
-  return ref::Tokenizer::from_tiktoken(path, specials);
+  return AnyTokenizer::from_tiktoken(opts.backend, opts.vocab, specials);
 }
 
 OutputFile::OutputFile(const std::string& path) {
@@ -142,10 +143,10 @@ void OutputFile::commit() {
 }
 
 std::vector<std::size_t> chunk_ends(std::string_view text, std::size_t chunk,
-                                    const ref::Tokenizer& tok) {
+                                    const std::map<std::string, ref::TokenId>& specials) {
   std::vector<std::size_t> ends;
   bool can_cut = chunk > 0;
-  for (const auto& [special, id] : tok.special_tokens())
+  for (const auto& [special, id] : specials)
     if (special.find('\n') != std::string::npos) can_cut = false;
   const auto printable = [&](std::size_t i) {
     const auto c = static_cast<unsigned char>(text[i]);

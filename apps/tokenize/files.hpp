@@ -7,12 +7,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iosfwd>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "llmlab/ref/tokenizer.hpp"
+#include "tokenize/backend.hpp"
 
 namespace llmlab::app {
 
@@ -35,17 +37,17 @@ ref::SpecialPolicy special_policy(const TokenizeOptions& opts);
 /// policy a special token in the text is refused with the command line's ways out.
 /// @throws TokenizeError "the input contains the special token 'T' at byte N: --allow-special
 ///         encodes it as its id (I), --special-as-text as ordinary text"
-std::vector<ref::TokenId> encode_text(const ref::Tokenizer& tok, std::string_view text,
+std::vector<ref::TokenId> encode_text(const AnyTokenizer& tok, std::string_view text,
                                       ref::SpecialPolicy policy, std::size_t base);
 
 /// Where the specials of a trained vocabulary are kept: `PATH.specials.json`.
 std::filesystem::path specials_sidecar(const std::filesystem::path& vocab);
 
-/// The tokenizer of `opts.vocab`: GPT-2's with `--gpt2`, else the .tiktoken file with the special
-/// tokens of its sidecar (none when there is no sidecar).
+/// The tokenizer of `opts.vocab` on `opts.backend`: GPT-2's with `--gpt2` (<|endoftext|> = 50256),
+/// else the .tiktoken file with the special tokens of its sidecar (none without a sidecar).
 /// @throws TokenizeError naming the path when the file does not exist or the sidecar is not a JSON
 ///         object of text → id; llmlab::Error from the reference when the file does not parse.
-ref::Tokenizer load_vocab(const TokenizeOptions& opts);
+AnyTokenizer load_vocab(const TokenizeOptions& opts);
 
 /// An output file written to `PATH.tmp-PID` and renamed to PATH by commit(); destroyed without
 /// commit() (an error on the way), the temporary file is removed and PATH is untouched. Path ""
@@ -76,8 +78,8 @@ class OutputFile {
 /// pre-token before it and makes it a pre-token of its own whether or not the text goes on, and
 /// the next pre-token starts after it either way; no special token without a '\n' can straddle
 /// it, and valid UTF-8 stays valid on both sides. Returns the chunks' end offsets (the last is
-/// text.size()); one chunk when there is no cut point, or when a special token contains '\n'.
+/// text.size()); one chunk when there is no cut point, or when one of `specials` contains '\n'.
 std::vector<std::size_t> chunk_ends(std::string_view text, std::size_t chunk,
-                                    const ref::Tokenizer& tok);
+                                    const std::map<std::string, ref::TokenId>& specials);
 
 }  // namespace llmlab::app

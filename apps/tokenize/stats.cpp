@@ -15,7 +15,7 @@
 namespace llmlab::app {
 
 void tokenize_stats(const TokenizeOptions& opts) {
-  const ref::Tokenizer tok = load_vocab(opts);
+  const AnyTokenizer tok = load_vocab(opts);
   const ref::SpecialPolicy policy = special_policy(opts);
 
   std::vector<bool> used(tok.vocab_size() + 1, false);
@@ -35,7 +35,7 @@ void tokenize_stats(const TokenizeOptions& opts) {
     const std::string text = read_input(path);
     ProgressBar bar(path, text.size());
     std::size_t tokens = 0, start = 0;
-    for (const std::size_t end : chunk_ends(text, opts.chunk_bytes, tok)) {
+    for (const std::size_t end : chunk_ends(text, opts.chunk_bytes, tok.special_tokens())) {
       for (const ref::TokenId id :
            encode_text(tok, std::string_view(text).substr(start, end - start), policy, start)) {
         mark(id);

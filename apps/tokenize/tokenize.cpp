@@ -32,6 +32,15 @@ void add_special_policy(CLI::App* cmd, TokenizeOptions& opts) {
       ->excludes(allow);
 }
 
+/// --backend, shared by every subcommand.
+void add_backend(CLI::App* cmd, TokenizeOptions& opts) {
+  cmd->add_option("--backend", opts.backend,
+                  "fast (llmlab::fast) or ref (the reference): the same ids and merges, the "
+                  "reference slower and simpler")
+      ->check(CLI::IsMember({"ref", "fast"}))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 TokenizeCommands add_tokenize_commands(CLI::App& app, TokenizeOptions& opts) {
@@ -59,15 +68,12 @@ TokenizeCommands add_tokenize_commands(CLI::App& app, TokenizeOptions& opts) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c.train->add_option("--out", opts.out, "The .tiktoken file to write (and OUT.specials.json)")
       ->required();
+  add_backend(c.train, opts);
 
   c.encode = c.group->add_subcommand("encode", "Text to token ids (space-separated decimal)");
   add_vocab_options(c.encode, opts);
   add_special_policy(c.encode, opts);
-  c.encode
-      ->add_option("--backend", opts.backend,
-                   "Encoder: ref (the reference; fast is not in this build yet)")
-      ->check(CLI::IsMember({"ref", "fast"}))
-      ->capture_default_str();
+  add_backend(c.encode, opts);
   c.encode->add_option("--input", opts.inputs, "Text file, or - for stdin")
       ->expected(1)
       ->default_val(std::vector<std::string>{"-"});
@@ -84,12 +90,14 @@ TokenizeCommands add_tokenize_commands(CLI::App& app, TokenizeOptions& opts) {
       ->expected(1)
       ->default_val(std::vector<std::string>{"-"});
   c.decode->add_option("--out", opts.out, "Where the bytes go (default: stdout)");
+  add_backend(c.decode, opts);
 
   c.stats = c.group->add_subcommand(
       "stats", "Bytes per token and vocabulary use of a vocabulary on text files");
   add_vocab_options(c.stats, opts);
   add_special_policy(c.stats, opts);
   c.stats->add_option("--input", opts.inputs, "Text files")->required()->expected(1, -1);
+  add_backend(c.stats, opts);
   return c;
 }
 

@@ -4,10 +4,13 @@
 ///
 ///     llmlab tokenize train  --input FILE... --vocab-size N [--special TOKEN]... --out PATH
 ///     llmlab tokenize encode --vocab PATH [--gpt2] [--allow-special | --special-as-text]
-///                            [--backend ref] [--input FILE|-] [--out FILE]
+///                            [--input FILE|-] [--out FILE]
 ///     llmlab tokenize decode --vocab PATH [--gpt2] [--input FILE|-] [--out FILE]
 ///     llmlab tokenize stats  --vocab PATH [--gpt2] [--allow-special | --special-as-text]
 ///                            --input FILE...
+///
+/// Every subcommand takes `--backend fast|ref` (default fast): llmlab::fast or the reference
+/// llmlab::ref, which give the same ids and learn the same merges.
 ///
 /// Vocabulary files are tiktoken's `.tiktoken` (`base64 rank` per line, ids = ranks). A trained
 /// vocabulary's special tokens live beside it in `PATH.specials.json`, a JSON object mapping each
@@ -37,7 +40,7 @@ struct TokenizeOptions {
   bool gpt2 = false;                  ///< load `vocab` as GPT-2's (<|endoftext|> = 50256)
   bool allow_special = false;         ///< special tokens' text in the input → their ids
   bool special_as_text = false;       ///< special tokens' text in the input → ordinary text
-  std::string backend = "ref";        ///< encode: which encoder ("ref"; "fast" once it lands)
+  std::string backend = "fast";       ///< "fast" (llmlab::fast) or "ref" (llmlab::ref)
   std::size_t chunk_bytes = 1 << 18;  ///< encode, stats: bytes per progress step
 };
 
@@ -58,7 +61,7 @@ TokenizeCommands add_tokenize_commands(CLI::App& app, TokenizeOptions& opts);
 /// @returns 0 on success, 2 on any error (see the file's comment).
 int run_tokenize(const TokenizeCommands& commands, const TokenizeOptions& opts);
 
-/// `llmlab tokenize train`: trains a vocabulary with llmlab::ref::Tokenizer::train on the input
+/// `llmlab tokenize train`: trains a vocabulary (Tokenizer::train of the backend) on the input
 /// files (each file one text) and writes `opts.out` and `opts.out.specials.json`.
 /// @throws TokenizeError (tokenize/files.hpp) or llmlab::Error naming the file or the option at
 ///         fault.

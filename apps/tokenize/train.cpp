@@ -34,7 +34,7 @@ void tokenize_train(const TokenizeOptions& opts) {
 
   status_line("training a " + std::to_string(opts.vocab_size) + "-token vocabulary on " +
               std::to_string(total) + " bytes ...");
-  const ref::Tokenizer tok = ref::Tokenizer::train(texts, opts.vocab_size, opts.specials);
+  const AnyTokenizer tok = AnyTokenizer::train(opts.backend, texts, opts.vocab_size, opts.specials);
   status_line("");
 
   // The specials sidecar goes to a temporary file first, the vocabulary is saved (itself through a
