@@ -109,9 +109,10 @@ class DeviceBpeTable {
   std::size_t entries_ = 0;
 };
 
-/// BPE on every piece: piece i is `bytes[offsets[i] .. offsets[i+1])`; its tokens are written to
-/// `ids[offsets[i] .. offsets[i] + counts[i])` (a piece of L bytes has at most L tokens, so each
-/// piece owns the id slots under its bytes; the slots past counts[i] are left undefined).
+/// BPE on every piece: piece i is the bytes from offsets[i] up to (not including) offsets[i+1];
+/// its counts[i] tokens are written to the ids from offsets[i] on (a piece of L bytes has at most
+/// L tokens, so each piece owns the id slots under its bytes; the slots past its tokens are left
+/// undefined).
 ///
 /// Versions (src/tokenizer.cu): 1 one thread per piece, merging in its id slots; 2 (default) one
 /// thread per piece in registers for pieces of at most tokenizer_short_piece_bytes, the whole
