@@ -8,10 +8,10 @@
 /// forward pass reproduces it without backtracking:
 ///
 ///  1. `'` followed by s t m d, or re ve ll (lower case only) → that contraction.
-///  2. An optional U+0020 space, then a maximal run of one class: letters (\p{L}), numbers
-///     (\p{N}) or "other" (neither, nor \s). The space joins the run only when the character
-///     after it is in one of those classes.
-///  3. Otherwise the character is white space (\s). Let the maximal white-space run be [i, j).
+///  2. An optional U+0020 space, then a maximal run of one class: letters (Unicode L), numbers
+///     (Unicode N) or "other" (neither, nor white space). The space joins the run only when the
+///     character after it is in one of those classes.
+///  3. Otherwise the character is white space (`\s`). Let the maximal white-space run be [i, j).
 ///     At the end of the text `\s+(?!\S)` takes all of it. Before a non-space character the
 ///     greedy `\s+` backs off one character so that the look-ahead sees white space: the token is
 ///     [i, j−1) and the last white-space character starts the next token (as the space of rule 2

@@ -17,6 +17,8 @@
 
 namespace llmlab::fast {
 
+/// Everything encode() looks up, built once by the constructor and read-only after: the pair and
+/// bytes tables, the token arena for decode, and the special tokens in the shapes the search wants.
 struct Tokenizer::Tables {
   std::array<TokenId, 256> byte_id{};  ///< single byte → its token id
   detail::PairTable pairs;             ///< (left, right) → id of their concatenation

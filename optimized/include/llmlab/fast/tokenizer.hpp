@@ -58,9 +58,10 @@ std::vector<std::string_view> pretokenize(std::string_view text);
 
 /// One merge learned by training: the tokens `left` and `right` become `id`.
 struct Merge {
-  TokenId left;
-  TokenId right;
-  TokenId id;
+  TokenId left;   ///< the left token's id
+  TokenId right;  ///< the right token's id
+  TokenId id;     ///< the id of their concatenation (256 + the merge's index)
+  /// Same left, right and id.
   friend bool operator==(const Merge&, const Merge&) = default;
 };
 
@@ -86,6 +87,7 @@ class Tokenizer {
 
   /// Loads tiktoken's format: one `base64(token bytes) rank` line per token, ranks 0..n−1 each
   /// once.
+  /// @param path the `.tiktoken` file
   /// @param specials special tokens and their ids
   /// @throws llmlab::Error naming the file and line: missing file, bad base64, a rank given twice,
   ///         a gap in the ranks, a special id that collides with a rank.
@@ -173,7 +175,9 @@ class Tokenizer {
   const std::vector<Merge>& merges() const { return merges_; }
 
   ~Tokenizer();
+  /// Moves the tables (no copy: they are large and read-only; share a Tokenizer by reference).
   Tokenizer(Tokenizer&&) noexcept;
+  /// Moves the tables.
   Tokenizer& operator=(Tokenizer&&) noexcept;
   Tokenizer(const Tokenizer&) = delete;
   Tokenizer& operator=(const Tokenizer&) = delete;
