@@ -27,6 +27,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev
   pybind11-dev doxygen graphviz libjs-mathjax openmpi-bin libopenmpi-dev
   python3-venv python3-dev
+  clang libclang-rt-14-dev
 )
 if (( with_torch )); then
   packages+=(python3-torch python3-numpy)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's second command: install what is missing, build, run the whole test suite.
-#   scripts/test.sh [PRESET]     PRESET = default (the default) | asan | gpu   (see CMakePresets.json)
+#   scripts/test.sh [PRESET]     PRESET = default (the default) | asan | gpu | fuzz   (see CMakePresets.json)
 # Extra arguments after PRESET go to ctest, e.g. `scripts/test.sh default -L ch00`.
 set -euo pipefail
 
