@@ -1,0 +1,7 @@
+"""The reference (``llmlab::ref``): clear C++ on the CPU, run in the dtype of the inputs (float64:
+the oracle; float32: the same-precision baseline). Shapes follow DESIGN.md §3."""
+
+from . import _llmlab
+from ._submodule import export
+
+__all__ = export(_llmlab.ref, globals())

@@ -1,0 +1,63 @@
+/// \file
+/// \brief Device memory and dtype conversion for the bindings (arrays.hpp).
+
+#include "arrays.hpp"
+
+#include <cstring>
+
+namespace llmlab::python {
+
+void check_launch(cudaError_t err, std::string_view fn) {
+  if (err == cudaSuccess) return;
+  cudaGetLastError();  // clear the sticky error, so the next call starts clean
+  std::string message = std::string(fn) + ": " + cudaGetErrorString(err);
+#if LLMLAB_EMULATED
+  if (const std::string d = llmlab::emu::last_diagnostic(); !d.empty()) message += "\n" + d;
+#endif
+  throw LaunchError(message);
+}
+
+DeviceMemory::DeviceMemory(std::int64_t n, std::size_t bytes_per_element) : n_(n) {
+  if (n > 0) check_launch(cudaMalloc(&ptr_, static_cast<std::size_t>(n) * bytes_per_element), "cudaMalloc");
+}
+
+DeviceMemory::~DeviceMemory() { cudaFree(ptr_); }
+
+void DeviceMemory::upload(const void* host, std::size_t bytes) {
+  if (bytes > 0) check_launch(cudaMemcpy(ptr_, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
+}
+
+void DeviceMemory::download(void* host, std::size_t bytes) const {
+  if (bytes > 0) check_launch(cudaMemcpy(host, ptr_, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy");
+}
+
+DeviceMemory to_device(const py::array& a, DType dtype, std::string_view fn, std::string_view arg) {
+  if (!holds<float>(a) && !holds<double>(a)) bad_float_dtype(fn, arg, a);
+  const auto f = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+  const auto n = static_cast<std::int64_t>(f.size());
+  if (dtype == DType::f32) {
+    DeviceMemory d(n, sizeof(float));
+    d.upload(f.data(), static_cast<std::size_t>(n) * sizeof(float));
+    return d;
+  }
+  std::vector<std::uint16_t> bits(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) bits[static_cast<std::size_t>(i)] = float_to_bf16_bits(f.data()[i]);
+  DeviceMemory d(n, sizeof(std::uint16_t));
+  d.upload(bits.data(), bits.size() * sizeof(std::uint16_t));
+  return d;
+}
+
+py::array_t<float> from_device(const DeviceMemory& d, DType dtype, std::vector<py::ssize_t> shape) {
+  py::array_t<float> out(shape);
+  const auto n = static_cast<std::size_t>(d.size());
+  if (dtype == DType::f32) {
+    d.download(out.mutable_data(), n * sizeof(float));
+    return out;
+  }
+  std::vector<std::uint16_t> bits(n);
+  d.download(bits.data(), n * sizeof(std::uint16_t));
+  for (std::size_t i = 0; i < n; ++i) out.mutable_data()[i] = bf16_bits_to_float(bits[i]);
+  return out;
+}
+
+}  // namespace llmlab::python

@@ -1,0 +1,158 @@
+#pragma once
+/// \file
+/// \brief NumPy ↔ llmlab for the bindings: dtype checks, xtensor copies, device buffers, launch
+/// errors as Python exceptions.
+///
+/// Conventions every binding follows (python/README.md):
+/// - the reference runs in the dtype of its inputs, float64 or float32; all of a call's float
+///   inputs must share it; anything else raises TypeError naming the function and the argument;
+/// - the CUDA side takes float32 or float64 inputs, rounds them to `dtype` ("float32" or
+///   "bfloat16") on the way to the device, and returns float32 arrays (bf16 results widened
+///   exactly: NumPy has no bfloat16);
+/// - shapes are checked by the C++ functions themselves, whose llmlab::Error becomes llmlab.Error.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "llmlab/core/dtype.hpp"
+#include "llmlab/core/error.hpp"
+#include "llmlab/cuda/kernel.cuh"
+
+namespace llmlab::python {
+
+namespace py = pybind11;
+
+/// A failed kernel launch: the CUDA error and, under the emulator, its diagnostic (llmlab.LaunchError).
+class LaunchError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// "float32", "float64", "int64", … — NumPy's name of an array's dtype.
+inline std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+/// "(2, 3)" — an array's shape as llmlab's messages print it.
+inline std::string shape_of(const py::array& a) {
+  std::vector<std::int64_t> s(a.shape(), a.shape() + a.ndim());
+  return shape_str(s);
+}
+
+/// True when `a` holds T.
+template <class T>
+bool holds(const py::array& a) {
+  return a.dtype().is(py::dtype::of<T>());
+}
+
+/// Throws TypeError "fn: arg must be float32 or float64, got int64".
+[[noreturn]] inline void bad_float_dtype(std::string_view fn, std::string_view arg, const py::array& a) {
+  throw py::type_error(std::string(fn) + ": " + std::string(arg) + " must be float32 or float64, got " +
+                       dtype_str(a));
+}
+
+/// Throws llmlab::Error unless `a` has N axes: "fn: arg must have N axes, got shape (…)".
+template <std::size_t N>
+void require_ndim(const py::array& a, std::string_view fn, std::string_view arg) {
+  if (static_cast<std::size_t>(a.ndim()) != N)
+    throw Error(fn, std::string(arg) + " must have " + std::to_string(N) + " axes, got shape " + shape_of(a));
+}
+
+/// A copy of `a` (which must hold T and have N axes) as an xtensor.
+template <class T, std::size_t N>
+xt::xtensor<T, N> to_xtensor(const py::array& a, std::string_view fn, std::string_view arg) {
+  require_ndim<N>(a, fn, arg);
+  if (!holds<T>(a)) bad_float_dtype(fn, arg, a);
+  const auto c = py::array_t<T, py::array::c_style>::ensure(a);
+  std::array<std::size_t, N> shape{};
+  for (std::size_t i = 0; i < N; ++i) shape[i] = static_cast<std::size_t>(a.shape(static_cast<py::ssize_t>(i)));
+  xt::xtensor<T, N> x(shape);
+  std::copy(c.data(), c.data() + c.size(), x.data());
+  return x;
+}
+
+/// A NumPy copy of an xtensor.
+template <class T, std::size_t N>
+py::array_t<T> to_numpy(const xt::xtensor<T, N>& x) {
+  std::vector<py::ssize_t> shape(x.shape().begin(), x.shape().end());
+  py::array_t<T> a(shape);
+  std::copy(x.data(), x.data() + x.size(), a.mutable_data());
+  return a;
+}
+
+/// Calls `f.template operator()<T>()` with T = double or float, the dtype of `a` (and of every
+/// array in `same`, which must match it). The reference runs in the dtype of its inputs.
+template <class F>
+auto dispatch_float(std::string_view fn, std::initializer_list<std::pair<const char*, const py::array*>> args,
+                    F&& f) {
+  const auto& [first_name, first] = *args.begin();
+  const bool f64 = holds<double>(*first);
+  if (!f64 && !holds<float>(*first)) bad_float_dtype(fn, first_name, *first);
+  for (const auto& [name, a] : args) {
+    if (!a->dtype().is(first->dtype()))
+      throw py::type_error(std::string(fn) + ": " + name + " is " + dtype_str(*a) + " but " + first_name +
+                           " is " + dtype_str(*first) + " (the reference runs in one dtype)");
+  }
+  if (f64) return f.template operator()<double>();
+  return f.template operator()<float>();
+}
+
+// ---- the CUDA side ------------------------------------------------------------------------------
+
+/// The element type a CUDA binding runs in: `dtype` = "float32" (f32) or "bfloat16" (bf16).
+inline DType cuda_dtype(std::string_view fn, std::string_view dtype) {
+  if (dtype == "float32") return DType::f32;
+  if (dtype == "bfloat16") return DType::bf16;
+  throw py::value_error(std::string(fn) + ": dtype must be \"float32\" or \"bfloat16\", got \"" +
+                        std::string(dtype) + "\"");
+}
+
+/// Throws LaunchError "fn: <CUDA error>" plus the emulator's diagnostic when `err` is not success.
+void check_launch(cudaError_t err, std::string_view fn);
+
+/// `n` elements of device memory (cudaMalloc, freed on scope exit).
+class DeviceMemory {
+ public:
+  /// n elements of `bytes_per_element` bytes each.
+  DeviceMemory(std::int64_t n, std::size_t bytes_per_element);
+  ~DeviceMemory();
+  DeviceMemory(const DeviceMemory&) = delete;
+  DeviceMemory& operator=(const DeviceMemory&) = delete;
+  /// Takes over `other`'s memory.
+  DeviceMemory(DeviceMemory&& other) noexcept : ptr_(std::exchange(other.ptr_, nullptr)), n_(other.n_) {}
+  DeviceMemory& operator=(DeviceMemory&&) = delete;
+  /// The device pointer (null when n == 0).
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+  /// Number of elements.
+  std::int64_t size() const { return n_; }
+  /// Copies `bytes` from host to device.
+  void upload(const void* host, std::size_t bytes);
+  /// Copies `bytes` from device to host.
+  void download(void* host, std::size_t bytes) const;
+
+ private:
+  void* ptr_ = nullptr;
+  std::int64_t n_;
+};
+
+/// `a` (float32 or float64, C-contiguous copy) on the device as `dtype`: fp32, or bf16 rounded to
+/// nearest even. Throws TypeError for other input dtypes.
+DeviceMemory to_device(const py::array& a, DType dtype, std::string_view fn, std::string_view arg);
+
+/// A float32 NumPy array of `shape` from device memory holding fp32, or bf16 widened exactly.
+py::array_t<float> from_device(const DeviceMemory& d, DType dtype, std::vector<py::ssize_t> shape);
+
+/// Releases the GIL while the emulator runs a kernel on its own threads.
+using without_gil = py::gil_scoped_release;
+
+}  // namespace llmlab::python

@@ -1,0 +1,51 @@
+/// \file
+/// \brief llmlab.emu: the emulator's last diagnostic and notebook 00's planted-bug kernels.
+///
+/// The schedule is the environment variable LLMLAB_EMU_SCHEDULE, which the emulator reads at every
+/// launch; llmlab.emu.schedule() (python/llmlab/emu.py) sets it around a block of code.
+
+#include <string>
+
+#include "bindings.hpp"
+#include "planted_bugs.cuh"
+
+namespace llmlab::python {
+
+void bind_emulator(py::module_& emu) {
+  emu.def("last_diagnostic", &llmlab::emu::last_diagnostic,
+          "The emulator's report of the last failed launch in this process (\"\" if none failed).");
+  emu.def(
+      "tree_reduce_sum",
+      [](const py::array& x, bool syncthreads) {
+        require_ndim<2>(x, "tree_reduce_sum", "x");
+        const auto rows = static_cast<std::int64_t>(x.shape(0)), cols = static_cast<std::int64_t>(x.shape(1));
+        DeviceMemory dx = to_device(x, DType::f32, "tree_reduce_sum", "x");
+        DeviceMemory dout(rows, sizeof(float));
+        cudaError_t err;
+        {
+          without_gil release;
+          err = bugs::tree_reduce_sum(dx.as<const float>(), dout.as<float>(), rows, cols, syncthreads);
+        }
+        check_launch(err, "tree_reduce_sum");
+        return from_device(dout, DType::f32, {static_cast<py::ssize_t>(rows)});
+      },
+      py::arg("x"), py::arg("syncthreads") = true,
+      "Row sums of x (R, C) by a shared-memory tree; syncthreads=False leaves out its barriers\n"
+      "(a planted bug whose result depends on the schedule).");
+  emu.def(
+      "run_planted_bug",
+      [](const std::string& name) {
+        cudaError_t err;
+        {
+          without_gil release;
+          err = bugs::run_planted_bug(name);
+        }
+        check_launch(err, name);
+      },
+      py::arg("name"),
+      "Launches a kernel with a planted bug: \"divergent_barrier\", \"shuffle_after_exit\" or\n"
+      "\"deadlock\". Raises llmlab.LaunchError with the emulator's diagnostic.");
+  emu.attr("planted_bugs") = py::str(std::string(bugs::planted_bug_names)).attr("split")();
+}
+
+}  // namespace llmlab::python
