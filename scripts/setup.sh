@@ -28,6 +28,7 @@ packages=(
   pybind11-dev doxygen graphviz libjs-mathjax openmpi-bin libopenmpi-dev
   python3-venv python3-dev
   clang libclang-rt-14-dev
+  chromium
 )
 if (( with_torch )); then
   packages+=(python3-torch python3-numpy)
@@ -45,23 +46,29 @@ sudo=()
 if (( EUID != 0 )); then sudo=(sudo); fi
 if (( ${#missing[@]} )); then
   echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Wait for another apt/dpkg run (a second setup.sh, unattended upgrades) instead of failing.
+  apt_lock=(-o DPkg::Lock::Timeout=600)
+  "${sudo[@]}" apt-get "${apt_lock[@]}" update -qq
+  "${sudo[@]}" apt-get "${apt_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}"
   apt_note="installed ${missing[*]}"
 else
   apt_note="all ${#packages[@]} present"
 fi
 
 # ---- Python venv ----------------------------------------------------------------------------
+# Made from Debian's /usr/bin/python3 (python3-dev gives its headers): python/ builds the `llmlab`
+# extension module against this venv's interpreter, so both must be the same Python, whatever
+# other python3 (pyenv, conda) comes first on PATH.
 venv="$ROOT/.venv"
 req="$ROOT/scripts/requirements.txt"
+base_python=/usr/bin/python3
 marker="$venv/.llmlab-requirements.sha256"
-want="$( (sha256sum "$req"; python3 --version 2>&1) | sha256sum | cut -d' ' -f1)"
+want="$( (sha256sum "$req"; "$base_python" --version 2>&1; echo "$base_python") | sha256sum | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$marker" && "$(cat "$marker")" == "$want" ]]; then
   venv_note="up to date"
 else
   echo "setup: creating the Python venv at .venv (pip install -r scripts/requirements.txt)"
-  python3 -m venv "$venv"
+  "$base_python" -m venv --clear "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
   echo "$want" > "$marker"
