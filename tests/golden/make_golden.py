@@ -55,7 +55,61 @@ def reduce_sum() -> None:
         save("reduce_sum", f"r{R}_c{C}", {"x": x, "out": out})
 
 
+def embedding() -> None:
+    """out[b, t] = wte[ids[b, t]] + wpe[t]; ids (B, T) int32, wte (V, C), wpe (maxT, C); the
+    gradients dwte, dwpe of sum(out * dout) by autograd. Ids drawn with repeats (the scatter
+    must sum them), V not a multiple of 128, C = 1, 17, 768, and T = maxT in the last case."""
+    cases = [(2, 3, 1, 5, 4), (3, 17, 17, 131, 20), (1, 4, 768, 3, 4)]
+    for seed, (B, T, C, V, maxT) in enumerate(cases, start=300):
+        rng = np.random.default_rng(seed)
+        ids = rng.integers(0, V, size=(B, T), dtype=np.int32)
+        ids.flat[-1] = ids.flat[0]  # at least one repeated token in every case
+        wte = uniform_f32(rng, (V, C))
+        wpe = uniform_f32(rng, (maxT, C))
+        dout = uniform_f32(rng, (B, T, C))
+        wte_t = f64(wte).requires_grad_()
+        wpe_t = f64(wpe).requires_grad_()
+        out = wte_t[torch.from_numpy(ids).long()] + wpe_t[:T]
+        out.backward(f64(dout))
+        save("embedding", f"b{B}_t{T}_c{C}_v{V}",
+             {"ids": ids, "wte": wte, "wpe": wpe, "dout": dout, "out": out.detach().numpy(),
+              "dwte": wte_t.grad.numpy(), "dwpe": wpe_t.grad.numpy()})
+
+
+def residual() -> None:
+    """out = a + b; da = db = dout by autograd; a, b, dout (B, T, C)."""
+    for seed, (B, T, C) in enumerate([(1, 1, 1), (2, 3, 17), (2, 5, 97)], start=400):
+        rng = np.random.default_rng(seed)
+        a, b, dout = (uniform_f32(rng, (B, T, C)) for _ in range(3))
+        a_t = f64(a).requires_grad_()
+        b_t = f64(b).requires_grad_()
+        out = a_t + b_t
+        out.backward(f64(dout))
+        save("residual", f"b{B}_t{T}_c{C}",
+             {"a": a, "b": b, "dout": dout, "out": out.detach().numpy(),
+              "da": a_t.grad.numpy(), "db": b_t.grad.numpy()})
+
+
+def softmax() -> None:
+    """out = softmax(x, dim=-1); dx of sum(out * dy) by autograd. The last case's logits sit near
+    90, where exp overflows float32 unless the row maximum is subtracted first."""
+    cases = [("r1_c1", (1, 1), 0.0, 1.0), ("r3_c17", (3, 17), 0.0, 4.0),
+             ("r2x3_c768", (2, 3, 768), 0.0, 3.0), ("r5_c97_big", (5, 97), 90.0, 8.0)]
+    for seed, (case, shape, offset, scale) in enumerate(cases, start=500):
+        rng = np.random.default_rng(seed)
+        x = np.float32(offset) + uniform_f32(rng, shape) * np.float32(scale)
+        dy = uniform_f32(rng, shape)
+        x_t = f64(x).requires_grad_()
+        out = torch.softmax(x_t, dim=-1)
+        out.backward(f64(dy))
+        save("softmax", case, {"x": x, "dy": dy, "out": out.detach().numpy(),
+                               "dx": x_t.grad.numpy()})
+
+
 if __name__ == "__main__":
     vector_add()
     reduce_sum()
+    embedding()
+    residual()
+    softmax()
     print(f"golden files written under {GOLDEN}")
