@@ -1,4 +1,5 @@
 /// \file
+/// \ingroup group_reduce_sum
 /// \brief reduce_sum: \f$ \mathrm{out}_r = \sum_{c<C} x_{r,c} \f$ for x (R, C), one block per row.
 ///
 /// fp32 or bf16 in, always accumulated and written in fp32. Every version first lets each of the

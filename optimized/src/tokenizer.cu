@@ -1,4 +1,5 @@
 /// \file
+/// \ingroup group_tokenizer
 /// \brief Byte-level BPE on the GPU: every pre-tokenized piece merged to GPT-2-exact token ids.
 ///
 /// Each piece starts as the tokens of its bytes (DeviceBpeView::byte_ids) and repeatedly merges the

@@ -1,4 +1,5 @@
 /// \file
+/// \ingroup group_vector_add
 /// \brief vector_add: \f$ c_i = a_i + b_i \f$, element-wise, fp32 and bf16.
 ///
 /// bf16 adds in float and rounds once (`__float2bfloat16`, nearest-even), so a correct kernel is

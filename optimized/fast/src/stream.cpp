@@ -1,4 +1,6 @@
-// Cutting text where no pre-token can span the cut: the streaming encoder and parallel encode.
+/// \file
+/// \ingroup group_tokenizer
+/// \brief Cutting text where no pre-token can span the cut: the streaming encoder and parallel encode.
 #include <algorithm>
 #include <atomic>
 #include <exception>

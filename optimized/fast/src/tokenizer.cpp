@@ -1,4 +1,6 @@
-// The fast tokenizer: vocabulary tables, loading and saving, BPE merging, encode and decode.
+/// \file
+/// \ingroup group_tokenizer
+/// \brief The fast tokenizer: vocabulary tables, loading and saving, BPE merging, encode and decode.
 #include "llmlab/fast/tokenizer.hpp"
 
 #include <algorithm>

@@ -14,6 +14,7 @@ namespace llmlab {
 /// Seeded generator: uniform and normal floats, reproducible across platforms.
 class Rng {
  public:
+  /// A generator whose stream depends only on `seed`.
   explicit Rng(std::uint64_t seed) : engine_(seed) {}
   /// Uniform in [lo, hi): \f$ lo + (hi - lo) \cdot u,\ u = \mathrm{bits}_{53} \cdot 2^{-53} \f$.
   double uniform(double lo = 0.0, double hi = 1.0);

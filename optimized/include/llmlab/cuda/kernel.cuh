@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_emulator
 /// \brief The single kernel header: every `.cu` file in llmlab includes this and nothing else CUDA.
 ///
 /// It gives the same names under nvcc (real GPUs) and under g++ (the CUDA execution emulator in
@@ -23,7 +24,7 @@
 
 #include <utility>
 
-#define LLMLAB_EMULATED 0
+#define LLMLAB_EMULATED 0  ///< 1 under the emulator, 0 under nvcc
 
 namespace llmlab::cuda {
 
@@ -48,7 +49,7 @@ __device__ __forceinline__ T* dynamic_shared() {
 
 #include "llmlab/emu/emu.hpp"
 
-#define LLMLAB_EMULATED 1
+#define LLMLAB_EMULATED 1  ///< 1 under the emulator, 0 under nvcc
 
 namespace llmlab::cuda {
 

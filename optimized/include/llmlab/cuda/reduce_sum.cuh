@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_reduce_sum
 /// \brief Row-wise sum on the GPU, one block per row (versions in src/reduce_sum.cu).
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_tokenizer
 /// \brief Byte-level BPE on the GPU: pre-tokenized pieces in, GPT-2-exact token ids out (versions
 /// in src/tokenizer.cu).
 ///

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_vector_add
 /// \brief Element-wise vector addition on the GPU, fp32 and bf16 (versions in src/vector_add.cu).
 
 #include <cstdint>

@@ -23,15 +23,17 @@ namespace llmlab::cuda {
 /// The wide type a kernel loads for element type T, and how many T it holds.
 template <class T>
 struct Wide;
+/// fp32 loads four at a time.
 template <>
 struct Wide<float> {
-  using type = float4;
-  static constexpr int width = 4;
+  using type = float4;             ///< the wide type
+  static constexpr int width = 4;  ///< elements per wide load
 };
+/// bf16 loads two at a time.
 template <>
 struct Wide<__nv_bfloat16> {
-  using type = __nv_bfloat162;
-  static constexpr int width = 2;
+  using type = __nv_bfloat162;     ///< the wide type
+  static constexpr int width = 2;  ///< elements per wide load
 };
 
 /// Whether `p` may be read or written as `Wide<T>::type` (its address a multiple of its size).
@@ -42,6 +44,7 @@ __host__ __device__ __forceinline__ bool wide_aligned(const T* p) {
 
 /// x as a float (exact for both element types): what kernels accumulate in.
 __device__ __forceinline__ float to_float(float x) { return x; }
+/// x as a float (exact).
 __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 
 }  // namespace llmlab::cuda

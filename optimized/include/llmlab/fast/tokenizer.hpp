@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_tokenizer
 /// \brief The fast CPU tokenizer: byte-level BPE with exactly the reference's results, fast.
 ///
 /// Same vocabulary, ids, special-token policy, invalid-UTF-8 policy and training tie rule as

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_reduce_sum
 /// \brief Reference row-wise sum — the first reduction of chapter 00.
 
 #include <xtensor/xtensor.hpp>
@@ -16,7 +17,9 @@ namespace llmlab::ref {
 template <class T>
 xt::xtensor<T, 1> reduce_sum(const xt::xtensor<T, 2>& x);
 
+/// \cond EXPLICIT_INSTANTIATIONS
 extern template xt::xtensor<float, 1> reduce_sum(const xt::xtensor<float, 2>&);
 extern template xt::xtensor<double, 1> reduce_sum(const xt::xtensor<double, 2>&);
+/// \endcond
 
 }  // namespace llmlab::ref

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_tokenizer
 /// \brief Byte-level BPE tokenization, GPT-2 exact: the reference a student reads in one sitting.
 ///
 /// Text → pre-tokens (GPT-2's regex) → each pre-token's bytes → repeatedly merge the adjacent pair
@@ -61,9 +62,9 @@ std::vector<std::string_view> pretokenize(std::string_view text);
 
 /// One merge learned by training: the tokens `left` and `right` become `id`.
 struct Merge {
-  TokenId left;
-  TokenId right;
-  TokenId id;
+  TokenId left;   ///< the left token's id
+  TokenId right;  ///< the right token's id
+  TokenId id;     ///< the id of their concatenation (256 + the merge's index)
 };
 
 /// A byte-level BPE tokenizer: mergeable tokens with ranks, plus special tokens.
@@ -74,7 +75,7 @@ class Tokenizer {
 
   /// Loads tiktoken's format: one `base64(token bytes) rank` line per token, ranks 0..n−1 each once.
   ///
-  /// Empty lines are skipped and a trailing '\r' is dropped; base64 is strict (RFC 4648 with
+  /// Empty lines are skipped and a trailing carriage return is dropped; base64 is strict (RFC 4648 with
   /// padding, no stray characters, unused bits zero). Every single byte must be a token (else not
   /// every text could be encoded). Special ids must be ≥ the number of ranks.
   /// @param path a `.tiktoken` file (n lines → ids 0..n−1)
@@ -142,7 +143,8 @@ class Tokenizer {
   /// Specials are found scanning left to right; at each position the longest special starting
   /// there wins. The text between two specials is encoded as a whole text of its own (as tiktoken
   /// does), so nothing merges across a special.
-  /// @param text any bytes (n)   @returns the ids (≤ n of them)
+  /// @param text any bytes (n)   @param policy what a special token's text does
+  /// @returns the ids (≤ n of them)
   /// @throws llmlab::Error under SpecialPolicy::error when `text` contains a special token's text,
   ///         naming the token and its byte offset.
   std::vector<TokenId> encode(std::string_view text, SpecialPolicy policy = SpecialPolicy::error) const;

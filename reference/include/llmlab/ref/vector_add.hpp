@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_vector_add
 /// \brief Reference element-wise vector addition — the "hello world" kernel of chapter 00.
 
 #include <xtensor/xtensor.hpp>
@@ -15,9 +16,11 @@ namespace llmlab::ref {
 template <class T>
 xt::xtensor<T, 1> vector_add(const xt::xtensor<T, 1>& a, const xt::xtensor<T, 1>& b);
 
+/// \cond EXPLICIT_INSTANTIATIONS
 extern template xt::xtensor<float, 1> vector_add(const xt::xtensor<float, 1>&,
                                                  const xt::xtensor<float, 1>&);
 extern template xt::xtensor<double, 1> vector_add(const xt::xtensor<double, 1>&,
                                                   const xt::xtensor<double, 1>&);
+/// \endcond
 
 }  // namespace llmlab::ref

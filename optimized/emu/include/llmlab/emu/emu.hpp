@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_emulator
 /// \brief The CUDA execution-model emulator: CUDA's names for g++, and kernels run on the CPU.
 ///
 /// Model (DESIGN.md §4): one Boost.Context fiber per CUDA thread that has to wait; one OS thread
@@ -36,9 +37,9 @@
 // Must come before any CUDA header: host_defines.h defines __shared__ only if it is undefined, and
 // then as nothing, which would give every emulated thread a private copy. One OS thread runs one
 // block at a time, so a thread_local is exactly "shared by the block".
-#define __shared__ static thread_local
-#define __constant__
-#define __managed__
+#define __shared__ static thread_local  ///< one copy per OS thread = per running block
+#define __constant__  ///< constant memory is ordinary host memory under the emulator
+#define __managed__   ///< managed memory is ordinary host memory under the emulator
 #ifndef __launch_bounds__
 #define __launch_bounds__(...)
 #endif
@@ -64,11 +65,11 @@ void* dynamic_shared_memory();
 
 /// Type-erased launch: `run_thread(ctx)` runs the kernel body for the current thread.
 struct LaunchSpec {
-  dim3 grid;
-  dim3 block;
-  std::size_t dynamic_shared_bytes = 0;
-  void (*run_thread)(void* ctx) = nullptr;
-  void* ctx = nullptr;
+  dim3 grid;                                ///< blocks per grid
+  dim3 block;                               ///< threads per block
+  std::size_t dynamic_shared_bytes = 0;     ///< bytes of dynamic shared memory per block
+  void (*run_thread)(void* ctx) = nullptr;  ///< runs the kernel body for the current thread
+  void* ctx = nullptr;                      ///< the launch's arguments, handed to run_thread
   const void* kernel_address = nullptr;  ///< used to name the kernel in reports
 };
 
@@ -169,6 +170,7 @@ inline void __syncwarp(unsigned mask = 0xffffffffu,
 }
 /// Memory fences: the emulator's threads share one address space, so a sequentially consistent fence.
 inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+/// Block-scope memory fence (sequentially consistent under the emulator).
 inline void __threadfence_block() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
 // ---- warp shuffles and votes -------------------------------------------------------------------
@@ -274,15 +276,20 @@ T atomicExch(T* address, T val) {
     return std::atomic_ref<T>(*address).exchange(val);
   }
 }
-/// Bitwise atomics; return the old value.
+/// *address &= val atomically; returns the old value.
 template <class T>
 T atomicAnd(T* address, T val) { return std::atomic_ref<T>(*address).fetch_and(val); }
+/// *address |= val atomically; returns the old value.
 template <class T>
 T atomicOr(T* address, T val) { return std::atomic_ref<T>(*address).fetch_or(val); }
+/// *address ^= val atomically; returns the old value.
 template <class T>
 T atomicXor(T* address, T val) { return std::atomic_ref<T>(*address).fetch_xor(val); }
 
 // ---- device math the host library lacks ---------------------------------------------------------
+// CUDA's own device functions, with CUDA's names and results (see NVIDIA's CUDA Math API): left out
+// of llmlab's documentation.
+/// \cond CUDA_DEVICE_MATH
 
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
@@ -341,6 +348,8 @@ inline __half hrsqrt(__half x) { return __float2half(1.0f / std::sqrt(__half2flo
 inline int __bfloat162int_rn(__nv_bfloat16 x) {
   return static_cast<int>(std::nearbyint(__bfloat162float(x)));
 }
+
+/// \endcond
 
 // ---- the runtime subset: template conveniences cuda_runtime.h would add -----------------------
 

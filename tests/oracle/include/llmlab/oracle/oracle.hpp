@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_oracle
 /// \brief The oracle: decides whether a result agrees with the double-precision reference.
 ///
 /// The rules (DESIGN.md §5), each with the reason for its constants:
@@ -29,8 +30,9 @@ namespace llmlab::oracle {
 
 /// How a result is judged; build one with the named constructors.
 struct Rule {
+  /// The rule: k times the baseline's error, exact equality, ulps × √K, or a relative bound.
   enum class Kind { ratio, exact, ulps, relative };
-  Kind kind = Kind::exact;
+  Kind kind = Kind::exact;  ///< which rule
   double k = 0;            ///< ratio: allowed multiple of the baseline error
   double floor_ulps = 0;   ///< ratio: floor, in ulps of `dtype` at max|ref64|
   double ulps = 0;         ///< ulps: allowed ulps before the sqrt(K) factor
