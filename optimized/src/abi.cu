@@ -8,8 +8,11 @@
 #include <exception>
 
 #include "llmlab/cuda/abi.h"
+#include "llmlab/cuda/embedding.cuh"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/reduce_sum.cuh"
+#include "llmlab/cuda/residual.cuh"
+#include "llmlab/cuda/softmax.cuh"
 #include "llmlab/cuda/vector_add.cuh"
 
 namespace {
@@ -49,6 +52,49 @@ int llmlab_reduce_sum_f32(const float* x, float* out, int64_t rows, int64_t cols
 
 int llmlab_reduce_sum_bf16(const uint16_t* x, float* out, int64_t rows, int64_t cols) {
   return guarded([&] { return llmlab::cuda::reduce_sum(as_bf16(x), out, rows, cols); });
+}
+
+int llmlab_embedding_forward_f32(const int32_t* ids, const float* wte, const float* wpe,
+                                 float* out, int64_t B, int64_t T, int64_t C, int64_t V,
+                                 int64_t maxT) {
+  return guarded(
+      [&] { return llmlab::cuda::embedding_forward(ids, wte, wpe, out, B, T, C, V, maxT); });
+}
+
+int llmlab_embedding_forward_bf16(const int32_t* ids, const uint16_t* wte, const uint16_t* wpe,
+                                  uint16_t* out, int64_t B, int64_t T, int64_t C, int64_t V,
+                                  int64_t maxT) {
+  return guarded([&] {
+    return llmlab::cuda::embedding_forward(ids, as_bf16(wte), as_bf16(wpe), as_bf16(out), B, T, C,
+                                           V, maxT);
+  });
+}
+
+int llmlab_embedding_backward_f32(const float* dout, const int32_t* ids, float* dwte, float* dwpe,
+                                  int64_t B, int64_t T, int64_t C, int64_t V, int64_t maxT) {
+  return guarded(
+      [&] { return llmlab::cuda::embedding_backward(dout, ids, dwte, dwpe, B, T, C, V, maxT); });
+}
+
+int llmlab_residual_forward_f32(const float* a, const float* b, float* out, int64_t n) {
+  return guarded([&] { return llmlab::cuda::residual_forward(a, b, out, n); });
+}
+
+int llmlab_residual_backward_f32(const float* dout, float* da, float* db, int64_t n) {
+  return guarded([&] { return llmlab::cuda::residual_backward(dout, da, db, n); });
+}
+
+int llmlab_softmax_forward_f32(const float* x, float* y, int64_t rows, int64_t cols) {
+  return guarded([&] { return llmlab::cuda::softmax_forward(x, y, rows, cols); });
+}
+
+int llmlab_softmax_forward_bf16(const uint16_t* x, uint16_t* y, int64_t rows, int64_t cols) {
+  return guarded([&] { return llmlab::cuda::softmax_forward(as_bf16(x), as_bf16(y), rows, cols); });
+}
+
+int llmlab_softmax_backward_f32(const float* dy, const float* y, float* dx, int64_t rows,
+                                int64_t cols) {
+  return guarded([&] { return llmlab::cuda::softmax_backward(dy, y, dx, rows, cols); });
 }
 
 }  // extern "C"

@@ -69,6 +69,89 @@ int llmlab_reduce_sum_f32(const float* x, float* out, int64_t rows, int64_t cols
  */
 int llmlab_reduce_sum_bf16(const uint16_t* x, float* out, int64_t rows, int64_t cols);
 
+/**
+ * \brief Token + position embedding in fp32:
+ *        \f$ \mathrm{out}_{b,t,c} = \mathrm{wte}_{\mathrm{ids}_{b,t},c} + \mathrm{wpe}_{t,c} \f$.
+ * \param ids (B, T) device, int32, each in [0, V)   \param wte (V, C) device, fp32
+ * \param wpe (maxT, C) device, fp32   \param out (B, T, C) device, fp32 (no aliasing)
+ * \param B, T, C, V, maxT sizes \f$ \ge 0 \f$, T \f$ \le \f$ maxT
+ * \return 0, or a cudaError_t value (1 for bad arguments, an id outside [0, V) included)
+ */
+int llmlab_embedding_forward_f32(const int32_t* ids, const float* wte, const float* wpe,
+                                 float* out, int64_t B, int64_t T, int64_t C, int64_t V,
+                                 int64_t maxT);
+
+/**
+ * \brief Token + position embedding in bf16: \f$ \mathrm{out} = \mathrm{bf16}(\mathrm{wte} +
+ *        \mathrm{wpe}) \f$, the sum formed in fp32 and rounded once to nearest-even.
+ * \param ids (B, T) device, int32   \param wte (V, C) device, bf16 bits
+ * \param wpe (maxT, C) device, bf16 bits   \param out (B, T, C) device, bf16 bits
+ * \param B, T, C, V, maxT sizes \f$ \ge 0 \f$, T \f$ \le \f$ maxT
+ * \return 0, or a cudaError_t value (1 for bad arguments)
+ */
+int llmlab_embedding_forward_bf16(const int32_t* ids, const uint16_t* wte, const uint16_t* wpe,
+                                  uint16_t* out, int64_t B, int64_t T, int64_t C, int64_t V,
+                                  int64_t maxT);
+
+/**
+ * \brief Backward of the embedding in fp32, **accumulated** (+=) and deterministic (the same
+ *        inputs give the same bits): \f$ \mathrm{dwte}_{v,c} \mathrel{+}=
+ *        \sum_{(b,t):\,\mathrm{ids}_{b,t}=v} \mathrm{dout}_{b,t,c} \f$,
+ *        \f$ \mathrm{dwpe}_{t,c} \mathrel{+}= \sum_b \mathrm{dout}_{b,t,c} \f$.
+ * \param dout (B, T, C) device, fp32   \param ids (B, T) device, int32, each in [0, V)
+ * \param dwte (V, C) device, fp32, accumulated   \param dwpe (maxT, C) device, fp32, accumulated
+ * \param B, T, C, V, maxT sizes \f$ \ge 0 \f$, T \f$ \le \f$ maxT
+ * \return 0, or a cudaError_t value (1 for bad arguments)
+ */
+int llmlab_embedding_backward_f32(const float* dout, const int32_t* ids, float* dwte, float* dwpe,
+                                  int64_t B, int64_t T, int64_t C, int64_t V, int64_t maxT);
+
+/**
+ * \brief The residual add in fp32: \f$ \mathrm{out}_i = a_i + b_i \f$.
+ * \param a (n) device, fp32   \param b (n) device, fp32   \param out (n) device, fp32
+ * \param n number of elements, \f$ n \ge 0 \f$
+ * \return 0, or a cudaError_t value (1 for bad arguments)
+ */
+int llmlab_residual_forward_f32(const float* a, const float* b, float* out, int64_t n);
+
+/**
+ * \brief Backward of the residual add in fp32, **accumulated** (+=):
+ *        \f$ \mathrm{da}_i \mathrel{+}= \mathrm{dout}_i \f$, \f$ \mathrm{db}_i \mathrel{+}= \mathrm{dout}_i \f$.
+ * \param dout (n) device, fp32   \param da (n) device, fp32, accumulated
+ * \param db (n) device, fp32, accumulated (no aliasing)   \param n number of elements
+ * \return 0, or a cudaError_t value (1 for bad arguments)
+ */
+int llmlab_residual_backward_f32(const float* dout, float* da, float* db, int64_t n);
+
+/**
+ * \brief Softmax of each row in fp32, the row maximum subtracted first:
+ *        \f$ y_{r,j} = e^{x_{r,j} - m_r} / \sum_k e^{x_{r,k} - m_r},\ m_r = \max_k x_{r,k} \f$.
+ * \param x (R, C) device, fp32, row-major   \param y (R, C) device, fp32 (no aliasing)
+ * \param rows R \f$ \ge 0 \f$   \param cols C \f$ \ge 1 \f$ when R > 0 (no softmax of 0 values)
+ * \return 0, or a cudaError_t value (1 for bad arguments)
+ */
+int llmlab_softmax_forward_f32(const float* x, float* y, int64_t rows, int64_t cols);
+
+/**
+ * \brief Softmax of each row in bf16, computed in fp32, each output rounded once to bf16.
+ * \param x (R, C) device, bf16 bits   \param y (R, C) device, bf16 bits (no aliasing)
+ * \param rows R \f$ \ge 0 \f$   \param cols C \f$ \ge 1 \f$ when R > 0
+ * \return 0, or a cudaError_t value (1 for bad arguments)
+ */
+int llmlab_softmax_forward_bf16(const uint16_t* x, uint16_t* y, int64_t rows, int64_t cols);
+
+/**
+ * \brief Backward of the softmax in fp32 from its output y, **accumulated** (+=):
+ *        \f$ \mathrm{dx}_{r,i} \mathrel{+}= y_{r,i} (\mathrm{dy}_{r,i} - \sum_j \mathrm{dy}_{r,j}
+ *        y_{r,j}) \f$.
+ * \param dy (R, C) device, fp32   \param y (R, C) device, fp32
+ * \param dx (R, C) device, fp32, accumulated   \param rows R \f$ \ge 0 \f$
+ * \param cols C \f$ \ge 1 \f$ when R > 0
+ * \return 0, or a cudaError_t value (1 for bad arguments)
+ */
+int llmlab_softmax_backward_f32(const float* dy, const float* y, float* dx, int64_t rows,
+                                int64_t cols);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif

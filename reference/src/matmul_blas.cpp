@@ -1,0 +1,101 @@
+/// \file
+/// \brief The BLAS matmul reference: the same \f$ y = x W^\top + b \f$ and backward as the triple
+/// loop, as GEMMs through xtensor-blas (OpenBLAS's sgemm / dgemm).
+
+#include <cstddef>
+#include <xtensor-blas/xblas.hpp>
+
+#include "llmlab/ref/matmul.hpp"
+#include "matmul_shapes.hpp"
+
+namespace llmlab::ref {
+namespace {
+
+/// C (+)= α op(A) op(B) with β = 1 (C is already filled), skipped when a dimension is 0: BLAS
+/// rejects a leading dimension of 0, and an empty product adds nothing.
+template <class T>
+void gemm_accumulate(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt::xtensor<T, 2>& C,
+                     bool transpose_A, bool transpose_B) {
+  const std::size_t K = transpose_A ? A.shape(0) : A.shape(1);
+  if (C.size() == 0 || K == 0) return;
+  xt::blas::gemm(A, B, C, transpose_A, transpose_B, T(1), T(1));
+}
+
+template <class T>
+xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& x, const xt::xtensor<T, 2>& w,
+                          const xt::xtensor<T, 1>* b) {
+  detail::check_forward<T>("matmul_forward_blas", x, w, b);
+  const std::size_t N = x.shape(0), out = w.shape(0);
+  xt::xtensor<T, 2> y = xt::zeros<T>({N, out});
+  if (b != nullptr)  // y = b on every row, then y += x W^T
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t o = 0; o < out; ++o) y(n, o) = (*b)(o);
+  gemm_accumulate<T>(x, w, y, false, true);
+  return y;
+}
+
+template <class T>
+void backward(const xt::xtensor<T, 2>& dy, const xt::xtensor<T, 2>& x, const xt::xtensor<T, 2>& w,
+              xt::xtensor<T, 2>& dx, xt::xtensor<T, 2>& dw, xt::xtensor<T, 1>* db) {
+  detail::check_backward<T>("matmul_backward_blas", dy, x, w, dx, dw, db);
+  gemm_accumulate<T>(dy, w, dx, false, false);  // dx (N, in) += dy (N, out) W (out, in)
+  gemm_accumulate<T>(dy, x, dw, true, false);   // dW (out, in) += dy^T (out, N) x (N, in)
+  if (db != nullptr)                            // db_o += sum_n dy_no
+    for (std::size_t o = 0; o < dy.shape(1); ++o) {
+      T sum = 0;
+      for (std::size_t n = 0; n < dy.shape(0); ++n) sum += dy(n, o);
+      (*db)(o) += sum;
+    }
+}
+
+}  // namespace
+
+template <class T>
+xt::xtensor<T, 2> matmul_forward_blas(const xt::xtensor<T, 2>& x, const xt::xtensor<T, 2>& w,
+                                      const xt::xtensor<T, 1>& b) {
+  return forward<T>(x, w, &b);
+}
+
+template <class T>
+xt::xtensor<T, 2> matmul_forward_blas(const xt::xtensor<T, 2>& x, const xt::xtensor<T, 2>& w) {
+  return forward<T>(x, w, nullptr);
+}
+
+template <class T>
+void matmul_backward_blas(const xt::xtensor<T, 2>& dy, const xt::xtensor<T, 2>& x,
+                          const xt::xtensor<T, 2>& w, xt::xtensor<T, 2>& dx, xt::xtensor<T, 2>& dw,
+                          xt::xtensor<T, 1>& db) {
+  backward<T>(dy, x, w, dx, dw, &db);
+}
+
+template <class T>
+void matmul_backward_blas(const xt::xtensor<T, 2>& dy, const xt::xtensor<T, 2>& x,
+                          const xt::xtensor<T, 2>& w, xt::xtensor<T, 2>& dx,
+                          xt::xtensor<T, 2>& dw) {
+  backward<T>(dy, x, w, dx, dw, nullptr);
+}
+
+template xt::xtensor<float, 2> matmul_forward_blas(const xt::xtensor<float, 2>&,
+                                                   const xt::xtensor<float, 2>&,
+                                                   const xt::xtensor<float, 1>&);
+template xt::xtensor<double, 2> matmul_forward_blas(const xt::xtensor<double, 2>&,
+                                                    const xt::xtensor<double, 2>&,
+                                                    const xt::xtensor<double, 1>&);
+template xt::xtensor<float, 2> matmul_forward_blas(const xt::xtensor<float, 2>&,
+                                                   const xt::xtensor<float, 2>&);
+template xt::xtensor<double, 2> matmul_forward_blas(const xt::xtensor<double, 2>&,
+                                                    const xt::xtensor<double, 2>&);
+template void matmul_backward_blas(const xt::xtensor<float, 2>&, const xt::xtensor<float, 2>&,
+                                   const xt::xtensor<float, 2>&, xt::xtensor<float, 2>&,
+                                   xt::xtensor<float, 2>&, xt::xtensor<float, 1>&);
+template void matmul_backward_blas(const xt::xtensor<double, 2>&, const xt::xtensor<double, 2>&,
+                                   const xt::xtensor<double, 2>&, xt::xtensor<double, 2>&,
+                                   xt::xtensor<double, 2>&, xt::xtensor<double, 1>&);
+template void matmul_backward_blas(const xt::xtensor<float, 2>&, const xt::xtensor<float, 2>&,
+                                   const xt::xtensor<float, 2>&, xt::xtensor<float, 2>&,
+                                   xt::xtensor<float, 2>&);
+template void matmul_backward_blas(const xt::xtensor<double, 2>&, const xt::xtensor<double, 2>&,
+                                   const xt::xtensor<double, 2>&, xt::xtensor<double, 2>&,
+                                   xt::xtensor<double, 2>&);
+
+}  // namespace llmlab::ref
