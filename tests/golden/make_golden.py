@@ -121,6 +121,59 @@ def matmul() -> None:
               "dx": x_t.grad.numpy(), "dw": w_t.grad.numpy(), "db": b_t.grad.numpy()})
 
 
+def layernorm() -> None:
+    """y = F.layer_norm(x, (C,), w, b, eps=1e-5) over the last axis; mean and rstd (B, T) of each
+    row (biased variance, as layer_norm uses); dx, dw, db of sum(y * dy) by autograd. Awkward C:
+    1 (the variance is 0, y = b), 17, 768 (GPT-2 small) and 1600 (GPT-2 XL); x is shifted by 0.5 so
+    no row mean is near 0 by construction."""
+    cases = [(3, 1, 1), (2, 3, 17), (1, 5, 768), (1, 2, 1600)]
+    for seed, (B, T, C) in enumerate(cases, start=600):
+        rng = np.random.default_rng(seed)
+        x = uniform_f32(rng, (B, T, C)) + np.float32(0.5)
+        w = uniform_f32(rng, (C,))
+        b = uniform_f32(rng, (C,))
+        dy = uniform_f32(rng, (B, T, C))
+        x_t, w_t, b_t = (f64(a).requires_grad_() for a in (x, w, b))
+        y = torch.nn.functional.layer_norm(x_t, (C,), w_t, b_t, eps=1e-5)
+        y.backward(f64(dy))
+        xd = f64(x)
+        mean = xd.mean(dim=-1)
+        rstd = 1.0 / torch.sqrt(xd.var(dim=-1, unbiased=False) + 1e-5)
+        save("layernorm", f"b{B}_t{T}_c{C}",
+             {"x": x, "w": w, "b": b, "dy": dy, "out": y.detach().numpy(),
+              "mean": mean.numpy(), "rstd": rstd.numpy(), "dx": x_t.grad.numpy(),
+              "dw": w_t.grad.numpy(), "db": b_t.grad.numpy()})
+
+
+def gelu() -> None:
+    """y = F.gelu(x, approximate='tanh') (GPT-2's GELU); dx of sum(y * dy) by autograd. x spans
+    [-5, 5): the tails where y -> 0 and y -> x, and the bend around 0."""
+    for seed, n in enumerate([1, 17, 1000], start=700):
+        rng = np.random.default_rng(seed)
+        x = uniform_f32(rng, (n,)) * np.float32(5)
+        dy = uniform_f32(rng, (n,))
+        x_t = f64(x).requires_grad_()
+        y = torch.nn.functional.gelu(x_t, approximate="tanh")
+        y.backward(f64(dy))
+        save("gelu", f"n{n}", {"x": x, "dy": dy, "out": y.detach().numpy(),
+                               "dx": x_t.grad.numpy()})
+
+
+def matmul() -> None:
+    """y = x W^T + b (torch.nn.functional.linear); x (N, in), w (out, in), b (out); the gradients
+    dx, dw, db of sum(y * dy) by autograd. Awkward shapes: in = 17 with out = 33, in = 1, and
+    GPT-2's C = 768 (out kept at 17 so the files stay small)."""
+    for seed, (N, IN, OUT) in enumerate([(5, 17, 33), (97, 1, 7), (3, 768, 17)], start=800):
+        rng = np.random.default_rng(seed)
+        x, w, b, dy = (uniform_f32(rng, shape) for shape in [(N, IN), (OUT, IN), (OUT,), (N, OUT)])
+        x_t, w_t, b_t = (f64(a).requires_grad_() for a in (x, w, b))
+        out = torch.nn.functional.linear(x_t, w_t, b_t)
+        out.backward(f64(dy))
+        save("matmul", f"n{N}_in{IN}_out{OUT}",
+             {"x": x, "w": w, "b": b, "dy": dy, "out": out.detach().numpy(),
+              "dx": x_t.grad.numpy(), "dw": w_t.grad.numpy(), "db": b_t.grad.numpy()})
+
+
 if __name__ == "__main__":
     vector_add()
     reduce_sum()
@@ -128,4 +181,6 @@ if __name__ == "__main__":
     residual()
     softmax()
     matmul()
+    layernorm()
+    gelu()
     print(f"golden files written under {GOLDEN}")
