@@ -3,6 +3,8 @@
 
 #include "arrays.hpp"
 
+#include <climits>
+#include <cstdint>
 #include <cstring>
 
 namespace llmlab::python {
@@ -15,6 +17,21 @@ void check_launch(cudaError_t err, std::string_view fn) {
   if (const std::string d = llmlab::emu::last_diagnostic(); !d.empty()) message += "\n" + d;
 #endif
   throw LaunchError(message);
+}
+
+xt::xtensor<std::int32_t, 2> ids_int32(const py::array& ids, std::string_view fn) {
+  require_ndim<2>(ids, fn, "ids");
+  if (ids.dtype().kind() != 'i' && ids.dtype().kind() != 'u')
+    throw py::type_error(std::string(fn) + ": ids must be integers, got " + dtype_str(ids));
+  const auto wide = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(ids);
+  xt::xtensor<std::int32_t, 2> out({static_cast<std::size_t>(ids.shape(0)), static_cast<std::size_t>(ids.shape(1))});
+  for (py::ssize_t i = 0; i < wide.size(); ++i) {
+    const std::int64_t v = wide.data()[i];
+    if (v < INT32_MIN || v > INT32_MAX)
+      throw Error(fn, "ids holds " + std::to_string(v) + ", outside int32 (ids " + shape_of(ids) + ")");
+    out.data()[i] = static_cast<std::int32_t>(v);
+  }
+  return out;
 }
 
 DeviceMemory::DeviceMemory(std::int64_t n, std::size_t bytes_per_element) : n_(n) {

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "llmlab/core/dtype.hpp"
@@ -86,6 +87,33 @@ py::array_t<T> to_numpy(const xt::xtensor<T, N>& x) {
   std::copy(x.data(), x.data() + x.size(), a.mutable_data());
   return a;
 }
+
+/// A copy of `a` (which must hold T, any rank) as an xarray.
+template <class T>
+xt::xarray<T> to_xarray(const py::array& a, std::string_view fn, std::string_view arg) {
+  if (!holds<T>(a)) bad_float_dtype(fn, arg, a);
+  const auto c = py::array_t<T, py::array::c_style>::ensure(a);
+  std::vector<std::size_t> shape(a.shape(), a.shape() + a.ndim());
+  xt::xarray<T> x(shape);
+  std::copy(c.data(), c.data() + c.size(), x.data());
+  return x;
+}
+
+/// A NumPy copy of an xarray.
+template <class T>
+py::array_t<T> to_numpy(const xt::xarray<T>& x) {
+  std::vector<py::ssize_t> shape(x.shape().begin(), x.shape().end());
+  py::array_t<T> a(shape);
+  std::copy(x.data(), x.data() + x.size(), a.mutable_data());
+  return a;
+}
+
+/// Token ids (B, T) as int32: any integer dtype, each value within int32 (range against V is the
+/// C++ function's check). Throws TypeError for non-integers, llmlab::Error for values past int32.
+xt::xtensor<std::int32_t, 2> ids_int32(const py::array& ids, std::string_view fn);
+
+/// The shape of `a` as a vector (for outputs shaped like an input).
+inline std::vector<py::ssize_t> shape_vec(const py::array& a) { return {a.shape(), a.shape() + a.ndim()}; }
 
 /// Calls `f.template operator()<T>()` with T = double or float, the dtype of `a` (and of every
 /// array in `same`, which must match it). The reference runs in the dtype of its inputs.

@@ -17,6 +17,10 @@ void bind_tokenizer(py::module_& m);
 void bind_vector_add(py::module_& ref, py::module_& cuda);
 /// llmlab.ref.reduce_sum, llmlab.cuda.reduce_sum.
 void bind_reduce_sum(py::module_& ref, py::module_& cuda);
+/// llmlab.ref / llmlab.cuda softmax_forward, softmax_backward.
+void bind_softmax(py::module_& ref, py::module_& cuda);
+/// llmlab.ref / llmlab.cuda embedding_forward, embedding_backward.
+void bind_embedding(py::module_& ref, py::module_& cuda);
 /// llmlab.emu: the emulator's last diagnostic and the planted-bug kernels of notebook 00.
 void bind_emulator(py::module_& emu);
 

@@ -21,5 +21,7 @@ PYBIND11_MODULE(_llmlab, m) {
   bind_tokenizer(m);
   bind_vector_add(ref, cuda);
   bind_reduce_sum(ref, cuda);
+  bind_softmax(ref, cuda);
+  bind_embedding(ref, cuda);
   bind_emulator(emu);
 }

@@ -1,0 +1,94 @@
+/// \file
+/// \brief Bindings of softmax: llmlab.ref / llmlab.cuda softmax_forward and softmax_backward.
+///
+/// Rows are every index of the leading axes of x (..., C); the kernels see them as (R, C).
+
+#include "bindings.hpp"
+#include "llmlab/cuda/softmax.cuh"
+#include "llmlab/ref/softmax.hpp"
+
+namespace llmlab::python {
+namespace {
+
+/// (R, C) of an array (..., C): R the product of the leading axes. Throws for rank 0.
+std::pair<std::int64_t, std::int64_t> rows_cols(const py::array& x, std::string_view fn, std::string_view arg) {
+  if (x.ndim() == 0) throw Error(fn, std::string(arg) + " must have at least 1 axis, got a scalar");
+  const auto cols = static_cast<std::int64_t>(x.shape(x.ndim() - 1));
+  return {cols == 0 ? 0 : static_cast<std::int64_t>(x.size()) / cols, cols};
+}
+
+std::size_t bytes_of(DType t) { return t == DType::f32 ? sizeof(float) : sizeof(std::uint16_t); }
+
+}  // namespace
+
+void bind_softmax(py::module_& ref, py::module_& cuda) {
+  ref.def(
+      "softmax_forward",
+      [](const py::array& x) -> py::array {
+        return dispatch_float("softmax_forward", {{"x", &x}}, [&]<class T>() -> py::array {
+          return to_numpy(ref::softmax_forward<T>(to_xarray<T>(x, "softmax_forward", "x")));
+        });
+      },
+      py::arg("x"), "y = softmax over the last axis of x (..., C), max subtracted first.");
+  ref.def(
+      "softmax_backward",
+      [](const py::array& dy, const py::array& y) -> py::array {
+        return dispatch_float("softmax_backward", {{"dy", &dy}, {"y", &y}}, [&]<class T>() -> py::array {
+          const auto xdy = to_xarray<T>(dy, "softmax_backward", "dy");
+          const auto xy = to_xarray<T>(y, "softmax_backward", "y");
+          xt::xarray<T> dx = xt::zeros<T>(xdy.shape());
+          ref::softmax_backward<T>(xdy, xy, dx);
+          return to_numpy(dx);
+        });
+      },
+      py::arg("dy"), py::arg("y"), "dx (..., C) from dy and the forward's output y (a fresh dx: no accumulation).");
+
+  cuda.def(
+      "softmax_forward",
+      [](const py::array& x, const std::string& dtype, int version) {
+        const DType t = cuda_dtype("softmax_forward", dtype);
+        const auto [rows, cols] = rows_cols(x, "softmax_forward", "x");
+        DeviceMemory dx = to_device(x, t, "softmax_forward", "x");
+        DeviceMemory dy(static_cast<std::int64_t>(x.size()), bytes_of(t));
+        cudaError_t err;
+        {
+          without_gil release;
+          err = t == DType::f32 ? cuda::softmax_forward(dx.as<const float>(), dy.as<float>(), rows, cols, version)
+                                : cuda::softmax_forward(dx.as<const __nv_bfloat16>(), dy.as<__nv_bfloat16>(), rows,
+                                                        cols, version);
+        }
+        check_launch(err, "softmax_forward");
+        return from_device(dy, t, shape_vec(x));
+      },
+      py::arg("x"), py::arg("dtype") = "float32", py::arg("version") = 0,
+      "Softmax over the last axis of x (..., C) on the device in `dtype`; returns float32.");
+  cuda.def(
+      "softmax_backward",
+      [](const py::array& dy, const py::array& y, const std::string& dtype, int version) {
+        const DType t = cuda_dtype("softmax_backward", dtype);
+        if (shape_vec(dy) != shape_vec(y))
+          throw Error("softmax_backward", "dy is " + shape_of(dy) + " but y is " + shape_of(y));
+        const auto [rows, cols] = rows_cols(dy, "softmax_backward", "dy");
+        DeviceMemory ddy = to_device(dy, t, "softmax_backward", "dy");
+        DeviceMemory dyy = to_device(y, t, "softmax_backward", "y");
+        DeviceMemory ddx(static_cast<std::int64_t>(dy.size()), bytes_of(t));  // zeroed below: dx accumulates
+        if (ddx.size() > 0) check_launch(cudaMemset(ddx.as<void>(), 0, static_cast<std::size_t>(ddx.size()) * bytes_of(t)), "cudaMemset");
+        cudaError_t err;
+        {
+          without_gil release;
+          err = t == DType::f32
+                    ? cuda::softmax_backward(ddy.as<const float>(), dyy.as<const float>(), ddx.as<float>(), rows, cols,
+                                             version)
+                    : cuda::softmax_backward(ddy.as<const __nv_bfloat16>(), dyy.as<const __nv_bfloat16>(),
+                                             ddx.as<__nv_bfloat16>(), rows, cols, version);
+        }
+        check_launch(err, "softmax_backward");
+        return from_device(ddx, t, shape_vec(dy));
+      },
+      py::arg("dy"), py::arg("y"), py::arg("dtype") = "float32", py::arg("version") = 0,
+      "dx (..., C) on the device from dy and the forward's output y; returns float32.");
+  cuda.attr("softmax_forward_versions") = cuda::softmax_forward_versions;
+  cuda.attr("softmax_backward_versions") = cuda::softmax_backward_versions;
+}
+
+}  // namespace llmlab::python
