@@ -1,4 +1,5 @@
 /// \file
+/// \ingroup group_embedding
 /// \brief embedding: \f$ \mathrm{out}_{b,t,:} = \mathrm{wte}_{\mathrm{ids}_{b,t},:} +
 /// \mathrm{wpe}_{t,:} \f$ and its deterministic backward.
 ///

@@ -1,4 +1,5 @@
 /// \file
+/// \ingroup group_residual
 /// \brief residual: the residual stream's add, \f$ \mathrm{out} = a + b \f$, and its backward
 /// \f$ \mathrm{da} \mathrel{+}= \mathrm{dout},\ \mathrm{db} \mathrel{+}= \mathrm{dout} \f$.
 ///

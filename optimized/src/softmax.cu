@@ -1,4 +1,5 @@
 /// \file
+/// \ingroup group_softmax
 /// \brief softmax over each row of x (R, C):
 /// \f$ y_j = e^{x_j - m} / \sum_k e^{x_k - m},\ m = \max_k x_k \f$, and its backward
 /// \f$ \mathrm{dx}_i \mathrel{+}= y_i (\mathrm{dy}_i - \sum_j \mathrm{dy}_j y_j) \f$.

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_embedding
 /// \brief Token + position embedding on the GPU, forward and deterministic backward (versions in
 /// src/embedding.cu).
 

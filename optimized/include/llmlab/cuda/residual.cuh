@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_residual
 /// \brief The residual connection on the GPU, forward and backward (src/residual.cu).
 
 #include <cstdint>

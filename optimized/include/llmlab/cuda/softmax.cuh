@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_softmax
 /// \brief Row-wise softmax on the GPU, forward and backward (versions in src/softmax.cu).
 
 #include <cstdint>

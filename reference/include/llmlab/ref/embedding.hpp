@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_embedding
 /// \brief Reference token + position embedding: the first layer of GPT-2, forward and backward.
 
 #include <cstdint>
@@ -36,6 +37,7 @@ template <class T>
 void embedding_backward(const xt::xtensor<T, 3>& dout, const xt::xtensor<std::int32_t, 2>& ids,
                         xt::xtensor<T, 2>& dwte, xt::xtensor<T, 2>& dwpe);
 
+/// \cond EXPLICIT_INSTANTIATIONS
 extern template xt::xtensor<float, 3> embedding_forward(const xt::xtensor<std::int32_t, 2>&,
                                                         const xt::xtensor<float, 2>&,
                                                         const xt::xtensor<float, 2>&);
@@ -48,5 +50,6 @@ extern template void embedding_backward(const xt::xtensor<float, 3>&,
 extern template void embedding_backward(const xt::xtensor<double, 3>&,
                                         const xt::xtensor<std::int32_t, 2>&,
                                         xt::xtensor<double, 2>&, xt::xtensor<double, 2>&);
+/// \endcond
 
 }  // namespace llmlab::ref

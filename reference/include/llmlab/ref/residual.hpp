@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_residual
 /// \brief Reference residual connection: the stream every GPT-2 block adds its output to.
 
 #include <xtensor/xarray.hpp>
@@ -24,6 +25,7 @@ xt::xarray<T> residual_forward(const xt::xarray<T>& a, const xt::xarray<T>& b);
 template <class T>
 void residual_backward(const xt::xarray<T>& dout, xt::xarray<T>& da, xt::xarray<T>& db);
 
+/// \cond EXPLICIT_INSTANTIATIONS
 extern template xt::xarray<float> residual_forward(const xt::xarray<float>&,
                                                    const xt::xarray<float>&);
 extern template xt::xarray<double> residual_forward(const xt::xarray<double>&,
@@ -32,5 +34,6 @@ extern template void residual_backward(const xt::xarray<float>&, xt::xarray<floa
                                        xt::xarray<float>&);
 extern template void residual_backward(const xt::xarray<double>&, xt::xarray<double>&,
                                        xt::xarray<double>&);
+/// \endcond
 
 }  // namespace llmlab::ref

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_softmax
 /// \brief Reference softmax over the last axis, numerically stable, forward and backward — the
 /// piece attention and cross-entropy build on.
 
@@ -29,11 +30,13 @@ xt::xarray<T> softmax_forward(const xt::xarray<T>& x);
 template <class T>
 void softmax_backward(const xt::xarray<T>& dy, const xt::xarray<T>& y, xt::xarray<T>& dx);
 
+/// \cond EXPLICIT_INSTANTIATIONS
 extern template xt::xarray<float> softmax_forward(const xt::xarray<float>&);
 extern template xt::xarray<double> softmax_forward(const xt::xarray<double>&);
 extern template void softmax_backward(const xt::xarray<float>&, const xt::xarray<float>&,
                                       xt::xarray<float>&);
 extern template void softmax_backward(const xt::xarray<double>&, const xt::xarray<double>&,
                                       xt::xarray<double>&);
+/// \endcond
 
 }  // namespace llmlab::ref
