@@ -4,9 +4,12 @@
 #include <string>
 
 #include "llmlab/core/error.hpp"
+#include "shape_of.hpp"
 
 namespace llmlab::ref {
 namespace {
+
+using detail::shape_of;
 
 /// Checks that every id is in [0, V) and that T ≤ maxT; `where` names the caller.
 void check_ids(const char* where, const xt::xtensor<std::int32_t, 2>& ids, std::int64_t V,
@@ -35,8 +38,7 @@ xt::xtensor<T, 3> embedding_forward(const xt::xtensor<std::int32_t, 2>& ids,
   const std::size_t B = ids.shape(0), T_ = ids.shape(1);
   const std::size_t V = wte.shape(0), C = wte.shape(1), maxT = wpe.shape(0);
   if (wpe.shape(1) != C)
-    throw Error(where, "wte is " + shape_str({std::int64_t(V), std::int64_t(C)}) + " but wpe is " +
-                           shape_str({std::int64_t(maxT), std::int64_t(wpe.shape(1))}) +
+    throw Error(where, "wte is " + shape_of(wte) + " but wpe is " + shape_of(wpe) +
                            ": both need C columns");
   check_ids(where, ids, static_cast<std::int64_t>(V), static_cast<std::int64_t>(maxT));
 
@@ -54,17 +56,12 @@ void embedding_backward(const xt::xtensor<T, 3>& dout, const xt::xtensor<std::in
                         xt::xtensor<T, 2>& dwte, xt::xtensor<T, 2>& dwpe) {
   constexpr const char* where = "embedding_backward";
   const std::size_t B = dout.shape(0), T_ = dout.shape(1), C = dout.shape(2);
-  const auto s = [](std::size_t a, std::size_t b) {
-    return shape_str({static_cast<std::int64_t>(a), static_cast<std::int64_t>(b)});
-  };
-  const std::string dout_shape = shape_str(
-      {static_cast<std::int64_t>(B), static_cast<std::int64_t>(T_), static_cast<std::int64_t>(C)});
   if (ids.shape(0) != B || ids.shape(1) != T_)
-    throw Error(where, "dout is " + dout_shape + " but ids is " + s(ids.shape(0), ids.shape(1)));
+    throw Error(where, "dout is " + shape_of(dout) + " but ids is " + shape_of(ids));
   if (dwte.shape(1) != C)
-    throw Error(where, "dout is " + dout_shape + " but dwte is " + s(dwte.shape(0), dwte.shape(1)));
+    throw Error(where, "dout is " + shape_of(dout) + " but dwte is " + shape_of(dwte));
   if (dwpe.shape(1) != C)
-    throw Error(where, "dout is " + dout_shape + " but dwpe is " + s(dwpe.shape(0), dwpe.shape(1)));
+    throw Error(where, "dout is " + shape_of(dout) + " but dwpe is " + shape_of(dwpe));
   check_ids(where, ids, static_cast<std::int64_t>(dwte.shape(0)),
             static_cast<std::int64_t>(dwpe.shape(0)));
 

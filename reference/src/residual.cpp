@@ -1,19 +1,14 @@
 #include "llmlab/ref/residual.hpp"
 
-#include <cstdint>
 #include <string>
-#include <vector>
 
 #include "llmlab/core/error.hpp"
+#include "shape_of.hpp"
 
 namespace llmlab::ref {
 namespace {
 
-/// "(2, 3, 5)" for an xarray's shape.
-template <class E>
-std::string shape_of(const E& x) {
-  return shape_str(std::vector<std::int64_t>(x.shape().begin(), x.shape().end()));
-}
+using detail::shape_of;
 
 /// Throws unless `x` has the shape of `ref`: "<where>: <ref_name> is (..) but <name> is (..)".
 template <class T>

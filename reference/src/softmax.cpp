@@ -2,29 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <string>
-#include <vector>
 
 #include "llmlab/core/error.hpp"
+#include "shape_of.hpp"
 
 namespace llmlab::ref {
-namespace {
 
-/// "(2, 3, 5)" for an xarray's shape.
-template <class E>
-std::string shape_text(const E& x) {
-  return shape_str(std::vector<std::int64_t>(x.shape().begin(), x.shape().end()));
-}
-
-}  // namespace
+using detail::shape_of;
 
 template <class T>
 xt::xarray<T> softmax_forward(const xt::xarray<T>& x) {
   if (x.dimension() == 0)
     throw Error("softmax_forward", "x is a scalar (rank 0); it needs an axis of C values");
   const std::size_t C = x.shape().back();
-  if (C == 0) throw Error("softmax_forward", "x is " + shape_text(x) + ": rows of C = 0 values");
+  if (C == 0) throw Error("softmax_forward", "x is " + shape_of(x) + ": rows of C = 0 values");
   const std::size_t R = x.size() / C;
 
   xt::xarray<T> y = xt::empty<T>(x.shape());
@@ -48,9 +40,9 @@ void softmax_backward(const xt::xarray<T>& dy, const xt::xarray<T>& y, xt::xarra
   constexpr const char* where = "softmax_backward";
   if (dy.dimension() == 0) throw Error(where, "dy is a scalar (rank 0); it needs an axis of C");
   if (y.shape() != dy.shape())
-    throw Error(where, "dy is " + shape_text(dy) + " but y is " + shape_text(y));
+    throw Error(where, "dy is " + shape_of(dy) + " but y is " + shape_of(y));
   if (dx.shape() != dy.shape())
-    throw Error(where, "dy is " + shape_text(dy) + " but dx is " + shape_text(dx));
+    throw Error(where, "dy is " + shape_of(dy) + " but dx is " + shape_of(dx));
   const std::size_t C = dy.shape().back();
   const std::size_t R = C == 0 ? 0 : dy.size() / C;
 
