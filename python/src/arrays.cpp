@@ -6,6 +6,8 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <numeric>
 
 namespace llmlab::python {
 
@@ -34,6 +36,18 @@ xt::xtensor<std::int32_t, 2> ids_int32(const py::array& ids, std::string_view fn
   return out;
 }
 
+py::array as_rows(const py::array& x, std::string_view fn, std::string_view arg) {
+  if (x.ndim() == 0) throw Error(fn, std::string(arg) + " must have at least 1 axis, got a scalar");
+  const py::ssize_t C = x.shape(x.ndim() - 1);
+  const py::ssize_t N = C == 0 ? 0 : x.size() / C;
+  if (C == 0)  // reshape(-1, 0) is ambiguous: count the rows from the leading axes
+    return x.attr("reshape")(py::make_tuple(static_cast<py::ssize_t>(std::accumulate(
+                                                x.shape(), x.shape() + x.ndim() - 1, py::ssize_t{1},
+                                                std::multiplies<>())),
+                                            0));
+  return x.attr("reshape")(py::make_tuple(N, C));
+}
+
 DeviceMemory::DeviceMemory(std::int64_t n, std::size_t bytes_per_element) : n_(n) {
   if (n > 0) check_launch(cudaMalloc(&ptr_, static_cast<std::size_t>(n) * bytes_per_element), "cudaMalloc");
 }
@@ -46,6 +60,12 @@ void DeviceMemory::upload(const void* host, std::size_t bytes) {
 
 void DeviceMemory::download(void* host, std::size_t bytes) const {
   if (bytes > 0) check_launch(cudaMemcpy(host, ptr_, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy");
+}
+
+DeviceMemory device_zeros(std::int64_t n, std::size_t bytes_per_element) {
+  DeviceMemory d(n, bytes_per_element);
+  if (n > 0) check_launch(cudaMemset(d.as<void>(), 0, static_cast<std::size_t>(n) * bytes_per_element), "cudaMemset");
+  return d;
 }
 
 DeviceMemory to_device(const py::array& a, DType dtype, std::string_view fn, std::string_view arg) {

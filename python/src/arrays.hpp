@@ -115,6 +115,15 @@ xt::xtensor<std::int32_t, 2> ids_int32(const py::array& ids, std::string_view fn
 /// The shape of `a` as a vector (for outputs shaped like an input).
 inline std::vector<py::ssize_t> shape_vec(const py::array& a) { return {a.shape(), a.shape() + a.ndim()}; }
 
+/// x (..., C) viewed as rows (N, C), N the product of the leading axes (a NumPy reshape, no copy
+/// for C-contiguous x). Throws llmlab::Error "fn: arg must have at least 1 axis" for a scalar.
+py::array as_rows(const py::array& x, std::string_view fn, std::string_view arg);
+
+/// `a` reshaped to `shape` (the inverse of as_rows for outputs).
+inline py::array reshaped(const py::array& a, const std::vector<py::ssize_t>& shape) {
+  return a.attr("reshape")(py::tuple(py::cast(shape)));
+}
+
 /// Calls `f.template operator()<T>()` with T = double or float, the dtype of `a` (and of every
 /// array in `same`, which must match it). The reference runs in the dtype of its inputs.
 template <class F>
@@ -172,6 +181,12 @@ class DeviceMemory {
   void* ptr_ = nullptr;
   std::int64_t n_;
 };
+
+/// n zeroed elements of `bytes_per_element` bytes on the device (a gradient to accumulate into).
+DeviceMemory device_zeros(std::int64_t n, std::size_t bytes_per_element);
+
+/// Bytes of one element of `t` on the device: 4 (f32) or 2 (bf16).
+inline std::size_t bytes_of(DType t) { return t == DType::bf16 ? sizeof(std::uint16_t) : sizeof(float); }
 
 /// `a` (float32 or float64, C-contiguous copy) on the device as `dtype`: fp32, or bf16 rounded to
 /// nearest even. Throws TypeError for other input dtypes.

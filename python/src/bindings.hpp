@@ -21,6 +21,12 @@ void bind_reduce_sum(py::module_& ref, py::module_& cuda);
 void bind_softmax(py::module_& ref, py::module_& cuda);
 /// llmlab.ref / llmlab.cuda embedding_forward, embedding_backward.
 void bind_embedding(py::module_& ref, py::module_& cuda);
+/// llmlab.ref / llmlab.cuda matmul_forward, matmul_backward.
+void bind_matmul(py::module_& ref, py::module_& cuda);
+/// llmlab.ref / llmlab.cuda layernorm_forward, layernorm_backward.
+void bind_layernorm(py::module_& ref, py::module_& cuda);
+/// llmlab.ref / llmlab.cuda gelu_forward, gelu_backward.
+void bind_gelu(py::module_& ref, py::module_& cuda);
 /// llmlab.emu: the emulator's last diagnostic and the planted-bug kernels of notebook 00.
 void bind_emulator(py::module_& emu);
 

@@ -53,7 +53,7 @@ void bind_embedding(py::module_& ref, py::module_& cuda) {
         dids.upload(xids.data(), static_cast<std::size_t>(B * T) * sizeof(std::int32_t));
         DeviceMemory dwte = to_device(wte, t, "embedding_forward", "wte");
         DeviceMemory dwpe = to_device(wpe, t, "embedding_forward", "wpe");
-        DeviceMemory dout(B * T * C, t == DType::f32 ? sizeof(float) : sizeof(std::uint16_t));
+        DeviceMemory dout(B * T * C, bytes_of(t));
         cudaError_t err;
         {
           without_gil release;
@@ -85,10 +85,7 @@ void bind_embedding(py::module_& ref, py::module_& cuda) {
         dids.upload(xids.data(), static_cast<std::size_t>(B * T) * sizeof(std::int32_t));
         DeviceMemory ddout = to_device(dout, t, "embedding_backward", "dout");
         // The gradients stay fp32 in both dtypes (the launcher's contract), zeroed: they accumulate.
-        const std::vector<float> zwte(static_cast<std::size_t>(V * C)), zwpe(static_cast<std::size_t>(maxT * C));
-        DeviceMemory ddwte(V * C, sizeof(float)), ddwpe(maxT * C, sizeof(float));
-        ddwte.upload(zwte.data(), zwte.size() * sizeof(float));
-        ddwpe.upload(zwpe.data(), zwpe.size() * sizeof(float));
+        DeviceMemory ddwte = device_zeros(V * C, sizeof(float)), ddwpe = device_zeros(maxT * C, sizeof(float));
         cudaError_t err;
         {
           without_gil release;

@@ -21,6 +21,9 @@ PYBIND11_MODULE(_llmlab, m) {
   bind_tokenizer(m);
   bind_vector_add(ref, cuda);
   bind_reduce_sum(ref, cuda);
+  bind_matmul(ref, cuda);
+  bind_layernorm(ref, cuda);
+  bind_gelu(ref, cuda);
   bind_softmax(ref, cuda);
   bind_embedding(ref, cuda);
   bind_emulator(emu);

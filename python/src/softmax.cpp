@@ -17,8 +17,6 @@ std::pair<std::int64_t, std::int64_t> rows_cols(const py::array& x, std::string_
   return {cols == 0 ? 0 : static_cast<std::int64_t>(x.size()) / cols, cols};
 }
 
-std::size_t bytes_of(DType t) { return t == DType::f32 ? sizeof(float) : sizeof(std::uint16_t); }
-
 }  // namespace
 
 void bind_softmax(py::module_& ref, py::module_& cuda) {
@@ -71,8 +69,7 @@ void bind_softmax(py::module_& ref, py::module_& cuda) {
         const auto [rows, cols] = rows_cols(dy, "softmax_backward", "dy");
         DeviceMemory ddy = to_device(dy, t, "softmax_backward", "dy");
         DeviceMemory dyy = to_device(y, t, "softmax_backward", "y");
-        DeviceMemory ddx(static_cast<std::int64_t>(dy.size()), bytes_of(t));  // zeroed below: dx accumulates
-        if (ddx.size() > 0) check_launch(cudaMemset(ddx.as<void>(), 0, static_cast<std::size_t>(ddx.size()) * bytes_of(t)), "cudaMemset");
+        DeviceMemory ddx = device_zeros(static_cast<std::int64_t>(dy.size()), bytes_of(t));  // dx accumulates
         cudaError_t err;
         {
           without_gil release;
