@@ -111,33 +111,34 @@ struct DeviceCase {
   DeviceCase& operator=(const DeviceCase&) = delete;
 };
 
-/// Forward version state.range(0), emulated.
+/// Times `launch(version)` (a launcher call for version state.range(0)) on the emulated case.
+template <class Launch>
+void emulated(benchmark::State& state, const DeviceCase& d, Launch launch) {
+  if (!d.ok) return state.SkipWithError("cudaMalloc failed");
+  for (auto _ : state) {
+    if (launch(static_cast<int>(state.range(0))) != cudaSuccess)
+      return state.SkipWithError("launch failed");
+    cudaDeviceSynchronize();
+  }
+  state.SetBytesProcessed(state.iterations() * bytes_per_call(kEmulated));
+}
+
 void emulated_forward_f32(benchmark::State& state) {
   const Sizes s = kEmulated;
   DeviceCase d(s);
-  if (!d.ok) return state.SkipWithError("cudaMalloc failed");
-  for (auto _ : state) {
-    if (llmlab::cuda::embedding_forward(d.ids, d.wte, d.wpe, d.out, s.B, s.T, s.C, s.V, s.T,
-                                        static_cast<int>(state.range(0))) != cudaSuccess)
-      return state.SkipWithError("embedding_forward failed");
-    cudaDeviceSynchronize();
-  }
-  state.SetBytesProcessed(state.iterations() * bytes_per_call(s));
+  emulated(state, d, [&](int v) {
+    return llmlab::cuda::embedding_forward(d.ids, d.wte, d.wpe, d.out, s.B, s.T, s.C, s.V, s.T, v);
+  });
 }
 
-/// Backward version state.range(0), emulated: dout is the forward's output buffer, the gradients
-/// are wte and wpe (their values do not matter to the timing).
+/// dout is the forward's output buffer and the gradients are wte and wpe: values do not matter
+/// to the timing.
 void emulated_backward_f32(benchmark::State& state) {
   const Sizes s = kEmulated;
   DeviceCase d(s);
-  if (!d.ok) return state.SkipWithError("cudaMalloc failed");
-  for (auto _ : state) {
-    if (llmlab::cuda::embedding_backward(d.out, d.ids, d.wte, d.wpe, s.B, s.T, s.C, s.V, s.T,
-                                         static_cast<int>(state.range(0))) != cudaSuccess)
-      return state.SkipWithError("embedding_backward failed");
-    cudaDeviceSynchronize();
-  }
-  state.SetBytesProcessed(state.iterations() * bytes_per_call(s));
+  emulated(state, d, [&](int v) {
+    return llmlab::cuda::embedding_backward(d.out, d.ids, d.wte, d.wpe, s.B, s.T, s.C, s.V, s.T, v);
+  });
 }
 
 }  // namespace
