@@ -1,4 +1,5 @@
 /// \file
+/// \ingroup group_matmul
 /// \brief matmul: \f$ y = x W^\top + b \f$ for x (N, in), W (out, in), and its backward — every
 /// piece one GEMM kernel, \f$ C_{m,n} = \sum_{k<K} A_{m,k} B_{k,n} \f$, with operands read
 /// through strides, and an epilogue that adds a bias or accumulates into C:

@@ -88,6 +88,7 @@ void matmul_backward(const xt::xtensor<T, 2>& dy, const xt::xtensor<T, 2>& x,
   backward<T>(dy, x, w, dx, dw, nullptr);
 }
 
+/// \cond EXPLICIT_INSTANTIATIONS
 template xt::xtensor<float, 2> matmul_forward(const xt::xtensor<float, 2>&,
                                               const xt::xtensor<float, 2>&,
                                               const xt::xtensor<float, 1>&);
@@ -110,5 +111,6 @@ template void matmul_backward(const xt::xtensor<float, 2>&, const xt::xtensor<fl
 template void matmul_backward(const xt::xtensor<double, 2>&, const xt::xtensor<double, 2>&,
                               const xt::xtensor<double, 2>&, xt::xtensor<double, 2>&,
                               xt::xtensor<double, 2>&);
+/// \endcond
 
 }  // namespace llmlab::ref

@@ -75,6 +75,7 @@ void matmul_backward_blas(const xt::xtensor<T, 2>& dy, const xt::xtensor<T, 2>& 
   backward<T>(dy, x, w, dx, dw, nullptr);
 }
 
+/// \cond EXPLICIT_INSTANTIATIONS
 template xt::xtensor<float, 2> matmul_forward_blas(const xt::xtensor<float, 2>&,
                                                    const xt::xtensor<float, 2>&,
                                                    const xt::xtensor<float, 1>&);
@@ -97,5 +98,6 @@ template void matmul_backward_blas(const xt::xtensor<float, 2>&, const xt::xtens
 template void matmul_backward_blas(const xt::xtensor<double, 2>&, const xt::xtensor<double, 2>&,
                                    const xt::xtensor<double, 2>&, xt::xtensor<double, 2>&,
                                    xt::xtensor<double, 2>&);
+/// \endcond
 
 }  // namespace llmlab::ref

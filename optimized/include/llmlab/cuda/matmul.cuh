@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_matmul
 /// \brief matmul on the GPU: the linear layer \f$ y = x W^\top + b \f$ and its backward, as GEMMs
 /// in four numbered versions (naive → coalesced → shared-memory tiled → register-tiled; see
 /// src/matmul.cu) plus, in GPU builds, cuBLAS.

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_matmul
 /// \brief Reference matmul, the linear layer \f$ y = x W^\top + b \f$, and its backward — twice:
 /// a triple loop a student can follow line by line (the oracle, run in double) and the BLAS path
 /// (xtensor-blas over OpenBLAS) that the reference model uses for speed.
@@ -90,6 +91,7 @@ template <class T>
 void matmul_backward_blas(const xt::xtensor<T, 2>& dy, const xt::xtensor<T, 2>& x,
                           const xt::xtensor<T, 2>& w, xt::xtensor<T, 2>& dx, xt::xtensor<T, 2>& dw);
 
+/// \cond EXPLICIT_INSTANTIATIONS
 extern template xt::xtensor<float, 2> matmul_forward(const xt::xtensor<float, 2>&,
                                                      const xt::xtensor<float, 2>&,
                                                      const xt::xtensor<float, 1>&);
@@ -138,5 +140,6 @@ extern template void matmul_backward_blas(const xt::xtensor<double, 2>&,
                                           const xt::xtensor<double, 2>&,
                                           const xt::xtensor<double, 2>&, xt::xtensor<double, 2>&,
                                           xt::xtensor<double, 2>&);
+/// \endcond
 
 }  // namespace llmlab::ref

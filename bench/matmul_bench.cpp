@@ -1,0 +1,253 @@
+/// \file
+/// \brief matmul, \f$ y = x W^\top + b \f$: the reference on the CPU (triple loop and BLAS, forward
+/// and backward) and the kernels; every benchmark reports its FLOP rate (2 · N · in · out per
+/// forward, twice that per backward).
+///
+/// Built twice:
+/// - `matmul_bench` (g++, emulated kernels): the reference at (N, in, out) = (64, 768, 768) and
+///   every kernel version at (64, 256, 128). The emulated timings measure the emulator on this CPU
+///   (fibers, barriers), not a GPU.
+/// - `matmul_bench_gpu` (this file compiled by nvcc against the GPU kernels, when nvcc is found):
+///   additionally every version, cuBLAS (version 0) included, at GPT-2's MLP up-projection
+///   (8192, 768, 3072) in fp32 and bf16, timed with CUDA events, and prints the achieved TFLOP/s
+///   next to the device's peak (fp32: SMs × 128 or 64 lanes × 2 × clock; bf16 tensor cores: a table
+///   for sm_80 and sm_90).
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+#include <xtensor/xtensor.hpp>
+
+#include "llmlab/core/rng.hpp"
+#include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/matmul.cuh"
+#include "llmlab/ref/matmul.hpp"
+
+namespace {
+
+/// FLOPs of one forward: one multiply and one add per product.
+double forward_flops(std::int64_t N, std::int64_t in, std::int64_t out) {
+  return 2.0 * static_cast<double>(N) * static_cast<double>(in) * static_cast<double>(out);
+}
+
+/// A (rows, cols) matrix of T, uniform in [-1, 1) from `seed`.
+template <class T>
+xt::xtensor<T, 2> random_matrix(std::uint64_t seed, std::int64_t rows, std::int64_t cols) {
+  const std::vector<float> v =
+      llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(rows * cols));
+  xt::xtensor<T, 2> m =
+      xt::empty<T>({static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)});
+  for (std::size_t i = 0; i < v.size(); ++i) m.flat(i) = static_cast<T>(v[i]);
+  return m;
+}
+
+// ---- the reference on the CPU -------------------------------------------------------------------
+
+constexpr std::int64_t kN = 64, kIn = 768, kOut = 768;  // 64 tokens of a GPT-2 small projection
+
+/// state.range(0): 0 = triple loop, 1 = BLAS.
+template <class T>
+void reference_forward(benchmark::State& state) {
+  const bool blas = state.range(0) == 1;
+  const auto x = random_matrix<T>(1, kN, kIn), w = random_matrix<T>(2, kOut, kIn);
+  const xt::xtensor<T, 1> b = xt::zeros<T>({static_cast<std::size_t>(kOut)});
+  for (auto _ : state) {
+    auto y =
+        blas ? llmlab::ref::matmul_forward_blas(x, w, b) : llmlab::ref::matmul_forward(x, w, b);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(forward_flops(kN, kIn, kOut),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class T>
+void reference_backward(benchmark::State& state) {
+  const bool blas = state.range(0) == 1;
+  const auto x = random_matrix<T>(1, kN, kIn), w = random_matrix<T>(2, kOut, kIn);
+  const auto dy = random_matrix<T>(3, kN, kOut);
+  xt::xtensor<T, 2> dx = xt::zeros<T>(x.shape()), dw = xt::zeros<T>(w.shape());
+  xt::xtensor<T, 1> db = xt::zeros<T>({static_cast<std::size_t>(kOut)});
+  for (auto _ : state) {
+    if (blas)
+      llmlab::ref::matmul_backward_blas(dy, x, w, dx, dw, db);
+    else
+      llmlab::ref::matmul_backward(dy, x, w, dx, dw, db);
+    benchmark::DoNotOptimize(dx.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2 * forward_flops(kN, kIn, kOut),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// ---- the kernels --------------------------------------------------------------------------------
+
+/// x, W, b and y of one shape in device memory, T = float or __nv_bfloat16.
+template <class T>
+struct DeviceProblem {
+  T *x = nullptr, *w = nullptr, *b = nullptr, *y = nullptr;
+  std::int64_t N, in, out;
+  bool ok = false;
+  DeviceProblem(std::int64_t n, std::int64_t i, std::int64_t o) : N(n), in(i), out(o) {
+    ok = upload(&x, 11, N * in) && upload(&w, 12, out * in) && upload(&b, 13, out) &&
+         cudaMalloc(&y, static_cast<std::size_t>(N * out) * sizeof(T)) == cudaSuccess;
+  }
+  ~DeviceProblem() {
+    cudaFree(x);
+    cudaFree(w);
+    cudaFree(b);
+    cudaFree(y);
+  }
+  DeviceProblem(const DeviceProblem&) = delete;
+  DeviceProblem& operator=(const DeviceProblem&) = delete;
+
+  static bool upload(T** p, std::uint64_t seed, std::int64_t n) {
+    const std::vector<float> v = llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(n));
+    std::vector<T> host(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) host[i] = static_cast<T>(v[i]);
+    return cudaMalloc(p, host.size() * sizeof(T)) == cudaSuccess &&
+           cudaMemcpy(*p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice) ==
+               cudaSuccess;
+  }
+  cudaError_t run(int version) const {
+    return llmlab::cuda::matmul_forward(x, w, b, y, N, in, out, version);
+  }
+};
+
+/// Kernel version state.range(0) at (64, 256, 128), timed on the host clock (under the emulator
+/// the pool threads do the work, not the calling thread).
+template <class T>
+void emulated_kernel(benchmark::State& state) {
+  const DeviceProblem<T> p(64, 256, 128);
+  if (!p.ok) {
+    state.SkipWithError("cudaMalloc or cudaMemcpy failed");
+    return;
+  }
+  for (auto _ : state) {
+    if (p.run(static_cast<int>(state.range(0))) != cudaSuccess) {
+      state.SkipWithError("matmul_forward failed");
+      break;
+    }
+    cudaDeviceSynchronize();
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(forward_flops(p.N, p.in, p.out),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+#if !LLMLAB_EMULATED
+/// The device's peak in TFLOP/s: fp32 on the CUDA cores from its attributes, bf16 on the tensor
+/// cores (dense) from NVIDIA's data sheets for the SXM parts of sm_80 (A100) and sm_90 (H100);
+/// 0 where unknown.
+struct Peak {
+  double fp32 = 0, bf16 = 0;
+  char name[256] = {};
+};
+
+Peak device_peak() {
+  Peak p;
+  int dev = 0, sms = 0, khz = 0, major = 0, minor = 0;
+  cudaGetDevice(&dev);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, dev);
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, dev) == cudaSuccess)
+    std::snprintf(p.name, sizeof p.name, "%s", prop.name);
+  const int lanes = (major == 8 && minor == 0) ? 64 : 128;  // fp32 lanes per SM: A100 64, else 128
+  p.fp32 = 2.0 * sms * lanes * khz * 1e3 / 1e12;
+  if (major == 8 && minor == 0) p.bf16 = 312;
+  if (major == 9 && minor == 0) p.bf16 = 989;
+  return p;
+}
+
+/// GPT-2 small's MLP up-projection for 8 × 1024 tokens; version state.range(0), timed with events.
+template <class T>
+void gpu_kernel(benchmark::State& state) {
+  const DeviceProblem<T> p(8192, 768, 3072);
+  const int version = static_cast<int>(state.range(0));
+  if (!p.ok) {
+    state.SkipWithError("cudaMalloc or cudaMemcpy failed");
+    return;
+  }
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  p.run(version);  // warm-up (cuBLAS handle, caches)
+  for (auto _ : state) {
+    cudaEventRecord(start);
+    const cudaError_t err = p.run(version);
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    if (err != cudaSuccess) {
+      state.SkipWithError("matmul_forward failed");
+      break;
+    }
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    state.SetIterationTime(ms / 1e3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  const Peak peak = device_peak();
+  const double peak_tflops = sizeof(T) == 4 ? peak.fp32 : peak.bf16;
+  state.counters["FLOP/s"] = benchmark::Counter(forward_flops(p.N, p.in, p.out),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_TFLOP/s"] = peak_tflops;
+  state.SetLabel(std::string(peak.name) +
+                 (sizeof(T) == 4 ? ", peak fp32 (CUDA cores)" : ", peak bf16 (tensor cores)"));
+}
+#endif
+
+}  // namespace
+
+BENCHMARK_TEMPLATE(reference_forward, float)
+    ->Name("matmul/reference_forward_f32")
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("blas")
+    ->UseRealTime()  // BLAS runs on OpenBLAS's threads too
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(reference_forward, double)
+    ->Name("matmul/reference_forward_f64")
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("blas")
+    ->UseRealTime()  // BLAS runs on OpenBLAS's threads too
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(reference_backward, float)
+    ->Name("matmul/reference_backward_f32")
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("blas")
+    ->UseRealTime()  // BLAS runs on OpenBLAS's threads too
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(emulated_kernel, float)
+    ->Name(LLMLAB_EMULATED ? "matmul/emulated_f32" : "matmul/small_f32")
+    ->DenseRange(1, llmlab::cuda::matmul_versions)
+    ->ArgName("v")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(emulated_kernel, __nv_bfloat16)
+    ->Name(LLMLAB_EMULATED ? "matmul/emulated_bf16" : "matmul/small_bf16")
+    ->DenseRange(1, llmlab::cuda::matmul_versions)
+    ->ArgName("v")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+#if !LLMLAB_EMULATED
+BENCHMARK_TEMPLATE(gpu_kernel, float)
+    ->Name("matmul/gpu_f32_8192x768x3072")
+    ->DenseRange(0, llmlab::cuda::matmul_versions)
+    ->ArgName("v")
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(gpu_kernel, __nv_bfloat16)
+    ->Name("matmul/gpu_bf16_8192x768x3072")
+    ->DenseRange(0, llmlab::cuda::matmul_versions)
+    ->ArgName("v")
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+#endif
+
+BENCHMARK_MAIN();
