@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 #include "llmlab/cuda/embedding.cuh"
+#include "llmlab/cuda/gelu.cuh"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/layernorm.cuh"
 #include "llmlab/cuda/reduce_sum.cuh"
 #include "llmlab/cuda/residual.cuh"
 #include "llmlab/cuda/softmax.cuh"
@@ -33,6 +35,29 @@ const __nv_bfloat16* as_bf16(const std::uint16_t* p) {
 __nv_bfloat16* as_bf16(std::uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
 
 static_assert(sizeof(__nv_bfloat16) == sizeof(std::uint16_t), "bf16 travels as its 16 raw bits");
+
+/// layernorm_backward with its dw/db scratch allocated here (the C ABI passes none) and freed
+/// after the launches have finished.
+template <class T>
+int layernorm_backward_with_scratch(const T* dy, const T* x, const T* w, const float* mean,
+                                    const float* rstd, T* dx, float* dw, float* db, int64_t rows,
+                                    int64_t cols) {
+  return guarded([&] {
+    float* scratch = nullptr;
+    const int64_t floats = llmlab::cuda::layernorm_backward_scratch(rows, cols);
+    const size_t bytes = static_cast<size_t>(floats) * sizeof(float);
+    if (floats > 0 && cudaMalloc(&scratch, bytes) != cudaSuccess) return cudaErrorMemoryAllocation;
+    struct Free {
+      float* p;
+      ~Free() {
+        cudaDeviceSynchronize();
+        cudaFree(p);
+      }
+    } free_scratch{scratch};
+    return llmlab::cuda::layernorm_backward(dy, x, w, mean, rstd, dx, dw, db, scratch, rows,
+                                            cols);
+  });
+}
 
 }  // namespace
 
@@ -95,6 +120,51 @@ int llmlab_softmax_forward_bf16(const uint16_t* x, uint16_t* y, int64_t rows, in
 int llmlab_softmax_backward_f32(const float* dy, const float* y, float* dx, int64_t rows,
                                 int64_t cols) {
   return guarded([&] { return llmlab::cuda::softmax_backward(dy, y, dx, rows, cols); });
+}
+
+int llmlab_layernorm_forward_f32(const float* x, const float* w, const float* b, float* y,
+                                 float* mean, float* rstd, int64_t rows, int64_t cols, float eps) {
+  return guarded(
+      [&] { return llmlab::cuda::layernorm_forward(x, w, b, y, mean, rstd, rows, cols, eps); });
+}
+
+int llmlab_layernorm_forward_bf16(const uint16_t* x, const uint16_t* w, const uint16_t* b,
+                                  uint16_t* y, float* mean, float* rstd, int64_t rows,
+                                  int64_t cols, float eps) {
+  return guarded([&] {
+    return llmlab::cuda::layernorm_forward(as_bf16(x), as_bf16(w), as_bf16(b), as_bf16(y), mean,
+                                           rstd, rows, cols, eps);
+  });
+}
+
+int llmlab_layernorm_backward_f32(const float* dy, const float* x, const float* w,
+                                  const float* mean, const float* rstd, float* dx, float* dw,
+                                  float* db, int64_t rows, int64_t cols) {
+  return layernorm_backward_with_scratch(dy, x, w, mean, rstd, dx, dw, db, rows, cols);
+}
+
+int llmlab_layernorm_backward_bf16(const uint16_t* dy, const uint16_t* x, const uint16_t* w,
+                                   const float* mean, const float* rstd, uint16_t* dx, float* dw,
+                                   float* db, int64_t rows, int64_t cols) {
+  return layernorm_backward_with_scratch(as_bf16(dy), as_bf16(x), as_bf16(w), mean, rstd,
+                                         as_bf16(dx), dw, db, rows, cols);
+}
+
+int llmlab_gelu_forward_f32(const float* x, float* y, int64_t n) {
+  return guarded([&] { return llmlab::cuda::gelu_forward(x, y, n); });
+}
+
+int llmlab_gelu_forward_bf16(const uint16_t* x, uint16_t* y, int64_t n) {
+  return guarded([&] { return llmlab::cuda::gelu_forward(as_bf16(x), as_bf16(y), n); });
+}
+
+int llmlab_gelu_backward_f32(const float* dy, const float* x, float* dx, int64_t n) {
+  return guarded([&] { return llmlab::cuda::gelu_backward(dy, x, dx, n); });
+}
+
+int llmlab_gelu_backward_bf16(const uint16_t* dy, const uint16_t* x, uint16_t* dx, int64_t n) {
+  return guarded(
+      [&] { return llmlab::cuda::gelu_backward(as_bf16(dy), as_bf16(x), as_bf16(dx), n); });
 }
 
 }  // extern "C"
