@@ -26,6 +26,7 @@
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/ref/matmul.hpp"
 #include "llmlab/testing/device.hpp"
+#include "llmlab/testing/launch.hpp"
 #include "llmlab/testing/values.hpp"
 
 namespace {
@@ -36,25 +37,9 @@ using llmlab::testing::bf16_bits;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::matrix;
 using llmlab::testing::rounded_to_bf16;
+using llmlab::testing::run;
 using llmlab::testing::tensor;
 using llmlab::testing::widened;
-
-/// Runs a launcher and waits for it. @returns "" on success, else what went wrong — including
-/// the starter code's "not implemented" — ready to print.
-template <class F>
-std::string run(F&& launcher) {
-  try {
-    const cudaError_t launched = launcher();
-    if (launched != cudaSuccess)
-      return std::string("the launch returned ") + cudaGetErrorString(launched);
-    const cudaError_t synced = cudaDeviceSynchronize();
-    if (synced != cudaSuccess)
-      return std::string("the kernel failed: ") + cudaGetErrorString(synced);
-    return "";
-  } catch (const llmlab::Error& e) {
-    return e.what();
-  }
-}
 
 /// "v0 (best)" or "v3" — how reports name the version.
 std::string version_name(int v) { return v == 0 ? "v0 (best)" : "v" + std::to_string(v); }

@@ -40,31 +40,37 @@ __device__ __forceinline__ void write_y(const T* b, T* y, std::int64_t n, std::i
 
 constexpr int kFlatX = 32, kFlatY = 8;  // v1/v2 blocks: 32 × 8 threads
 
-/// Thread (tx, ty) of block (bx, by) computes y[n][o] with n = 32·bx + tx, o = 8·by + ty.
+/// One thread's whole output: y[n][o] = Σ_i x[n][i] W[o][i] (+ b[o]), if (n, o) is inside y.
 template <class T>
-__global__ void matmul_v1(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
-                          T* __restrict__ y, std::int64_t N, std::int64_t in, std::int64_t out) {
-  const std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * kFlatX + threadIdx.x;
-  const std::int64_t o = static_cast<std::int64_t>(blockIdx.y) * kFlatY + threadIdx.y;
+__device__ __forceinline__ void linear_at(const T* x, const T* w, const T* b, T* y, std::int64_t n,
+                                          std::int64_t o, std::int64_t N, std::int64_t in,
+                                          std::int64_t out) {
   if (n >= N || o >= out) return;
   float sum = 0.0f;
   for (std::int64_t i = 0; i < in; ++i) sum += to_float(x[n * in + i]) * to_float(w[o * in + i]);
   write_y(b, y, n, o, out, sum);
 }
 
+/// Thread (tx, ty) of block (bx, by) computes y[n][o] with n = 32·bx + tx, o = 8·by + ty: the
+/// lanes of a warp take 32 consecutive rows n.
+template <class T>
+__global__ void matmul_v1(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
+                          T* __restrict__ y, std::int64_t N, std::int64_t in, std::int64_t out) {
+  const std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * kFlatX + threadIdx.x;
+  const std::int64_t o = static_cast<std::int64_t>(blockIdx.y) * kFlatY + threadIdx.y;
+  linear_at(x, w, b, y, n, o, N, in, out);
+}
+
 // ---- v2 coalesced (given) -----------------------------------------------------------------------
 
-/// As v1 with the roles of x and y swapped: o = 32·bx + tx, n = 8·by + ty. A warp's 32 lanes now
-/// store 32 neighbours of y's row n in one transaction and all read the same x[n][i].
+/// As v1 with the roles swapped: o = 32·bx + tx, n = 8·by + ty. A warp's 32 lanes now store 32
+/// neighbours of y's row n in one transaction and all read the same x[n][i].
 template <class T>
 __global__ void matmul_v2(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
                           T* __restrict__ y, std::int64_t N, std::int64_t in, std::int64_t out) {
   const std::int64_t o = static_cast<std::int64_t>(blockIdx.x) * kFlatX + threadIdx.x;
   const std::int64_t n = static_cast<std::int64_t>(blockIdx.y) * kFlatY + threadIdx.y;
-  if (n >= N || o >= out) return;
-  float sum = 0.0f;
-  for (std::int64_t i = 0; i < in; ++i) sum += to_float(x[n * in + i]) * to_float(w[o * in + i]);
-  write_y(b, y, n, o, out, sum);
+  linear_at(x, w, b, y, n, o, N, in, out);
 }
 
 // ---- v3 shared-memory tiled (step 2: yours) -----------------------------------------------------
