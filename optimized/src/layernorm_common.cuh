@@ -16,12 +16,13 @@ namespace llmlab::cuda::layernorm_detail {
 constexpr int kBlock = 256;             ///< threads per block, every kernel
 constexpr int kWarp = 32;               ///< lanes per warp
 constexpr int kWarps = kBlock / kWarp;  ///< warps per block = rows per block in v2
-constexpr unsigned kFullMask = 0xffffffffu;
+constexpr unsigned kFullMask = 0xffffffffu;  ///< every lane of a warp takes part
 /// Version 0 takes one warp per row up to this C (≤ 32 values per lane), one block per row above.
 constexpr std::int64_t kWarpRowMaxC = 1024;
 
-/// Writes v to *p in p's dtype (bf16: rounded once, to nearest-even).
+/// Writes v to *p (fp32).
 __device__ __forceinline__ void store(float* p, float v) { *p = v; }
+/// Writes v to *p rounded once to bf16, to nearest-even.
 __device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16(v); }
 
 /// Sum over the 32 lanes, every lane ending with the same total (butterfly: 5 __shfl_xor_sync

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_gelu
 /// \brief GELU (GPT-2's tanh approximation) on the GPU, forward and backward, element-wise
 /// (versions in src/gelu.cu).
 ///

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_layernorm
 /// \brief Layer normalisation over the last axis on the GPU, forward and backward (versions in
 /// src/layernorm.cu and src/layernorm_backward.cu).
 ///
@@ -62,8 +63,10 @@ std::int64_t layernorm_backward_scratch(std::int64_t rows, std::int64_t cols);
 /// (bars: means over the row's C values). dw and db are summed over rows in a fixed order that
 /// depends only on (N, C) and the version: reruns are bitwise equal.
 /// @param dy (N, C) device   @param x (N, C) device   @param w (C) device
-/// @param mean (N), rstd (N) device, as layernorm_forward wrote them
-/// @param dx (N, C) device, accumulated   @param dw (C), db (C) device, accumulated
+/// @param mean (N) device, as layernorm_forward wrote it
+/// @param rstd (N) device, as layernorm_forward wrote it
+/// @param dx (N, C) device, accumulated
+/// @param dw (C) device, accumulated   @param db (C) device, accumulated
 /// @param scratch layernorm_backward_scratch(N, C) floats of device memory (may be null for v1)
 /// @param rows N   @param cols C (≥ 1 when N ≥ 1)
 /// @param version 0 = picked by C (v2 for C ≤ 1024, else v3), 1 … layernorm_backward_versions

@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_gelu
 /// \brief Reference GELU, GPT-2's tanh approximation, forward and backward (element-wise, any
 /// shape of rank 1, 2 or 3: (N), (N, C) or (B, T, C)).
 
@@ -30,6 +31,7 @@ xt::xtensor<T, N> gelu_forward(const xt::xtensor<T, N>& x);
 template <class T, std::size_t N>
 void gelu_backward(const xt::xtensor<T, N>& dy, const xt::xtensor<T, N>& x, xt::xtensor<T, N>& dx);
 
+/// \cond EXPLICIT_INSTANTIATIONS
 extern template xt::xtensor<float, 1> gelu_forward(const xt::xtensor<float, 1>&);
 extern template xt::xtensor<float, 2> gelu_forward(const xt::xtensor<float, 2>&);
 extern template xt::xtensor<float, 3> gelu_forward(const xt::xtensor<float, 3>&);
@@ -48,5 +50,6 @@ extern template void gelu_backward(const xt::xtensor<double, 2>&, const xt::xten
                                    xt::xtensor<double, 2>&);
 extern template void gelu_backward(const xt::xtensor<double, 3>&, const xt::xtensor<double, 3>&,
                                    xt::xtensor<double, 3>&);
+/// \endcond
 
 }  // namespace llmlab::ref

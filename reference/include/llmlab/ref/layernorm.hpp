@@ -1,5 +1,6 @@
 #pragma once
 /// \file
+/// \ingroup group_layernorm
 /// \brief Reference layer normalisation over the last axis, forward and backward (GPT-2's ln_1,
 /// ln_2 and ln_f).
 ///
@@ -44,7 +45,8 @@ LayerNormForward<T> layernorm_forward(const xt::xtensor<T, 3>& x, const xt::xten
 /// for a plain gradient.
 /// @param dy (B, T, C) the gradient of the loss with respect to y
 /// @param x (B, T, C) the forward's input   @param w (C) the forward's gain
-/// @param mean (B, T), rstd (B, T) as layernorm_forward returned them
+/// @param mean (B, T) as layernorm_forward returned it
+/// @param rstd (B, T) as layernorm_forward returned it
 /// @param dx (B, T, C) accumulates \f$ \partial L / \partial x \f$
 /// @param dw (C) accumulates \f$ \partial L / \partial w \f$
 /// @param db (C) accumulates \f$ \partial L / \partial b \f$
@@ -56,6 +58,7 @@ void layernorm_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
                         const xt::xtensor<T, 2>& rstd, xt::xtensor<T, 3>& dx, xt::xtensor<T, 1>& dw,
                         xt::xtensor<T, 1>& db);
 
+/// \cond EXPLICIT_INSTANTIATIONS
 extern template LayerNormForward<float> layernorm_forward(const xt::xtensor<float, 3>&,
                                                           const xt::xtensor<float, 1>&,
                                                           const xt::xtensor<float, 1>&, double);
@@ -72,5 +75,6 @@ extern template void layernorm_backward(const xt::xtensor<double, 3>&,
                                         const xt::xtensor<double, 2>&,
                                         const xt::xtensor<double, 2>&, xt::xtensor<double, 3>&,
                                         xt::xtensor<double, 1>&, xt::xtensor<double, 1>&);
+/// \endcond
 
 }  // namespace llmlab::ref
