@@ -25,12 +25,15 @@ xt::xtensor<std::int32_t, 2> ids_int32(const py::array& ids, std::string_view fn
   require_ndim<2>(ids, fn, "ids");
   if (ids.dtype().kind() != 'i' && ids.dtype().kind() != 'u')
     throw py::type_error(std::string(fn) + ": ids must be integers, got " + dtype_str(ids));
-  const auto wide = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(ids);
-  xt::xtensor<std::int32_t, 2> out({static_cast<std::size_t>(ids.shape(0)), static_cast<std::size_t>(ids.shape(1))});
+  const auto wide =
+      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(ids);
+  xt::xtensor<std::int32_t, 2> out(
+      {static_cast<std::size_t>(ids.shape(0)), static_cast<std::size_t>(ids.shape(1))});
   for (py::ssize_t i = 0; i < wide.size(); ++i) {
     const std::int64_t v = wide.data()[i];
     if (v < INT32_MIN || v > INT32_MAX)
-      throw Error(fn, "ids holds " + std::to_string(v) + ", outside int32 (ids " + shape_of(ids) + ")");
+      throw Error(fn,
+                  "ids holds " + std::to_string(v) + ", outside int32 (ids " + shape_of(ids) + ")");
     out.data()[i] = static_cast<std::int32_t>(v);
   }
   return out;
@@ -41,15 +44,16 @@ py::array as_rows(const py::array& x, std::string_view fn, std::string_view arg)
   const py::ssize_t C = x.shape(x.ndim() - 1);
   const py::ssize_t N = C == 0 ? 0 : x.size() / C;
   if (C == 0)  // reshape(-1, 0) is ambiguous: count the rows from the leading axes
-    return x.attr("reshape")(py::make_tuple(static_cast<py::ssize_t>(std::accumulate(
-                                                x.shape(), x.shape() + x.ndim() - 1, py::ssize_t{1},
-                                                std::multiplies<>())),
-                                            0));
+    return x.attr("reshape")(py::make_tuple(
+        static_cast<py::ssize_t>(std::accumulate(x.shape(), x.shape() + x.ndim() - 1,
+                                                 py::ssize_t{1}, std::multiplies<>())),
+        0));
   return x.attr("reshape")(py::make_tuple(N, C));
 }
 
 DeviceMemory::DeviceMemory(std::int64_t n, std::size_t bytes_per_element) : n_(n) {
-  if (n > 0) check_launch(cudaMalloc(&ptr_, static_cast<std::size_t>(n) * bytes_per_element), "cudaMalloc");
+  if (n > 0)
+    check_launch(cudaMalloc(&ptr_, static_cast<std::size_t>(n) * bytes_per_element), "cudaMalloc");
 }
 
 DeviceMemory::~DeviceMemory() { cudaFree(ptr_); }
@@ -64,7 +68,9 @@ void DeviceMemory::download(void* host, std::size_t bytes) const {
 
 DeviceMemory device_zeros(std::int64_t n, std::size_t bytes_per_element) {
   DeviceMemory d(n, bytes_per_element);
-  if (n > 0) check_launch(cudaMemset(d.as<void>(), 0, static_cast<std::size_t>(n) * bytes_per_element), "cudaMemset");
+  if (n > 0)
+    check_launch(cudaMemset(d.as<void>(), 0, static_cast<std::size_t>(n) * bytes_per_element),
+                 "cudaMemset");
   return d;
 }
 
@@ -78,7 +84,8 @@ DeviceMemory to_device(const py::array& a, DType dtype, std::string_view fn, std
     return d;
   }
   std::vector<std::uint16_t> bits(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) bits[static_cast<std::size_t>(i)] = float_to_bf16_bits(f.data()[i]);
+  for (std::int64_t i = 0; i < n; ++i)
+    bits[static_cast<std::size_t>(i)] = float_to_bf16_bits(f.data()[i]);
   DeviceMemory d(n, sizeof(std::uint16_t));
   d.upload(bits.data(), bits.size() * sizeof(std::uint16_t));
   return d;

@@ -20,7 +20,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
 #include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
 
@@ -32,7 +31,8 @@ namespace llmlab::python {
 
 namespace py = pybind11;
 
-/// A failed kernel launch: the CUDA error and, under the emulator, its diagnostic (llmlab.LaunchError).
+/// A failed kernel launch: the CUDA error and, under the emulator, its diagnostic
+/// (llmlab.LaunchError).
 class LaunchError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -54,16 +54,18 @@ bool holds(const py::array& a) {
 }
 
 /// Throws TypeError "fn: arg must be float32 or float64, got int64".
-[[noreturn]] inline void bad_float_dtype(std::string_view fn, std::string_view arg, const py::array& a) {
-  throw py::type_error(std::string(fn) + ": " + std::string(arg) + " must be float32 or float64, got " +
-                       dtype_str(a));
+[[noreturn]] inline void bad_float_dtype(std::string_view fn, std::string_view arg,
+                                         const py::array& a) {
+  throw py::type_error(std::string(fn) + ": " + std::string(arg) +
+                       " must be float32 or float64, got " + dtype_str(a));
 }
 
 /// Throws llmlab::Error unless `a` has N axes: "fn: arg must have N axes, got shape (…)".
 template <std::size_t N>
 void require_ndim(const py::array& a, std::string_view fn, std::string_view arg) {
   if (static_cast<std::size_t>(a.ndim()) != N)
-    throw Error(fn, std::string(arg) + " must have " + std::to_string(N) + " axes, got shape " + shape_of(a));
+    throw Error(fn, std::string(arg) + " must have " + std::to_string(N) + " axes, got shape " +
+                        shape_of(a));
 }
 
 /// A copy of `a` (which must hold T and have N axes) as an xtensor.
@@ -73,7 +75,8 @@ xt::xtensor<T, N> to_xtensor(const py::array& a, std::string_view fn, std::strin
   if (!holds<T>(a)) bad_float_dtype(fn, arg, a);
   const auto c = py::array_t<T, py::array::c_style>::ensure(a);
   std::array<std::size_t, N> shape{};
-  for (std::size_t i = 0; i < N; ++i) shape[i] = static_cast<std::size_t>(a.shape(static_cast<py::ssize_t>(i)));
+  for (std::size_t i = 0; i < N; ++i)
+    shape[i] = static_cast<std::size_t>(a.shape(static_cast<py::ssize_t>(i)));
   xt::xtensor<T, N> x(shape);
   std::copy(c.data(), c.data() + c.size(), x.data());
   return x;
@@ -113,7 +116,9 @@ py::array_t<T> to_numpy(const xt::xarray<T>& x) {
 xt::xtensor<std::int32_t, 2> ids_int32(const py::array& ids, std::string_view fn);
 
 /// The shape of `a` as a vector (for outputs shaped like an input).
-inline std::vector<py::ssize_t> shape_vec(const py::array& a) { return {a.shape(), a.shape() + a.ndim()}; }
+inline std::vector<py::ssize_t> shape_vec(const py::array& a) {
+  return {a.shape(), a.shape() + a.ndim()};
+}
 
 /// x (..., C) viewed as rows (N, C), N the product of the leading axes (a NumPy reshape, no copy
 /// for C-contiguous x). Throws llmlab::Error "fn: arg must have at least 1 axis" for a scalar.
@@ -127,15 +132,16 @@ inline py::array reshaped(const py::array& a, const std::vector<py::ssize_t>& sh
 /// Calls `f.template operator()<T>()` with T = double or float, the dtype of `a` (and of every
 /// array in `same`, which must match it). The reference runs in the dtype of its inputs.
 template <class F>
-auto dispatch_float(std::string_view fn, std::initializer_list<std::pair<const char*, const py::array*>> args,
-                    F&& f) {
+auto dispatch_float(std::string_view fn,
+                    std::initializer_list<std::pair<const char*, const py::array*>> args, F&& f) {
   const auto& [first_name, first] = *args.begin();
   const bool f64 = holds<double>(*first);
   if (!f64 && !holds<float>(*first)) bad_float_dtype(fn, first_name, *first);
   for (const auto& [name, a] : args) {
     if (!a->dtype().is(first->dtype()))
-      throw py::type_error(std::string(fn) + ": " + name + " is " + dtype_str(*a) + " but " + first_name +
-                           " is " + dtype_str(*first) + " (the reference runs in one dtype)");
+      throw py::type_error(std::string(fn) + ": " + name + " is " + dtype_str(*a) + " but " +
+                           first_name + " is " + dtype_str(*first) +
+                           " (the reference runs in one dtype)");
   }
   if (f64) return f.template operator()<double>();
   return f.template operator()<float>();
@@ -163,7 +169,8 @@ class DeviceMemory {
   DeviceMemory(const DeviceMemory&) = delete;
   DeviceMemory& operator=(const DeviceMemory&) = delete;
   /// Takes over `other`'s memory.
-  DeviceMemory(DeviceMemory&& other) noexcept : ptr_(std::exchange(other.ptr_, nullptr)), n_(other.n_) {}
+  DeviceMemory(DeviceMemory&& other) noexcept
+      : ptr_(std::exchange(other.ptr_, nullptr)), n_(other.n_) {}
   DeviceMemory& operator=(DeviceMemory&&) = delete;
   /// The device pointer (null when n == 0).
   template <class T>
@@ -186,7 +193,9 @@ class DeviceMemory {
 DeviceMemory device_zeros(std::int64_t n, std::size_t bytes_per_element);
 
 /// Bytes of one element of `t` on the device: 4 (f32) or 2 (bf16).
-inline std::size_t bytes_of(DType t) { return t == DType::bf16 ? sizeof(std::uint16_t) : sizeof(float); }
+inline std::size_t bytes_of(DType t) {
+  return t == DType::bf16 ? sizeof(std::uint16_t) : sizeof(float);
+}
 
 /// `a` (float32 or float64, C-contiguous copy) on the device as `dtype`: fp32, or bf16 rounded to
 /// nearest even. Throws TypeError for other input dtypes.
@@ -197,5 +206,16 @@ py::array_t<float> from_device(const DeviceMemory& d, DType dtype, std::vector<p
 
 /// Releases the GIL while the emulator runs a kernel on its own threads.
 using without_gil = py::gil_scoped_release;
+
+/// Runs `launch` (returning a cudaError_t) without the GIL, then check_launch(err, fn).
+template <class F>
+void launch_checked(std::string_view fn, F&& launch) {
+  cudaError_t err;
+  {
+    without_gil release;
+    err = launch();
+  }
+  check_launch(err, fn);
+}
 
 }  // namespace llmlab::python

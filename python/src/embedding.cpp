@@ -1,8 +1,9 @@
 /// \file
 /// \brief Bindings of embedding: llmlab.ref / llmlab.cuda embedding_forward and embedding_backward.
 
-#include "bindings.hpp"
 #include "llmlab/cuda/embedding.cuh"
+
+#include "bindings.hpp"
 #include "llmlab/ref/embedding.hpp"
 
 namespace llmlab::python {
@@ -12,17 +13,19 @@ void bind_embedding(py::module_& ref, py::module_& cuda) {
       "embedding_forward",
       [](const py::array& ids, const py::array& wte, const py::array& wpe) -> py::array {
         const auto xids = ids_int32(ids, "embedding_forward");
-        return dispatch_float("embedding_forward", {{"wte", &wte}, {"wpe", &wpe}}, [&]<class T>() -> py::array {
-          const auto xwte = to_xtensor<T, 2>(wte, "embedding_forward", "wte");
-          const auto xwpe = to_xtensor<T, 2>(wpe, "embedding_forward", "wpe");
-          return to_numpy(ref::embedding_forward<T>(xids, xwte, xwpe));
-        });
+        return dispatch_float("embedding_forward", {{"wte", &wte}, {"wpe", &wpe}},
+                              [&]<class T>() -> py::array {
+                                const auto xwte = to_xtensor<T, 2>(wte, "embedding_forward", "wte");
+                                const auto xwpe = to_xtensor<T, 2>(wpe, "embedding_forward", "wpe");
+                                return to_numpy(ref::embedding_forward<T>(xids, xwte, xwpe));
+                              });
       },
       py::arg("ids"), py::arg("wte"), py::arg("wpe"),
       "out (B, T, C) = wte[ids] + wpe[:T] for ids (B, T), wte (V, C), wpe (maxT, C).");
   ref.def(
       "embedding_backward",
-      [](const py::array& dout, const py::array& ids, std::int64_t V, std::int64_t maxT) -> py::tuple {
+      [](const py::array& dout, const py::array& ids, std::int64_t V,
+         std::int64_t maxT) -> py::tuple {
         const auto xids = ids_int32(ids, "embedding_backward");
         return dispatch_float("embedding_backward", {{"dout", &dout}}, [&]<class T>() -> py::tuple {
           const auto xdout = to_xtensor<T, 3>(dout, "embedding_backward", "dout");
@@ -39,68 +42,76 @@ void bind_embedding(py::module_& ref, py::module_& cuda) {
 
   cuda.def(
       "embedding_forward",
-      [](const py::array& ids, const py::array& wte, const py::array& wpe, const std::string& dtype, int version) {
+      [](const py::array& ids, const py::array& wte, const py::array& wpe, const std::string& dtype,
+         int version) {
         const DType t = cuda_dtype("embedding_forward", dtype);
         const auto xids = ids_int32(ids, "embedding_forward");
         require_ndim<2>(wte, "embedding_forward", "wte");
         require_ndim<2>(wpe, "embedding_forward", "wpe");
-        const auto B = static_cast<std::int64_t>(ids.shape(0)), T = static_cast<std::int64_t>(ids.shape(1));
-        const auto V = static_cast<std::int64_t>(wte.shape(0)), C = static_cast<std::int64_t>(wte.shape(1));
+        const auto B = static_cast<std::int64_t>(ids.shape(0)),
+                   T = static_cast<std::int64_t>(ids.shape(1));
+        const auto V = static_cast<std::int64_t>(wte.shape(0)),
+                   C = static_cast<std::int64_t>(wte.shape(1));
         const auto maxT = static_cast<std::int64_t>(wpe.shape(0));
         if (wpe.shape(1) != wte.shape(1))
-          throw Error("embedding_forward", "wte is " + shape_of(wte) + " but wpe is " + shape_of(wpe));
+          throw Error("embedding_forward",
+                      "wte is " + shape_of(wte) + " but wpe is " + shape_of(wpe));
         DeviceMemory dids(B * T, sizeof(std::int32_t));
         dids.upload(xids.data(), static_cast<std::size_t>(B * T) * sizeof(std::int32_t));
         DeviceMemory dwte = to_device(wte, t, "embedding_forward", "wte");
         DeviceMemory dwpe = to_device(wpe, t, "embedding_forward", "wpe");
         DeviceMemory dout(B * T * C, bytes_of(t));
-        cudaError_t err;
-        {
-          without_gil release;
-          err = t == DType::f32
-                    ? cuda::embedding_forward(dids.as<const std::int32_t>(), dwte.as<const float>(),
-                                              dwpe.as<const float>(), dout.as<float>(), B, T, C, V, maxT, version)
-                    : cuda::embedding_forward(dids.as<const std::int32_t>(), dwte.as<const __nv_bfloat16>(),
-                                              dwpe.as<const __nv_bfloat16>(), dout.as<__nv_bfloat16>(), B, T, C, V,
-                                              maxT, version);
-        }
-        check_launch(err, "embedding_forward");
+        launch_checked("embedding_forward", [&] {
+          return t == DType::f32
+                     ? cuda::embedding_forward(dids.as<const std::int32_t>(),
+                                               dwte.as<const float>(), dwpe.as<const float>(),
+                                               dout.as<float>(), B, T, C, V, maxT, version)
+                     : cuda::embedding_forward(dids.as<const std::int32_t>(),
+                                               dwte.as<const __nv_bfloat16>(),
+                                               dwpe.as<const __nv_bfloat16>(),
+                                               dout.as<__nv_bfloat16>(), B, T, C, V, maxT, version);
+        });
         return from_device(dout, t, {B, T, C});
       },
-      py::arg("ids"), py::arg("wte"), py::arg("wpe"), py::arg("dtype") = "float32", py::arg("version") = 0,
+      py::arg("ids"), py::arg("wte"), py::arg("wpe"), py::arg("dtype") = "float32",
+      py::arg("version") = 0,
       "out (B, T, C) = wte[ids] + wpe[:T] on the device in `dtype`; returns float32.");
   cuda.def(
       "embedding_backward",
-      [](const py::array& dout, const py::array& ids, std::int64_t V, std::int64_t maxT, const std::string& dtype,
-         int version) {
+      [](const py::array& dout, const py::array& ids, std::int64_t V, std::int64_t maxT,
+         const std::string& dtype, int version) {
         const DType t = cuda_dtype("embedding_backward", dtype);
         const auto xids = ids_int32(ids, "embedding_backward");
         require_ndim<3>(dout, "embedding_backward", "dout");
         require(V >= 0 && maxT >= 0, "embedding_backward", "V and maxT must be >= 0");
-        const auto B = static_cast<std::int64_t>(dout.shape(0)), T = static_cast<std::int64_t>(dout.shape(1));
+        const auto B = static_cast<std::int64_t>(dout.shape(0)),
+                   T = static_cast<std::int64_t>(dout.shape(1));
         const auto C = static_cast<std::int64_t>(dout.shape(2));
         if (ids.shape(0) != B || ids.shape(1) != T)
-          throw Error("embedding_backward", "dout is " + shape_of(dout) + " but ids is " + shape_of(ids));
+          throw Error("embedding_backward",
+                      "dout is " + shape_of(dout) + " but ids is " + shape_of(ids));
         DeviceMemory dids(B * T, sizeof(std::int32_t));
         dids.upload(xids.data(), static_cast<std::size_t>(B * T) * sizeof(std::int32_t));
         DeviceMemory ddout = to_device(dout, t, "embedding_backward", "dout");
-        // The gradients stay fp32 in both dtypes (the launcher's contract), zeroed: they accumulate.
-        DeviceMemory ddwte = device_zeros(V * C, sizeof(float)), ddwpe = device_zeros(maxT * C, sizeof(float));
-        cudaError_t err;
-        {
-          without_gil release;
-          err = t == DType::f32 ? cuda::embedding_backward(ddout.as<const float>(), dids.as<const std::int32_t>(),
-                                                           ddwte.as<float>(), ddwpe.as<float>(), B, T, C, V, maxT,
-                                                           version)
-                                : cuda::embedding_backward(ddout.as<const __nv_bfloat16>(),
-                                                           dids.as<const std::int32_t>(), ddwte.as<float>(),
-                                                           ddwpe.as<float>(), B, T, C, V, maxT, version);
-        }
-        check_launch(err, "embedding_backward");
-        return py::make_tuple(from_device(ddwte, DType::f32, {V, C}), from_device(ddwpe, DType::f32, {maxT, C}));
+        // The gradients stay fp32 in both dtypes (the launcher's contract), zeroed: they
+        // accumulate.
+        DeviceMemory ddwte = device_zeros(V * C, sizeof(float)),
+                     ddwpe = device_zeros(maxT * C, sizeof(float));
+        launch_checked("embedding_backward", [&] {
+          return t == DType::f32
+                     ? cuda::embedding_backward(ddout.as<const float>(),
+                                                dids.as<const std::int32_t>(), ddwte.as<float>(),
+                                                ddwpe.as<float>(), B, T, C, V, maxT, version)
+                     : cuda::embedding_backward(ddout.as<const __nv_bfloat16>(),
+                                                dids.as<const std::int32_t>(), ddwte.as<float>(),
+                                                ddwpe.as<float>(), B, T, C, V, maxT, version);
+        });
+        return py::make_tuple(from_device(ddwte, DType::f32, {V, C}),
+                              from_device(ddwpe, DType::f32, {maxT, C}));
       },
       py::arg("dout"), py::arg("ids"), py::arg("V"), py::arg("maxT"), py::arg("dtype") = "float32",
-      py::arg("version") = 0, "(dwte (V, C), dwpe (maxT, C)) on the device, dout in `dtype`; fp32 gradients.");
+      py::arg("version") = 0,
+      "(dwte (V, C), dwpe (maxT, C)) on the device, dout in `dtype`; fp32 gradients.");
   cuda.attr("embedding_forward_versions") = cuda::embedding_forward_versions;
   cuda.attr("embedding_backward_versions") = cuda::embedding_backward_versions;
 }

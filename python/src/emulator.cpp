@@ -18,15 +18,14 @@ void bind_emulator(py::module_& emu) {
       "tree_reduce_sum",
       [](const py::array& x, bool syncthreads) {
         require_ndim<2>(x, "tree_reduce_sum", "x");
-        const auto rows = static_cast<std::int64_t>(x.shape(0)), cols = static_cast<std::int64_t>(x.shape(1));
+        const auto rows = static_cast<std::int64_t>(x.shape(0)),
+                   cols = static_cast<std::int64_t>(x.shape(1));
         DeviceMemory dx = to_device(x, DType::f32, "tree_reduce_sum", "x");
         DeviceMemory dout(rows, sizeof(float));
-        cudaError_t err;
-        {
-          without_gil release;
-          err = bugs::tree_reduce_sum(dx.as<const float>(), dout.as<float>(), rows, cols, syncthreads);
-        }
-        check_launch(err, "tree_reduce_sum");
+        launch_checked("tree_reduce_sum", [&] {
+          return bugs::tree_reduce_sum(dx.as<const float>(), dout.as<float>(), rows, cols,
+                                       syncthreads);
+        });
         return from_device(dout, DType::f32, {static_cast<py::ssize_t>(rows)});
       },
       py::arg("x"), py::arg("syncthreads") = true,
@@ -35,12 +34,7 @@ void bind_emulator(py::module_& emu) {
   emu.def(
       "run_planted_bug",
       [](const std::string& name) {
-        cudaError_t err;
-        {
-          without_gil release;
-          err = bugs::run_planted_bug(name);
-        }
-        check_launch(err, name);
+        launch_checked(name, [&] { return bugs::run_planted_bug(name); });
       },
       py::arg("name"),
       "Launches a kernel with a planted bug: \"divergent_barrier\", \"shuffle_after_exit\" or\n"

@@ -4,10 +4,11 @@
 ///
 /// x may be (N, in) or (B, T, in), any leading axes: they are flattened to N rows and y keeps them.
 
+#include "llmlab/cuda/matmul.cuh"
+
 #include <optional>
 
 #include "bindings.hpp"
-#include "llmlab/cuda/matmul.cuh"
 #include "llmlab/ref/matmul.hpp"
 
 namespace llmlab::python {
@@ -30,8 +31,9 @@ void bind_matmul(py::module_& ref, py::module_& cuda) {
         const auto run = [&]<class T>() -> py::array {
           const auto xx = to_xtensor<T, 2>(x2, "matmul_forward", "x");
           const auto xw = to_xtensor<T, 2>(w, "matmul_forward", "w");
-          const auto y = b ? ref::matmul_forward<T>(xx, xw, to_xtensor<T, 1>(*b, "matmul_forward", "b"))
-                           : ref::matmul_forward<T>(xx, xw);
+          const auto y =
+              b ? ref::matmul_forward<T>(xx, xw, to_xtensor<T, 1>(*b, "matmul_forward", "b"))
+                : ref::matmul_forward<T>(xx, xw);
           return reshaped(to_numpy(y), with_last(x, static_cast<py::ssize_t>(xw.shape(0))));
         };
         return b ? dispatch_float("matmul_forward", {{"x", &x}, {"w", &w}, {"b", &*b}}, run)
@@ -42,83 +44,92 @@ void bind_matmul(py::module_& ref, py::module_& cuda) {
   ref.def(
       "matmul_backward",
       [](const py::array& dy, const py::array& x, const py::array& w) -> py::tuple {
-        const py::array dy2 = as_rows(dy, "matmul_backward", "dy"), x2 = as_rows(x, "matmul_backward", "x");
-        return dispatch_float("matmul_backward", {{"dy", &dy}, {"x", &x}, {"w", &w}}, [&]<class T>() -> py::tuple {
-          const auto xdy = to_xtensor<T, 2>(dy2, "matmul_backward", "dy");
-          const auto xx = to_xtensor<T, 2>(x2, "matmul_backward", "x");
-          const auto xw = to_xtensor<T, 2>(w, "matmul_backward", "w");
-          xt::xtensor<T, 2> dx = xt::zeros<T>(xx.shape()), dw = xt::zeros<T>(xw.shape());
-          xt::xtensor<T, 1> db = xt::zeros<T>({xw.shape(0)});
-          ref::matmul_backward<T>(xdy, xx, xw, dx, dw, db);
-          return py::make_tuple(reshaped(to_numpy(dx), shape_vec(x)), to_numpy(dw), to_numpy(db));
-        });
+        const py::array dy2 = as_rows(dy, "matmul_backward", "dy"),
+                        x2 = as_rows(x, "matmul_backward", "x");
+        return dispatch_float(
+            "matmul_backward", {{"dy", &dy}, {"x", &x}, {"w", &w}}, [&]<class T>() -> py::tuple {
+              const auto xdy = to_xtensor<T, 2>(dy2, "matmul_backward", "dy");
+              const auto xx = to_xtensor<T, 2>(x2, "matmul_backward", "x");
+              const auto xw = to_xtensor<T, 2>(w, "matmul_backward", "w");
+              xt::xtensor<T, 2> dx = xt::zeros<T>(xx.shape()), dw = xt::zeros<T>(xw.shape());
+              xt::xtensor<T, 1> db = xt::zeros<T>({xw.shape(0)});
+              ref::matmul_backward<T>(xdy, xx, xw, dx, dw, db);
+              return py::make_tuple(reshaped(to_numpy(dx), shape_vec(x)), to_numpy(dw),
+                                    to_numpy(db));
+            });
       },
       py::arg("dy"), py::arg("x"), py::arg("w"),
-      "(dx (..., in), dw (out, in), db (out)) from dy (..., out), x and w (fresh, no accumulation).");
+      "(dx (..., in), dw (out, in), db (out)) from dy (..., out), x and w (fresh, no "
+      "accumulation).");
 
   cuda.def(
       "matmul_forward",
-      [](const py::array& x, const py::array& w, const std::optional<py::array>& b, const std::string& dtype,
-         int version) {
+      [](const py::array& x, const py::array& w, const std::optional<py::array>& b,
+         const std::string& dtype, int version) {
         const DType t = cuda_dtype("matmul_forward", dtype);
         const py::array x2 = as_rows(x, "matmul_forward", "x");
         require_ndim<2>(w, "matmul_forward", "w");
-        const auto N = static_cast<std::int64_t>(x2.shape(0)), in = static_cast<std::int64_t>(x2.shape(1));
+        const auto N = static_cast<std::int64_t>(x2.shape(0)),
+                   in = static_cast<std::int64_t>(x2.shape(1));
         const auto out = static_cast<std::int64_t>(w.shape(0));
-        if (w.shape(1) != in) throw Error("matmul_forward", "x is " + shape_of(x) + " but w is " + shape_of(w));
+        if (w.shape(1) != in)
+          throw Error("matmul_forward", "x is " + shape_of(x) + " but w is " + shape_of(w));
         if (b && (b->ndim() != 1 || b->shape(0) != out))
           throw Error("matmul_forward", "w is " + shape_of(w) + " but b is " + shape_of(*b));
-        DeviceMemory dx = to_device(x2, t, "matmul_forward", "x"), dw = to_device(w, t, "matmul_forward", "w");
+        DeviceMemory dx = to_device(x2, t, "matmul_forward", "x"),
+                     dw = to_device(w, t, "matmul_forward", "w");
         std::optional<DeviceMemory> db;
         if (b) db.emplace(to_device(*b, t, "matmul_forward", "b"));
         DeviceMemory dy(N * out, bytes_of(t));
-        cudaError_t err;
-        {
-          without_gil release;
-          err = t == DType::f32
-                    ? cuda::matmul_forward(dx.as<const float>(), dw.as<const float>(),
-                                           db ? db->as<const float>() : nullptr, dy.as<float>(), N, in, out, version)
-                    : cuda::matmul_forward(dx.as<const __nv_bfloat16>(), dw.as<const __nv_bfloat16>(),
-                                           db ? db->as<const __nv_bfloat16>() : nullptr, dy.as<__nv_bfloat16>(), N,
-                                           in, out, version);
-        }
-        check_launch(err, "matmul_forward");
+        launch_checked("matmul_forward", [&] {
+          return t == DType::f32 ? cuda::matmul_forward(dx.as<const float>(), dw.as<const float>(),
+                                                        db ? db->as<const float>() : nullptr,
+                                                        dy.as<float>(), N, in, out, version)
+                                 : cuda::matmul_forward(
+                                       dx.as<const __nv_bfloat16>(), dw.as<const __nv_bfloat16>(),
+                                       db ? db->as<const __nv_bfloat16>() : nullptr,
+                                       dy.as<__nv_bfloat16>(), N, in, out, version);
+        });
         return from_device(dy, t, with_last(x, static_cast<py::ssize_t>(out)));
       },
-      py::arg("x"), py::arg("w"), py::arg("b") = py::none(), py::arg("dtype") = "float32", py::arg("version") = 0,
-      "y (..., out) = x Wᵀ + b on the device in `dtype`; returns float32.");
+      py::arg("x"), py::arg("w"), py::arg("b") = py::none(), py::arg("dtype") = "float32",
+      py::arg("version") = 0, "y (..., out) = x Wᵀ + b on the device in `dtype`; returns float32.");
   cuda.def(
       "matmul_backward",
-      [](const py::array& dy, const py::array& x, const py::array& w, const std::string& dtype, int version) {
+      [](const py::array& dy, const py::array& x, const py::array& w, const std::string& dtype,
+         int version) {
         const DType t = cuda_dtype("matmul_backward", dtype);
-        const py::array dy2 = as_rows(dy, "matmul_backward", "dy"), x2 = as_rows(x, "matmul_backward", "x");
+        const py::array dy2 = as_rows(dy, "matmul_backward", "dy"),
+                        x2 = as_rows(x, "matmul_backward", "x");
         require_ndim<2>(w, "matmul_backward", "w");
-        const auto N = static_cast<std::int64_t>(x2.shape(0)), in = static_cast<std::int64_t>(x2.shape(1));
+        const auto N = static_cast<std::int64_t>(x2.shape(0)),
+                   in = static_cast<std::int64_t>(x2.shape(1));
         const auto out = static_cast<std::int64_t>(w.shape(0));
         if (w.shape(1) != in || dy2.shape(0) != N || dy2.shape(1) != out)
-          throw Error("matmul_backward",
-                      "dy is " + shape_of(dy) + ", x is " + shape_of(x) + " and w is " + shape_of(w));
-        DeviceMemory ddy = to_device(dy2, t, "matmul_backward", "dy"), dx = to_device(x2, t, "matmul_backward", "x");
+          throw Error("matmul_backward", "dy is " + shape_of(dy) + ", x is " + shape_of(x) +
+                                             " and w is " + shape_of(w));
+        DeviceMemory ddy = to_device(dy2, t, "matmul_backward", "dy"),
+                     dx = to_device(x2, t, "matmul_backward", "x");
         DeviceMemory dw = to_device(w, t, "matmul_backward", "w");
         // Gradients accumulate: start from zero.
-        DeviceMemory ddx = device_zeros(N * in, bytes_of(t)), ddw = device_zeros(out * in, bytes_of(t));
+        DeviceMemory ddx = device_zeros(N * in, bytes_of(t)),
+                     ddw = device_zeros(out * in, bytes_of(t));
         DeviceMemory ddb = device_zeros(out, bytes_of(t));
-        cudaError_t err;
-        {
-          without_gil release;
-          err = t == DType::f32
-                    ? cuda::matmul_backward(ddy.as<const float>(), dx.as<const float>(), dw.as<const float>(),
-                                            ddx.as<float>(), ddw.as<float>(), ddb.as<float>(), N, in, out, version)
-                    : cuda::matmul_backward(ddy.as<const __nv_bfloat16>(), dx.as<const __nv_bfloat16>(),
-                                            dw.as<const __nv_bfloat16>(), ddx.as<__nv_bfloat16>(),
-                                            ddw.as<__nv_bfloat16>(), ddb.as<__nv_bfloat16>(), N, in, out, version);
-        }
-        check_launch(err, "matmul_backward");
+        launch_checked("matmul_backward", [&] {
+          return t == DType::f32
+                     ? cuda::matmul_backward(ddy.as<const float>(), dx.as<const float>(),
+                                             dw.as<const float>(), ddx.as<float>(), ddw.as<float>(),
+                                             ddb.as<float>(), N, in, out, version)
+                     : cuda::matmul_backward(
+                           ddy.as<const __nv_bfloat16>(), dx.as<const __nv_bfloat16>(),
+                           dw.as<const __nv_bfloat16>(), ddx.as<__nv_bfloat16>(),
+                           ddw.as<__nv_bfloat16>(), ddb.as<__nv_bfloat16>(), N, in, out, version);
+        });
         return py::make_tuple(from_device(ddx, t, shape_vec(x)), from_device(ddw, t, {out, in}),
                               from_device(ddb, t, {out}));
       },
-      py::arg("dy"), py::arg("x"), py::arg("w"), py::arg("dtype") = "float32", py::arg("version") = 0,
-      "(dx, dw, db) on the device in `dtype`; returns float32.");
+      py::arg("dy"), py::arg("x"), py::arg("w"), py::arg("dtype") = "float32",
+      py::arg("version") = 0, "(dx, dw, db) on the device in `dtype`; returns float32.");
   cuda.attr("matmul_versions") = cuda::matmul_versions;
 }
 

@@ -14,8 +14,10 @@ PYBIND11_MODULE(_llmlab, m) {
   py::register_exception<LaunchError>(m, "LaunchError", PyExc_RuntimeError);
   m.attr("emulated") = static_cast<bool>(LLMLAB_EMULATED);
 
-  py::module_ ref = m.def_submodule("ref", "The reference (llmlab::ref): float64 or float32, as the inputs");
-  py::module_ cuda = m.def_submodule("cuda", "The CUDA kernels (llmlab::cuda), dtype float32 or bfloat16");
+  py::module_ ref =
+      m.def_submodule("ref", "The reference (llmlab::ref): float64 or float32, as the inputs");
+  py::module_ cuda =
+      m.def_submodule("cuda", "The CUDA kernels (llmlab::cuda), dtype float32 or bfloat16");
   py::module_ emu = m.def_submodule("emu", "The CUDA emulator (llmlab::emu)");
 
   bind_tokenizer(m);

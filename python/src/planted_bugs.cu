@@ -1,11 +1,11 @@
 /// \file
 /// \brief Kernels with planted bugs, launched by notebook 00 through llmlab.emu (planted_bugs.cuh).
 ///
-/// Each is a classic: the barrier in divergent code, the shuffle whose mask names lanes that already
-/// returned, the deadlock of two wait sites, and the tree reduction with its barriers forgotten. On a
-/// GPU the first three hang or give garbage; the emulator stops them with a report naming the
-/// kernel, block, thread and these source lines. Kernels live in a named namespace, not an anonymous
-/// one: the emulator names kernels through the dynamic symbol table.
+/// Each is a classic: the barrier in divergent code, the shuffle whose mask names lanes that
+/// already returned, the deadlock of two wait sites, and the tree reduction with its barriers
+/// forgotten. On a GPU the first three hang or give garbage; the emulator stops them with a report
+/// naming the kernel, block, thread and these source lines. Kernels live in a named namespace, not
+/// an anonymous one: the emulator names kernels through the dynamic symbol table.
 
 #include <string>
 
@@ -34,11 +34,12 @@ __global__ void tree_reduce_sum_kernel(const float* __restrict__ x, float* __res
   if (t == 0) out[blockIdx.x] = partial[0];
 }
 
-cudaError_t tree_reduce_sum(const float* x, float* out, std::int64_t rows, std::int64_t cols, bool syncthreads) {
+cudaError_t tree_reduce_sum(const float* x, float* out, std::int64_t rows, std::int64_t cols,
+                            bool syncthreads) {
   require(rows >= 0 && cols >= 0, "tree_reduce_sum", "x must be (R, C) with R, C >= 0");
   if (rows == 0) return cudaSuccess;
-  return cuda::launch(cuda::launch_config(dim3(static_cast<unsigned>(rows)), dim3(kBlock)), tree_reduce_sum_kernel,
-                      x, out, cols, syncthreads);
+  return cuda::launch(cuda::launch_config(dim3(static_cast<unsigned>(rows)), dim3(kBlock)),
+                      tree_reduce_sum_kernel, x, out, cols, syncthreads);
 }
 
 /// Threads 0–15 and the others wait at two different barriers: a GPU hangs or misbehaves.
@@ -62,7 +63,8 @@ __global__ void shuffle_after_exit(float* x) {
   x[i] = v;
 }
 
-/// Lanes 0–15 of each warp wait in a full-warp shuffle that lanes 16–31 skip to wait at the barrier.
+/// Lanes 0–15 of each warp wait in a full-warp shuffle that lanes 16–31 skip to wait at the
+/// barrier.
 __global__ void deadlock(float* x) {
   float v = x[threadIdx.x];
   if (threadIdx.x % 32 < 16) v = __shfl_sync(0xffffffffu, v, 0);
@@ -85,8 +87,8 @@ cudaError_t run_planted_bug(std::string_view name) {
     err = cuda::launch(cfg, deadlock, x);
   } else {
     cudaFree(x);
-    throw Error("run_planted_bug", "no bug named '" + std::string(name) + "' (there are: " +
-                                       std::string(planted_bug_names) + ")");
+    throw Error("run_planted_bug", "no bug named '" + std::string(name) +
+                                       "' (there are: " + std::string(planted_bug_names) + ")");
   }
   cudaFree(x);
   return err;

@@ -16,7 +16,8 @@ namespace llmlab::python::bugs {
 /// @param x (R, C) device pointer   @param out (R) device pointer   @param rows R   @param cols C
 /// @param syncthreads false plants the bug
 /// @returns the launch's cudaError_t
-cudaError_t tree_reduce_sum(const float* x, float* out, std::int64_t rows, std::int64_t cols, bool syncthreads);
+cudaError_t tree_reduce_sum(const float* x, float* out, std::int64_t rows, std::int64_t cols,
+                            bool syncthreads);
 
 /// Launches the kernel named `name`, one of planted_bug_names, on one block of 64 threads:
 /// "divergent_barrier" (threads 0–15 and 16–63 wait at two different __syncthreads),
@@ -27,6 +28,7 @@ cudaError_t tree_reduce_sum(const float* x, float* out, std::int64_t rows, std::
 cudaError_t run_planted_bug(std::string_view name);
 
 /// The names run_planted_bug accepts, separated by spaces.
-inline constexpr std::string_view planted_bug_names = "divergent_barrier shuffle_after_exit deadlock";
+inline constexpr std::string_view planted_bug_names =
+    "divergent_barrier shuffle_after_exit deadlock";
 
 }  // namespace llmlab::python::bugs

@@ -1,8 +1,9 @@
 /// \file
 /// \brief Bindings of reduce_sum: llmlab.ref.reduce_sum and llmlab.cuda.reduce_sum.
 
-#include "bindings.hpp"
 #include "llmlab/cuda/reduce_sum.cuh"
+
+#include "bindings.hpp"
 #include "llmlab/ref/reduce_sum.hpp"
 
 namespace llmlab::python {
@@ -22,21 +23,21 @@ void bind_reduce_sum(py::module_& ref, py::module_& cuda) {
       [](const py::array& x, const std::string& dtype, int version) {
         const DType t = cuda_dtype("reduce_sum", dtype);
         require_ndim<2>(x, "reduce_sum", "x");
-        const auto rows = static_cast<std::int64_t>(x.shape(0)), cols = static_cast<std::int64_t>(x.shape(1));
+        const auto rows = static_cast<std::int64_t>(x.shape(0)),
+                   cols = static_cast<std::int64_t>(x.shape(1));
         DeviceMemory dx = to_device(x, t, "reduce_sum", "x");
         DeviceMemory dout(rows, sizeof(float));
-        cudaError_t err;
-        {
-          without_gil release;
-          err = t == DType::f32
-                    ? cuda::reduce_sum(dx.as<const float>(), dout.as<float>(), rows, cols, version)
-                    : cuda::reduce_sum(dx.as<const __nv_bfloat16>(), dout.as<float>(), rows, cols, version);
-        }
-        check_launch(err, "reduce_sum");
+        launch_checked("reduce_sum", [&] {
+          return t == DType::f32
+                     ? cuda::reduce_sum(dx.as<const float>(), dout.as<float>(), rows, cols, version)
+                     : cuda::reduce_sum(dx.as<const __nv_bfloat16>(), dout.as<float>(), rows, cols,
+                                        version);
+        });
         return from_device(dout, DType::f32, {static_cast<py::ssize_t>(rows)});
       },
       py::arg("x"), py::arg("dtype") = "float32", py::arg("version") = 0,
-      "Row sums of x (R, C) on the device, x in `dtype` (float32 or bfloat16), accumulated in fp32;\n"
+      "Row sums of x (R, C) on the device, x in `dtype` (float32 or bfloat16), accumulated in "
+      "fp32;\n"
       "returns float32 (R). version 0 = the best, 1 … reduce_sum_versions a numbered one.");
   cuda.attr("reduce_sum_versions") = cuda::reduce_sum_versions;
 }

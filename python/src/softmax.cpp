@@ -3,15 +3,17 @@
 ///
 /// Rows are every index of the leading axes of x (..., C); the kernels see them as (R, C).
 
-#include "bindings.hpp"
 #include "llmlab/cuda/softmax.cuh"
+
+#include "bindings.hpp"
 #include "llmlab/ref/softmax.hpp"
 
 namespace llmlab::python {
 namespace {
 
 /// (R, C) of an array (..., C): R the product of the leading axes. Throws for rank 0.
-std::pair<std::int64_t, std::int64_t> rows_cols(const py::array& x, std::string_view fn, std::string_view arg) {
+std::pair<std::int64_t, std::int64_t> rows_cols(const py::array& x, std::string_view fn,
+                                                std::string_view arg) {
   if (x.ndim() == 0) throw Error(fn, std::string(arg) + " must have at least 1 axis, got a scalar");
   const auto cols = static_cast<std::int64_t>(x.shape(x.ndim() - 1));
   return {cols == 0 ? 0 : static_cast<std::int64_t>(x.size()) / cols, cols};
@@ -31,15 +33,17 @@ void bind_softmax(py::module_& ref, py::module_& cuda) {
   ref.def(
       "softmax_backward",
       [](const py::array& dy, const py::array& y) -> py::array {
-        return dispatch_float("softmax_backward", {{"dy", &dy}, {"y", &y}}, [&]<class T>() -> py::array {
-          const auto xdy = to_xarray<T>(dy, "softmax_backward", "dy");
-          const auto xy = to_xarray<T>(y, "softmax_backward", "y");
-          xt::xarray<T> dx = xt::zeros<T>(xdy.shape());
-          ref::softmax_backward<T>(xdy, xy, dx);
-          return to_numpy(dx);
-        });
+        return dispatch_float("softmax_backward", {{"dy", &dy}, {"y", &y}},
+                              [&]<class T>() -> py::array {
+                                const auto xdy = to_xarray<T>(dy, "softmax_backward", "dy");
+                                const auto xy = to_xarray<T>(y, "softmax_backward", "y");
+                                xt::xarray<T> dx = xt::zeros<T>(xdy.shape());
+                                ref::softmax_backward<T>(xdy, xy, dx);
+                                return to_numpy(dx);
+                              });
       },
-      py::arg("dy"), py::arg("y"), "dx (..., C) from dy and the forward's output y (a fresh dx: no accumulation).");
+      py::arg("dy"), py::arg("y"),
+      "dx (..., C) from dy and the forward's output y (a fresh dx: no accumulation).");
 
   cuda.def(
       "softmax_forward",
@@ -48,14 +52,13 @@ void bind_softmax(py::module_& ref, py::module_& cuda) {
         const auto [rows, cols] = rows_cols(x, "softmax_forward", "x");
         DeviceMemory dx = to_device(x, t, "softmax_forward", "x");
         DeviceMemory dy(static_cast<std::int64_t>(x.size()), bytes_of(t));
-        cudaError_t err;
-        {
-          without_gil release;
-          err = t == DType::f32 ? cuda::softmax_forward(dx.as<const float>(), dy.as<float>(), rows, cols, version)
-                                : cuda::softmax_forward(dx.as<const __nv_bfloat16>(), dy.as<__nv_bfloat16>(), rows,
-                                                        cols, version);
-        }
-        check_launch(err, "softmax_forward");
+        launch_checked("softmax_forward", [&] {
+          return t == DType::f32
+                     ? cuda::softmax_forward(dx.as<const float>(), dy.as<float>(), rows, cols,
+                                             version)
+                     : cuda::softmax_forward(dx.as<const __nv_bfloat16>(), dy.as<__nv_bfloat16>(),
+                                             rows, cols, version);
+        });
         return from_device(dy, t, shape_vec(x));
       },
       py::arg("x"), py::arg("dtype") = "float32", py::arg("version") = 0,
@@ -69,17 +72,16 @@ void bind_softmax(py::module_& ref, py::module_& cuda) {
         const auto [rows, cols] = rows_cols(dy, "softmax_backward", "dy");
         DeviceMemory ddy = to_device(dy, t, "softmax_backward", "dy");
         DeviceMemory dyy = to_device(y, t, "softmax_backward", "y");
-        DeviceMemory ddx = device_zeros(static_cast<std::int64_t>(dy.size()), bytes_of(t));  // dx accumulates
-        cudaError_t err;
-        {
-          without_gil release;
-          err = t == DType::f32
-                    ? cuda::softmax_backward(ddy.as<const float>(), dyy.as<const float>(), ddx.as<float>(), rows, cols,
-                                             version)
-                    : cuda::softmax_backward(ddy.as<const __nv_bfloat16>(), dyy.as<const __nv_bfloat16>(),
-                                             ddx.as<__nv_bfloat16>(), rows, cols, version);
-        }
-        check_launch(err, "softmax_backward");
+        DeviceMemory ddx =
+            device_zeros(static_cast<std::int64_t>(dy.size()), bytes_of(t));  // dx accumulates
+        launch_checked("softmax_backward", [&] {
+          return t == DType::f32
+                     ? cuda::softmax_backward(ddy.as<const float>(), dyy.as<const float>(),
+                                              ddx.as<float>(), rows, cols, version)
+                     : cuda::softmax_backward(ddy.as<const __nv_bfloat16>(),
+                                              dyy.as<const __nv_bfloat16>(),
+                                              ddx.as<__nv_bfloat16>(), rows, cols, version);
+        });
         return from_device(ddx, t, shape_vec(dy));
       },
       py::arg("dy"), py::arg("y"), py::arg("dtype") = "float32", py::arg("version") = 0,

@@ -5,15 +5,16 @@
 /// "none") raises on a special token's text, "all" (or the set of every special) encodes specials
 /// as their ids, "plain_text" encodes their characters like any other text.
 
+#include "llmlab/fast/tokenizer.hpp"
+
+#include <pybind11/stl/filesystem.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
-#include <pybind11/stl/filesystem.h>
-
 #include "bindings.hpp"
-#include "llmlab/fast/tokenizer.hpp"
 #include "llmlab/ref/tokenizer.hpp"
 
 namespace llmlab::python {
@@ -21,7 +22,8 @@ namespace {
 
 /// The texts of a training corpus: one str/bytes, or a list of them.
 std::vector<std::string> corpus(const py::object& text) {
-  if (py::isinstance<py::str>(text) || py::isinstance<py::bytes>(text)) return {text.cast<std::string>()};
+  if (py::isinstance<py::str>(text) || py::isinstance<py::bytes>(text))
+    return {text.cast<std::string>()};
   return text.cast<std::vector<std::string>>();
 }
 
@@ -33,16 +35,20 @@ Policy policy_of(const py::object& allowed, const std::map<std::string, ref::Tok
     if (s == "none") return Policy::error;
     if (s == "all") return Policy::allow;
     if (s == "plain_text") return Policy::plain_text;
-    throw py::value_error("Tokenizer.encode: allowed_special must be \"none\", \"all\", \"plain_text\" or a set, got \"" +
-                          s + "\"");
+    throw py::value_error(
+        "Tokenizer.encode: allowed_special must be \"none\", \"all\", \"plain_text\" or a set, got "
+        "\"" +
+        s + "\"");
   }
   std::vector<std::string> wanted;  // any iterable of str: a set (tiktoken's spelling), a list, …
-  for (const py::handle item : allowed.cast<py::iterable>()) wanted.push_back(item.cast<std::string>());
+  for (const py::handle item : allowed.cast<py::iterable>())
+    wanted.push_back(item.cast<std::string>());
   if (wanted.empty()) return Policy::error;
   std::map<std::string, ref::TokenId> chosen;
   for (const auto& w : wanted) {
     const auto it = specials.find(w);
-    if (it == specials.end()) throw py::value_error("Tokenizer.encode: '" + w + "' is not a special token");
+    if (it == specials.end())
+      throw py::value_error("Tokenizer.encode: '" + w + "' is not a special token");
     chosen.insert(*it);
   }
   if (chosen.size() != specials.size())
@@ -53,7 +59,8 @@ Policy policy_of(const py::object& allowed, const std::map<std::string, ref::Tok
 
 /// str for Python: tokens may cut a UTF-8 character, so invalid bytes become U+FFFD (as tiktoken).
 py::str utf8_replace(const std::string& bytes) {
-  PyObject* s = PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "replace");
+  PyObject* s =
+      PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "replace");
   if (s == nullptr) throw py::error_already_set();
   return py::reinterpret_steal<py::str>(s);
 }
@@ -63,7 +70,8 @@ template <class Tok, class Policy>
 void bind_common(py::class_<Tok>& c) {
   c.def_static(
        "from_tiktoken",
-       [](const std::filesystem::path& path, const std::map<std::string, ref::TokenId>& special_tokens) {
+       [](const std::filesystem::path& path,
+          const std::map<std::string, ref::TokenId>& special_tokens) {
          return Tok::from_tiktoken(path, {special_tokens.begin(), special_tokens.end()});
        },
        py::arg("path"), py::arg("special_tokens") = std::map<std::string, ref::TokenId>{},
@@ -72,12 +80,14 @@ void bind_common(py::class_<Tok>& c) {
                   "GPT-2 from its .tiktoken file, with <|endoftext|> = 50256.")
       .def_static(
           "train",
-          [](const py::object& text, std::size_t vocab_size, const std::vector<std::string>& special_tokens) {
+          [](const py::object& text, std::size_t vocab_size,
+             const std::vector<std::string>& special_tokens) {
             const auto texts = corpus(text);
             py::gil_scoped_release release;
             return Tok::train(texts, vocab_size, special_tokens);
           },
-          py::arg("text"), py::arg("vocab_size"), py::arg("special_tokens") = std::vector<std::string>{},
+          py::arg("text"), py::arg("vocab_size"),
+          py::arg("special_tokens") = std::vector<std::string>{},
           "Trains a byte-level BPE on text (a str or a list of str) up to vocab_size ids\n"
           "(256 + merges + specials); ties go to the greater byte pair.")
       .def(
@@ -88,19 +98,27 @@ void bind_common(py::class_<Tok>& c) {
             return t.encode(text, p);
           },
           py::arg("text"), py::arg("allowed_special") = py::str("none"),
-          "Token ids of text. allowed_special: \"none\" (raise on a special's text), \"all\", \"plain_text\".")
+          "Token ids of text. allowed_special: \"none\" (raise on a special's text), \"all\", "
+          "\"plain_text\".")
       .def("encode_ordinary", &Tok::encode_ordinary, py::arg("text"),
            "Token ids of text with no special tokens recognised.")
       .def(
-          "decode", [](const Tok& t, const std::vector<ref::TokenId>& ids) { return utf8_replace(t.decode(ids)); },
+          "decode",
+          [](const Tok& t, const std::vector<ref::TokenId>& ids) {
+            return utf8_replace(t.decode(ids));
+          },
           py::arg("ids"), "The text of ids (bytes that are not UTF-8 become U+FFFD).")
       .def(
-          "decode_bytes", [](const Tok& t, const std::vector<ref::TokenId>& ids) { return py::bytes(t.decode(ids)); },
+          "decode_bytes",
+          [](const Tok& t, const std::vector<ref::TokenId>& ids) {
+            return py::bytes(t.decode(ids));
+          },
           py::arg("ids"), "The bytes of ids.")
       .def("save", &Tok::save_tiktoken, py::arg("path"),
            "Writes the mergeable tokens as .tiktoken (one `base64 rank` line each, ranks = ids).")
       .def_property_readonly("vocab_size", &Tok::vocab_size, "Number of ids: mergeable + special.")
-      .def_property_readonly("mergeable_count", &Tok::mergeable_count, "Number of mergeable tokens.")
+      .def_property_readonly("mergeable_count", &Tok::mergeable_count,
+                             "Number of mergeable tokens.")
       .def(
           "token_bytes", [](const Tok& t, ref::TokenId id) { return py::bytes(t.token_bytes(id)); },
           py::arg("id"), "The bytes of mergeable token id.")
@@ -118,25 +136,28 @@ void bind_common(py::class_<Tok>& c) {
 }  // namespace
 
 void bind_tokenizer(py::module_& m) {
-  py::class_<ref::Tokenizer> reference(m, "Tokenizer",
-                                       "GPT-2-exact byte-level BPE, the reference (llmlab::ref::Tokenizer).");
+  py::class_<ref::Tokenizer> reference(
+      m, "Tokenizer", "GPT-2-exact byte-level BPE, the reference (llmlab::ref::Tokenizer).");
   bind_common<ref::Tokenizer, ref::SpecialPolicy>(reference);
   reference.def_static("from_gpt2_files", &ref::Tokenizer::from_gpt2_files, py::arg("encoder_json"),
                        py::arg("vocab_bpe"), "Loads GPT-2's original encoder.json and vocab.bpe.");
 
-  py::class_<fast::Tokenizer> fast(m, "FastTokenizer",
-                                   "The same tokenizer, fast (llmlab::fast::Tokenizer): same ids, same merges.");
+  py::class_<fast::Tokenizer> fast(
+      m, "FastTokenizer",
+      "The same tokenizer, fast (llmlab::fast::Tokenizer): same ids, same merges.");
   bind_common<fast::Tokenizer, fast::SpecialPolicy>(fast);
   fast.def_static(
       "from_gpt2_files",
       [](const std::filesystem::path& encoder_json, const std::filesystem::path& vocab_bpe) {
         const auto r = ref::Tokenizer::from_gpt2_files(encoder_json, vocab_bpe);
         std::vector<std::string> bytes;
-        for (ref::TokenId id = 0; id < r.mergeable_count(); ++id) bytes.push_back(r.token_bytes(id));
+        for (ref::TokenId id = 0; id < r.mergeable_count(); ++id)
+          bytes.push_back(r.token_bytes(id));
         const auto& s = r.special_tokens();
         return fast::Tokenizer(std::move(bytes), {s.begin(), s.end()});
       },
-      py::arg("encoder_json"), py::arg("vocab_bpe"), "Loads GPT-2's original encoder.json and vocab.bpe.");
+      py::arg("encoder_json"), py::arg("vocab_bpe"),
+      "Loads GPT-2's original encoder.json and vocab.bpe.");
 }
 
 }  // namespace llmlab::python

@@ -1,8 +1,9 @@
 /// \file
 /// \brief Bindings of vector_add: llmlab.ref.vector_add and llmlab.cuda.vector_add.
 
-#include "bindings.hpp"
 #include "llmlab/cuda/vector_add.cuh"
+
+#include "bindings.hpp"
 #include "llmlab/ref/vector_add.hpp"
 
 namespace llmlab::python {
@@ -12,7 +13,8 @@ void bind_vector_add(py::module_& ref, py::module_& cuda) {
       "vector_add",
       [](const py::array& a, const py::array& b) -> py::array {
         return dispatch_float("vector_add", {{"a", &a}, {"b", &b}}, [&]<class T>() -> py::array {
-          const auto xa = to_xtensor<T, 1>(a, "vector_add", "a");  // a first: errors name a before b
+          const auto xa =
+              to_xtensor<T, 1>(a, "vector_add", "a");  // a first: errors name a before b
           const auto xb = to_xtensor<T, 1>(b, "vector_add", "b");
           return to_numpy(ref::vector_add<T>(xa, xb));
         });
@@ -29,17 +31,16 @@ void bind_vector_add(py::module_& ref, py::module_& cuda) {
         if (a.shape(0) != b.shape(0))
           throw Error("vector_add", "a is " + shape_of(a) + " but b is " + shape_of(b));
         const auto n = static_cast<std::int64_t>(a.shape(0));
-        DeviceMemory da = to_device(a, t, "vector_add", "a"), db = to_device(b, t, "vector_add", "b");
+        DeviceMemory da = to_device(a, t, "vector_add", "a"),
+                     db = to_device(b, t, "vector_add", "b");
         DeviceMemory dc(n, t == DType::f32 ? sizeof(float) : sizeof(std::uint16_t));
-        cudaError_t err;
-        {
-          without_gil release;
-          err = t == DType::f32
-                    ? cuda::vector_add(da.as<const float>(), db.as<const float>(), dc.as<float>(), n, version)
-                    : cuda::vector_add(da.as<const __nv_bfloat16>(), db.as<const __nv_bfloat16>(),
-                                       dc.as<__nv_bfloat16>(), n, version);
-        }
-        check_launch(err, "vector_add");
+        launch_checked("vector_add", [&] {
+          return t == DType::f32
+                     ? cuda::vector_add(da.as<const float>(), db.as<const float>(), dc.as<float>(),
+                                        n, version)
+                     : cuda::vector_add(da.as<const __nv_bfloat16>(), db.as<const __nv_bfloat16>(),
+                                        dc.as<__nv_bfloat16>(), n, version);
+        });
         return from_device(dc, t, {static_cast<py::ssize_t>(n)});
       },
       py::arg("a"), py::arg("b"), py::arg("dtype") = "float32", py::arg("version") = 0,
