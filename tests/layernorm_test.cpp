@@ -31,6 +31,7 @@
 #include "llmlab/testing/device.hpp"
 #include "llmlab/testing/expect.hpp"
 #include "llmlab/testing/golden.hpp"
+#include "llmlab/testing/layernorm_case.hpp"
 #include "llmlab/testing/values.hpp"
 
 namespace {
@@ -48,8 +49,10 @@ using llmlab::testing::check;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::expect_error;
 using llmlab::testing::golden_cases;
-using llmlab::testing::rounded_to_bf16;
-using llmlab::testing::tensor;
+using llmlab::testing::layernorm_reference;
+using llmlab::testing::LayerNormCase;
+using llmlab::testing::LayerNormRun;
+using llmlab::testing::make_layernorm_case;
 using llmlab::testing::widened;
 
 const fs::path kGolden = fs::path(LLMLAB_GOLDEN_DIR) / "layernorm";
@@ -74,18 +77,11 @@ GoldenCase load_case(const std::string& c) {
 
 /// The reference in T on a golden case's inputs: forward, then backward from zero gradients.
 template <class T>
-struct RefRun {
-  llmlab::ref::LayerNormForward<T> fwd;
-  xt::xtensor<T, 3> dx;
-  xt::xtensor<T, 1> dw, db;
-};
-
-template <class T>
-RefRun<T> run_reference(const GoldenCase& g) {
+LayerNormRun<T> run_reference(const GoldenCase& g) {
   const xt::xtensor<T, 3> x = xt::cast<T>(g.x), dy = xt::cast<T>(g.dy);
   const xt::xtensor<T, 1> w = xt::cast<T>(g.w), b = xt::cast<T>(g.b);
-  RefRun<T> r{llmlab::ref::layernorm_forward(x, w, b), xt::zeros<T>(x.shape()),
-              xt::zeros<T>(w.shape()), xt::zeros<T>(w.shape())};
+  LayerNormRun<T> r{llmlab::ref::layernorm_forward(x, w, b), xt::zeros<T>(x.shape()),
+                    xt::zeros<T>(w.shape()), xt::zeros<T>(w.shape())};
   llmlab::ref::layernorm_backward(dy, x, w, r.fwd.mean, r.fwd.rstd, r.dx, r.dw, r.db);
   return r;
 }
@@ -98,7 +94,7 @@ std::span<const double> flat(const xt::xarray<double>& a) { return {a.data(), a.
 /// for C = 1 the reference must give exactly 0 and the golden values must be noise, below
 /// 1e-12 · rstd · max|w dy|. @returns whether this was such a case (checked here).
 template <class T>
-bool expect_exact_zero_gradients_for_one_value_rows(const GoldenCase& g, const RefRun<T>& r) {
+bool expect_exact_zero_gradients_for_one_value_rows(const GoldenCase& g, const LayerNormRun<T>& r) {
   if (g.x.shape(2) != 1) return false;
   for (const T v : r.dx) EXPECT_EQ(v, T(0)) << "dx with C = 1";
   for (const T v : r.dw) EXPECT_EQ(v, T(0)) << "dw with C = 1";
@@ -115,7 +111,7 @@ TEST(LayerNormReference, InDoubleMatchesPyTorchFloat64ToTenDigits) {
   ASSERT_EQ(cases.size(), 4u) << "golden files in " << kGolden;
   for (const std::string& c : cases) {
     const GoldenCase g = load_case(c);
-    const RefRun<double> r = run_reference<double>(g);
+    const LayerNormRun<double> r = run_reference<double>(g);
     // Both compute in double from the same float inputs; only the order of operations differs
     // (PyTorch's Welford variance, autograd's grouping), each off by ~C · 2^-53 relative to the
     // terms — for C = 1600 about 2e-13 — so 1e-10 has room to spare and catches any wrong term.
@@ -136,7 +132,7 @@ TEST(LayerNormReference, InFloatMatchesPyTorchWithinTwoUlpsTimesRootK) {
   ASSERT_EQ(cases.size(), 4u) << "golden files in " << kGolden;
   for (const std::string& c : cases) {
     const GoldenCase g = load_case(c);
-    const RefRun<float> r = run_reference<float>(g);
+    const LayerNormRun<float> r = run_reference<float>(g);
     const auto C = static_cast<std::int64_t>(g.x.shape(2));
     const auto N = static_cast<std::int64_t>(g.x.shape(0) * g.x.shape(1));
     // Every output is a chain of K-term float sums followed by a few roundings (÷C, sqrt, the
@@ -211,44 +207,6 @@ TEST(LayerNormReference, RejectsMismatchedShapesNamingThem) {
 constexpr std::array<std::array<std::int64_t, 2>, 8> kShapes{
     {{1, 1}, {6, 17}, {5, 768}, {2, 1600}, {13, 33}, {70, 97}, {130, 40}, {3, 1025}}};
 
-/// Inputs for a shape, fixed per seed: x uniform in [-0.5, 1.5) (rows with a non-zero mean), w, b,
-/// dy and the gradients' starting values uniform in [-1, 1) (the kernels must accumulate).
-struct Inputs {
-  std::int64_t N, C;
-  std::vector<float> x, w, b, dy, dx0, dw0, db0;
-};
-
-Inputs make_inputs(std::uint64_t seed, std::int64_t N, std::int64_t C, bool bf16) {
-  llmlab::Rng rng(seed);
-  const auto nc = static_cast<std::size_t>(N * C), c = static_cast<std::size_t>(C);
-  Inputs in{N,
-            C,
-            rng.uniform_floats(nc, -0.5, 1.5),
-            rng.uniform_floats(c),
-            rng.uniform_floats(c),
-            rng.uniform_floats(nc),
-            rng.uniform_floats(nc),
-            rng.uniform_floats(c),
-            rng.uniform_floats(c)};
-  if (bf16) {  // the kernel reads bf16: both references start from the same rounded values
-    for (auto* v : {&in.x, &in.w, &in.b, &in.dy, &in.dx0}) *v = rounded_to_bf16(*v);
-  }
-  return in;
-}
-
-/// The reference in T on (1, N, C) views of the inputs, gradients starting at dx0, dw0, db0.
-template <class T>
-RefRun<T> reference_on(const Inputs& in) {
-  const std::array<std::size_t, 3> s3{1, static_cast<std::size_t>(in.N),
-                                      static_cast<std::size_t>(in.C)};
-  const auto x = tensor<T>(in.x, s3), dy = tensor<T>(in.dy, s3);
-  const auto w = tensor<T>(in.w), b = tensor<T>(in.b);
-  RefRun<T> r{llmlab::ref::layernorm_forward(x, w, b), tensor<T>(in.dx0, s3), tensor<T>(in.dw0),
-              tensor<T>(in.db0)};
-  llmlab::ref::layernorm_backward(dy, x, w, r.fwd.mean, r.fwd.rstd, r.dx, r.dw, r.db);
-  return r;
-}
-
 /// Each element rounded to bf16 (the baseline of a bf16 output: the float result rounded once).
 template <class E>
 std::vector<double> bf16_rounded(const E& t) {
@@ -257,7 +215,7 @@ std::vector<double> bf16_rounded(const E& t) {
   return out;
 }
 
-std::string case_name(const char* what, const char* dtype, const Inputs& in, int version) {
+std::string case_name(const char* what, const char* dtype, const LayerNormCase& in, int version) {
   return std::string("layernorm ") + what + " v" + std::to_string(version) + " " + dtype + " " +
          llmlab::shape_str({in.N, in.C});
 }
@@ -271,7 +229,7 @@ struct ForwardOut {
 };
 
 template <class D, class Bits>
-ForwardOut<D, Bits> forward_on_device(const Inputs& in, int version,
+ForwardOut<D, Bits> forward_on_device(const LayerNormCase& in, int version,
                                       std::vector<Bits> (*to_device)(std::span<const float>)) {
   DeviceBuffer<D> dx(to_device(in.x)), dw(to_device(in.w)), db(to_device(in.b)), dy(in.N * in.C);
   DeviceBuffer<float> dmean(in.N), drstd(in.N);
@@ -292,9 +250,10 @@ class LayerNormKernel : public ::testing::TestWithParam<int> {};
 TEST_P(LayerNormKernel, ForwardFloat32MatchesReferenceWithinTwiceFloat32Error) {
   const int v = GetParam();
   for (const auto& [N, C] : kShapes) {
-    const Inputs in = make_inputs(100 + static_cast<std::uint64_t>(N * C), N, C, false);
-    const auto ref64 = reference_on<double>(in);
-    const auto ref32 = reference_on<float>(in);
+    const LayerNormCase in =
+        make_layernorm_case(100 + static_cast<std::uint64_t>(N * C), N, C, false);
+    const auto ref64 = layernorm_reference<double>(in);
+    const auto ref32 = layernorm_reference<float>(in);
     const auto got = forward_on_device<float, float>(in, v, as_floats);
     const Rule rule = Rule::forward(DType::f32);
     LLMLAB_EXPECT_AGREES(compare_ratio(case_name("y", "f32", in, v), widened(ref64.fwd.y),
@@ -309,9 +268,10 @@ TEST_P(LayerNormKernel, ForwardFloat32MatchesReferenceWithinTwiceFloat32Error) {
 TEST_P(LayerNormKernel, ForwardBf16MatchesReferenceWithinTwiceItsRoundedError) {
   const int v = GetParam();
   for (const auto& [N, C] : kShapes) {
-    const Inputs in = make_inputs(200 + static_cast<std::uint64_t>(N * C), N, C, true);
-    const auto ref64 = reference_on<double>(in);
-    const auto ref32 = reference_on<float>(in);
+    const LayerNormCase in =
+        make_layernorm_case(200 + static_cast<std::uint64_t>(N * C), N, C, true);
+    const auto ref64 = layernorm_reference<double>(in);
+    const auto ref32 = layernorm_reference<float>(in);
     const auto got = forward_on_device<__nv_bfloat16, std::uint16_t>(in, v, as_bf16);
     // y is bf16: its baseline is the float reference rounded once; mean and rstd stay fp32.
     LLMLAB_EXPECT_AGREES(compare_ratio(case_name("y", "bf16", in, v), widened(ref64.fwd.y),
@@ -335,7 +295,8 @@ struct BackwardOut {
 };
 
 template <class D, class Bits>
-BackwardOut<D, Bits> backward_on_device(const Inputs& in, const RefRun<float>& ref32, int version,
+BackwardOut<D, Bits> backward_on_device(const LayerNormCase& in, const LayerNormRun<float>& ref32,
+                                        int version,
                                         std::vector<Bits> (*to_device)(std::span<const float>)) {
   DeviceBuffer<D> ddy(to_device(in.dy)), dx(to_device(in.x)), dw(to_device(in.w)),
       ddx(to_device(in.dx0));
@@ -354,9 +315,10 @@ BackwardOut<D, Bits> backward_on_device(const Inputs& in, const RefRun<float>& r
 TEST_P(LayerNormKernel, BackwardFloat32MatchesReferenceWithinThriceFloat32Error) {
   const int v = GetParam();
   for (const auto& [N, C] : kShapes) {
-    const Inputs in = make_inputs(300 + static_cast<std::uint64_t>(N * C), N, C, false);
-    const auto ref64 = reference_on<double>(in);
-    const auto ref32 = reference_on<float>(in);
+    const LayerNormCase in =
+        make_layernorm_case(300 + static_cast<std::uint64_t>(N * C), N, C, false);
+    const auto ref64 = layernorm_reference<double>(in);
+    const auto ref32 = layernorm_reference<float>(in);
     const auto got = backward_on_device<float, float>(in, ref32, v, as_floats);
     const Rule rule = Rule::gradient(DType::f32);
     LLMLAB_EXPECT_AGREES(compare_ratio(case_name("dx", "f32", in, v), widened(ref64.dx),
@@ -371,9 +333,10 @@ TEST_P(LayerNormKernel, BackwardFloat32MatchesReferenceWithinThriceFloat32Error)
 TEST_P(LayerNormKernel, BackwardBf16MatchesReferenceWithinThriceItsRoundedError) {
   const int v = GetParam();
   for (const auto& [N, C] : kShapes) {
-    const Inputs in = make_inputs(400 + static_cast<std::uint64_t>(N * C), N, C, true);
-    const auto ref64 = reference_on<double>(in);
-    const auto ref32 = reference_on<float>(in);
+    const LayerNormCase in =
+        make_layernorm_case(400 + static_cast<std::uint64_t>(N * C), N, C, true);
+    const auto ref64 = layernorm_reference<double>(in);
+    const auto ref32 = layernorm_reference<float>(in);
     const auto got = backward_on_device<__nv_bfloat16, std::uint16_t>(in, ref32, v, as_bf16);
     // dx is bf16 (baseline: the float reference rounded once); dw and db stay fp32.
     LLMLAB_EXPECT_AGREES(compare_ratio(case_name("dx", "bf16", in, v), widened(ref64.dx),
@@ -389,8 +352,8 @@ TEST_P(LayerNormKernel, BackwardBf16MatchesReferenceWithinThriceItsRoundedError)
 }
 
 TEST_P(LayerNormKernel, BackwardRerunsAreBitwiseEqual) {
-  const Inputs in = make_inputs(500, 130, 40, false);
-  const auto ref32 = reference_on<float>(in);
+  const LayerNormCase in = make_layernorm_case(500, 130, 40, false);
+  const auto ref32 = layernorm_reference<float>(in);
   const auto a = backward_on_device<float, float>(in, ref32, GetParam(), as_floats);
   const auto b = backward_on_device<float, float>(in, ref32, GetParam(), as_floats);
   EXPECT_EQ(a.dx, b.dx);
@@ -399,9 +362,9 @@ TEST_P(LayerNormKernel, BackwardRerunsAreBitwiseEqual) {
 }
 
 TEST_P(LayerNormKernel, ForwardMaySkipSavingTheStatistics) {
-  const Inputs in = make_inputs(600, 5, 33, false);
-  const auto ref64 = reference_on<double>(in);
-  const auto ref32 = reference_on<float>(in);
+  const LayerNormCase in = make_layernorm_case(600, 5, 33, false);
+  const auto ref64 = layernorm_reference<double>(in);
+  const auto ref32 = layernorm_reference<float>(in);
   DeviceBuffer<float> dx(in.x), dw(in.w), db(in.b), dy(in.N * in.C);
   check(llmlab::cuda::layernorm_forward(dx.get(), dw.get(), db.get(), dy.get(), nullptr, nullptr,
                                         in.N, in.C, 1e-5f, GetParam()),
@@ -441,9 +404,9 @@ __global__ void layernorm_forward_unbiased(const float* __restrict__ x, const fl
 }
 
 TEST(LayerNormOracle, RejectsAForwardKernelWithTheUnbiasedVariance) {
-  const Inputs in = make_inputs(700, 6, 17, false);
-  const auto ref64 = reference_on<double>(in);
-  const auto ref32 = reference_on<float>(in);
+  const LayerNormCase in = make_layernorm_case(700, 6, 17, false);
+  const auto ref64 = layernorm_reference<double>(in);
+  const auto ref32 = layernorm_reference<float>(in);
   DeviceBuffer<float> dx(in.x), dw(in.w), db(in.b), dy(in.N * in.C);
   check(llmlab::cuda::launch(llmlab::cuda::launch_config(dim3(1), dim3(32)),
                              layernorm_forward_unbiased, dx.cget(), dw.cget(), db.cget(), dy.get(),
@@ -473,9 +436,9 @@ __global__ void layernorm_dwdb_dropping_last_row(const float* __restrict__ dy,
 }
 
 TEST(LayerNormOracle, RejectsABackwardKernelThatDropsTheLastRow) {
-  const Inputs in = make_inputs(800, 70, 97, false);
-  const auto ref64 = reference_on<double>(in);
-  const auto ref32 = reference_on<float>(in);
+  const LayerNormCase in = make_layernorm_case(800, 70, 97, false);
+  const auto ref64 = layernorm_reference<double>(in);
+  const auto ref32 = layernorm_reference<float>(in);
   DeviceBuffer<float> ddy(in.dy), dx(in.x), ddw(in.dw0), ddb(in.db0);
   DeviceBuffer<float> dmean(std::vector<float>(ref32.fwd.mean.begin(), ref32.fwd.mean.end()));
   DeviceBuffer<float> drstd(std::vector<float>(ref32.fwd.rstd.begin(), ref32.fwd.rstd.end()));

@@ -13,12 +13,12 @@
 #include "llmlab/core/rng.hpp"
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/testing/values.hpp"
+#include "verify/elements.hpp"
 #include "verify/registry.hpp"
 
 namespace llmlab::app {
 namespace {
 
-using testing::bf16_bits;
 using testing::rounded_to_bf16;
 using testing::tensor;
 using testing::widened;
@@ -30,30 +30,6 @@ using BackwardFn = int(const E* dy, const E* x, E* dx, std::int64_t n);
 
 /// Lengths that are no multiple of a block, a warp or a vector width.
 constexpr std::int64_t kSizes[] = {1, 17, 97, 1000, 4097, 65537};
-
-template <class E>
-std::vector<E> device_values(const std::vector<float>& v) {
-  if constexpr (sizeof(E) == 2)
-    return bf16_bits(v);
-  else
-    return v;
-}
-
-template <class E>
-std::vector<double> widened_device(const std::vector<E>& v) {
-  if constexpr (sizeof(E) == 2)
-    return oracle::widen_bf16(v);
-  else
-    return oracle::widen(v);
-}
-
-/// The float reference's values, rounded once to bf16 when the kernel writes bf16.
-template <class E, class T>
-std::vector<double> baseline(const T& ref32) {
-  std::vector<double> out;
-  for (const float v : ref32) out.push_back(sizeof(E) == 2 ? round_to_bf16(v) : v);
-  return out;
-}
 
 /// x uniform in [-5, 5) (both tails and the bend), dy and dx's starting values in [-1, 1).
 template <class E>

@@ -27,6 +27,8 @@
 #include "llmlab/ref/gelu.hpp"
 #include "llmlab/ref/layernorm.hpp"
 #include "llmlab/testing/device.hpp"
+#include "llmlab/testing/launch.hpp"
+#include "llmlab/testing/layernorm_case.hpp"
 #include "llmlab/testing/values.hpp"
 
 namespace {
@@ -38,26 +40,12 @@ using llmlab::oracle::widen;
 using llmlab::oracle::widen_bf16;
 using llmlab::testing::bf16_bits;
 using llmlab::testing::DeviceBuffer;
-using llmlab::testing::rounded_to_bf16;
-using llmlab::testing::tensor;
+using llmlab::testing::layernorm_reference;
+using llmlab::testing::LayerNormCase;
+using llmlab::testing::LayerNormRun;
+using llmlab::testing::make_layernorm_case;
+using llmlab::testing::run;
 using llmlab::testing::widened;
-
-/// Runs a launcher and waits for it. @returns "" on success, else what went wrong — including
-/// the starter code's "not implemented" — ready to print.
-template <class F>
-std::string run(F&& launcher) {
-  try {
-    const cudaError_t launched = launcher();
-    if (launched != cudaSuccess)
-      return std::string("the launch returned ") + cudaGetErrorString(launched);
-    const cudaError_t synced = cudaDeviceSynchronize();
-    if (synced != cudaSuccess)
-      return std::string("the kernel failed: ") + cudaGetErrorString(synced);
-    return "";
-  } catch (const llmlab::Error& e) {
-    return e.what();
-  }
-}
 
 std::string version_name(int v) { return v == 0 ? "v0 (best)" : "v" + std::to_string(v); }
 
@@ -71,49 +59,6 @@ std::string param_name(const ::testing::TestParamInfo<int>& info) {
 /// row by default), N not a multiple of the 8 rows a block of warps takes.
 constexpr std::array<std::array<std::int64_t, 2>, 6> kShapes{
     {{3, 1}, {6, 17}, {5, 768}, {2, 1600}, {13, 33}, {70, 97}}};
-
-struct Inputs {
-  std::int64_t N, C;
-  std::vector<float> x, w, b, dy, dx0, dw0, db0;
-};
-
-/// x uniform in [-0.5, 1.5), the rest in [-1, 1); bf16-exact when the kernel reads bf16.
-Inputs make_inputs(std::uint64_t seed, std::int64_t N, std::int64_t C, bool bf16) {
-  llmlab::Rng rng(seed);
-  const auto nc = static_cast<std::size_t>(N * C), c = static_cast<std::size_t>(C);
-  Inputs in{N,
-            C,
-            rng.uniform_floats(nc, -0.5, 1.5),
-            rng.uniform_floats(c),
-            rng.uniform_floats(c),
-            rng.uniform_floats(nc),
-            rng.uniform_floats(nc),
-            rng.uniform_floats(c),
-            rng.uniform_floats(c)};
-  if (bf16)
-    for (auto* v : {&in.x, &in.w, &in.b, &in.dy, &in.dx0}) *v = rounded_to_bf16(*v);
-  return in;
-}
-
-/// The reference in T: forward, then backward onto the starting gradients.
-template <class T>
-struct Ref {
-  llmlab::ref::LayerNormForward<T> fwd;
-  xt::xtensor<T, 3> dx;
-  xt::xtensor<T, 1> dw, db;
-};
-
-template <class T>
-Ref<T> reference(const Inputs& in) {
-  const std::array<std::size_t, 3> s{1, static_cast<std::size_t>(in.N),
-                                     static_cast<std::size_t>(in.C)};
-  const auto x = tensor<T>(in.x, s), dy = tensor<T>(in.dy, s);
-  const auto w = tensor<T>(in.w), b = tensor<T>(in.b);
-  Ref<T> r{llmlab::ref::layernorm_forward(x, w, b), tensor<T>(in.dx0, s), tensor<T>(in.dw0),
-           tensor<T>(in.db0)};
-  llmlab::ref::layernorm_backward(dy, x, w, r.fwd.mean, r.fwd.rstd, r.dx, r.dw, r.db);
-  return r;
-}
 
 /// The float reference's values rounded once to bf16: the baseline of a bf16 output.
 template <class E>
@@ -130,9 +75,10 @@ class LayerNormForward : public ::testing::TestWithParam<int> {};
 TEST_P(LayerNormForward, Float32MatchesReferenceWithinTwiceFloat32Error) {
   const int v = GetParam();
   for (const auto& [N, C] : kShapes) {
-    const Inputs in = make_inputs(3000 + static_cast<std::uint64_t>(N * C), N, C, false);
-    const Ref<double> r64 = reference<double>(in);
-    const Ref<float> r32 = reference<float>(in);
+    const LayerNormCase in =
+        make_layernorm_case(3000 + static_cast<std::uint64_t>(N * C), N, C, false);
+    const LayerNormRun<double> r64 = layernorm_reference<double>(in);
+    const LayerNormRun<float> r32 = layernorm_reference<float>(in);
     DeviceBuffer<float> x(in.x), w(in.w), b(in.b), y(N * C), mean(N), rstd(N);
     y.fill_nan();  // an element the kernel never writes stays NaN
     const std::string name =
@@ -155,9 +101,10 @@ TEST_P(LayerNormForward, Float32MatchesReferenceWithinTwiceFloat32Error) {
 TEST_P(LayerNormForward, Bf16IsComputedInFloatAndRoundedOnce) {
   const int v = GetParam();
   for (const auto& [N, C] : kShapes) {
-    const Inputs in = make_inputs(4000 + static_cast<std::uint64_t>(N * C), N, C, true);
-    const Ref<double> r64 = reference<double>(in);
-    const Ref<float> r32 = reference<float>(in);
+    const LayerNormCase in =
+        make_layernorm_case(4000 + static_cast<std::uint64_t>(N * C), N, C, true);
+    const LayerNormRun<double> r64 = layernorm_reference<double>(in);
+    const LayerNormRun<float> r32 = layernorm_reference<float>(in);
     DeviceBuffer<__nv_bfloat16> x(bf16_bits(in.x)), w(bf16_bits(in.w)), b(bf16_bits(in.b)),
         y(N * C);
     DeviceBuffer<float> mean(N), rstd(N);
@@ -188,9 +135,10 @@ class LayerNormBackward : public ::testing::TestWithParam<int> {};
 TEST_P(LayerNormBackward, GradientsMatchReferenceWithinThriceFloat32Error) {
   const int v = GetParam();
   for (const auto& [N, C] : kShapes) {
-    const Inputs in = make_inputs(5000 + static_cast<std::uint64_t>(N * C), N, C, false);
-    const Ref<double> r64 = reference<double>(in);
-    const Ref<float> r32 = reference<float>(in);
+    const LayerNormCase in =
+        make_layernorm_case(5000 + static_cast<std::uint64_t>(N * C), N, C, false);
+    const LayerNormRun<double> r64 = layernorm_reference<double>(in);
+    const LayerNormRun<float> r32 = layernorm_reference<float>(in);
     // The kernel starts from what a float forward pass saved, and onto nonzero gradients.
     DeviceBuffer<float> dy(in.dy), x(in.x), w(in.w), dx(in.dx0), dw(in.dw0), db(in.db0);
     DeviceBuffer<float> mean(std::vector<float>(r32.fwd.mean.begin(), r32.fwd.mean.end()));
@@ -216,9 +164,10 @@ TEST_P(LayerNormBackward, GradientsMatchReferenceWithinThriceFloat32Error) {
 TEST_P(LayerNormBackward, Bf16DxIsAccumulatedInFloatAndRoundedOnce) {
   const int v = GetParam();
   for (const auto& [N, C] : kShapes) {
-    const Inputs in = make_inputs(6000 + static_cast<std::uint64_t>(N * C), N, C, true);
-    const Ref<double> r64 = reference<double>(in);
-    const Ref<float> r32 = reference<float>(in);
+    const LayerNormCase in =
+        make_layernorm_case(6000 + static_cast<std::uint64_t>(N * C), N, C, true);
+    const LayerNormRun<double> r64 = layernorm_reference<double>(in);
+    const LayerNormRun<float> r32 = layernorm_reference<float>(in);
     DeviceBuffer<__nv_bfloat16> dy(bf16_bits(in.dy)), x(bf16_bits(in.x)), w(bf16_bits(in.w)),
         dx(bf16_bits(in.dx0));
     DeviceBuffer<float> dw(in.dw0), db(in.db0);
@@ -250,16 +199,16 @@ INSTANTIATE_TEST_SUITE_P(Versions, LayerNormBackward,
 /// y = (−2, −1, 0, 3)/√3.5, dx = (13, −11, −7, 5)/(28√3.5), dw = (−2/√3.5, 0, 0, 0), db = dy —
 /// the reference (in double) gives them, and so does your kernel (by the oracle's rule).
 TEST(Handout, LayerNormWorkedExample) {
-  const Inputs in{1,
-                  4,
-                  {1, 2, 3, 6},
-                  {1, 1, 1, 1},
-                  {0, 0, 0, 0},
-                  {1, 0, 0, 0},
-                  {0, 0, 0, 0},
-                  {0, 0, 0, 0},
-                  {0, 0, 0, 0}};
-  const Ref<double> r = reference<double>(in);
+  const LayerNormCase in{1,
+                         4,
+                         {1, 2, 3, 6},
+                         {1, 1, 1, 1},
+                         {0, 0, 0, 0},
+                         {1, 0, 0, 0},
+                         {0, 0, 0, 0},
+                         {0, 0, 0, 0},
+                         {0, 0, 0, 0}};
+  const LayerNormRun<double> r = layernorm_reference<double>(in);
   const double s = 1.0 / std::sqrt(3.5 + 1e-5);
   const double y[] = {-2 * s, -1 * s, 0, 3 * s};
   const double dx[] = {13.0 / 28, -11.0 / 28, -7.0 / 28, 5.0 / 28};
@@ -276,7 +225,7 @@ TEST(Handout, LayerNormWorkedExample) {
       << "dx sums to 0 over a row: shifting every x_c by the same amount leaves y unchanged";
 
   // Your kernels on the same row (version 0), judged by the oracle.
-  const Ref<float> r32 = reference<float>(in);
+  const LayerNormRun<float> r32 = layernorm_reference<float>(in);
   DeviceBuffer<float> dx_(in.x), w(in.w), b(in.b), y_(4), mean(1), rstd(1);
   std::string error = run([&] {
     return llmlab::cuda::layernorm_forward(dx_.get(), w.get(), b.get(), y_.get(), mean.get(),

@@ -36,12 +36,16 @@ constexpr int kWarps = kBlock / kWarp;  // warps per block = rows per block in v
 [[maybe_unused]] constexpr unsigned kFullMask = 0xffffffffu;  // all 32 lanes of a warp
 
 /// x as a float (exact for both element types): what the kernels compute in.
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+[[maybe_unused]] __device__ __forceinline__ float to_float(float x) { return x; }
+[[maybe_unused]] __device__ __forceinline__ float to_float(__nv_bfloat16 x) {
+  return __bfloat162float(x);
+}
 
 /// Writes v to *p in p's dtype (bf16: rounded once, to nearest-even).
-__device__ __forceinline__ void store(float* p, float v) { *p = v; }
-__device__ __forceinline__ void store(__nv_bfloat16* p, float v) { *p = __float2bfloat16(v); }
+[[maybe_unused]] __device__ __forceinline__ void store(float* p, float v) { *p = v; }
+[[maybe_unused]] __device__ __forceinline__ void store(__nv_bfloat16* p, float v) {
+  *p = __float2bfloat16(v);
+}
 
 // ---- forward v1: one thread per row -------------------------------------------------------------
 
