@@ -80,3 +80,48 @@ def test_errors_name_the_problem(tmp_path):
         llmlab.Tokenizer.train("abc", 100)
     with pytest.raises(llmlab.Error):
         llmlab.Tokenizer.train("abc", 300).decode([10**6])
+
+
+def bytes_to_unicode():
+    """GPT-2's printable stand-ins for the 256 bytes (encoder.py's bytes_to_unicode)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+@pytest.mark.parametrize("cls", TOKENIZERS)
+def test_gpt2_files_written_from_a_trained_tokenizer_load_to_the_same_tokens(cls, tmp_path):
+    import json
+
+    text = "the cat sat on the mat; the dog ate the hat. " * 30
+    trained = llmlab.Tokenizer.train(text, 300)
+    printable = bytes_to_unicode()
+    show = lambda b: "".join(printable[c] for c in b)  # noqa: E731
+    byte_order = list(printable)  # GPT-2 numbers the bytes in this order, printable ones first
+    encoder = {show(bytes([b])): i for i, b in enumerate(byte_order)}
+    lines = ["#version: 0.2"]
+    for i, (left, right, new) in enumerate(trained.merges):
+        lines.append(f"{show(trained.token_bytes(left))} {show(trained.token_bytes(right))}")
+        encoder[show(trained.token_bytes(new))] = 256 + i
+    encoder["<|endoftext|>"] = 256 + len(trained.merges)
+    (tmp_path / "encoder.json").write_text(json.dumps(encoder, ensure_ascii=False))
+    (tmp_path / "vocab.bpe").write_text("\n".join(lines) + "\n")
+
+    tok = cls.from_gpt2_files(str(tmp_path / "encoder.json"), str(tmp_path / "vocab.bpe"))
+    n = 256 + len(trained.merges)
+    assert tok.vocab_size == n + 1 and tok.special_tokens == {"<|endoftext|>": n}
+    sample = "the cat ate the mat"
+    pieces = [tok.token_bytes(i) for i in tok.encode(sample)]
+    assert pieces == [trained.token_bytes(i) for i in trained.encode(sample)]  # same tokens, other ids
+    assert tok.encode("q") == [byte_order.index(ord("q"))]  # GPT-2's byte numbering, not byte values
+    bad = dict(encoder)
+    bad[show(trained.token_bytes(trained.merges[0][2]))] = n - 1  # disagrees with vocab.bpe's rank
+    (tmp_path / "bad.json").write_text(json.dumps(bad, ensure_ascii=False))
+    with pytest.raises(llmlab.Error, match="bad.json"):
+        cls.from_gpt2_files(str(tmp_path / "bad.json"), str(tmp_path / "vocab.bpe"))
