@@ -20,8 +20,15 @@ namespace llmlab::testing {
 /// Inputs of one (N, C) case: x uniform in [-0.5, 1.5) (rows with a non-zero mean); w, b, dy and
 /// the gradients' starting values dx0, dw0, db0 uniform in [-1, 1) (the kernels accumulate).
 struct LayerNormCase {
-  std::int64_t N, C;                              ///< rows and columns
-  std::vector<float> x, w, b, dy, dx0, dw0, db0;  ///< (N·C), (C), (C), (N·C), (N·C), (C), (C)
+  std::int64_t N;           ///< rows
+  std::int64_t C;           ///< columns
+  std::vector<float> x;     ///< (N·C) the input
+  std::vector<float> w;     ///< (C) the gain
+  std::vector<float> b;     ///< (C) the bias
+  std::vector<float> dy;    ///< (N·C) the output's gradient
+  std::vector<float> dx0;   ///< (N·C) dx before the backward accumulates into it
+  std::vector<float> dw0;   ///< (C) dw before the backward
+  std::vector<float> db0;   ///< (C) db before the backward
 };
 
 /// The case for `seed`; with `bf16`, every value a bf16 kernel reads (x, w, b, dy, dx0) is rounded
@@ -48,7 +55,8 @@ template <class T>
 struct LayerNormRun {
   ref::LayerNormForward<T> fwd;  ///< y (1, N, C), mean and rstd (1, N)
   xt::xtensor<T, 3> dx;          ///< (1, N, C): dx0 + the backward's dx
-  xt::xtensor<T, 1> dw, db;      ///< (C): dw0, db0 + the backward's
+  xt::xtensor<T, 1> dw;          ///< (C): dw0 + the backward's dw
+  xt::xtensor<T, 1> db;          ///< (C): db0 + the backward's db
 };
 
 /// The reference in T on (1, N, C) views of the case: forward, then backward onto dx0, dw0, db0
