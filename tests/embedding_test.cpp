@@ -95,6 +95,11 @@ xt::xtensor<T, 2> mat(const std::vector<float>& v, std::int64_t rows, std::int64
                                                  static_cast<std::size_t>(cols)});
 }
 
+/// Test names for a version parameter: "Default" for 0 (the launcher's choice), "V1", "V2", ….
+std::string version_name(const ::testing::TestParamInfo<int>& info) {
+  return info.param == 0 ? std::string("Default") : "V" + std::to_string(info.param);
+}
+
 // ---- the reference against PyTorch --------------------------------------------------------------
 
 struct Golden {
@@ -246,10 +251,7 @@ TEST_P(EmbeddingForwardKernel, Bfloat16IsExactlyTheFloatSumRoundedOnce) {
 
 INSTANTIATE_TEST_SUITE_P(EveryVersion, EmbeddingForwardKernel,
                          ::testing::Range(0, llmlab::cuda::embedding_forward_versions + 1),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("Default")
-                                                  : "V" + std::to_string(info.param);
-                         });
+                         version_name);
 
 // ---- the backward: a deterministic scatter ------------------------------------------------------
 
@@ -338,10 +340,7 @@ TEST_P(EmbeddingBackwardKernel, Bfloat16DoutMatchesReferenceWithinThriceFloat32E
 
 INSTANTIATE_TEST_SUITE_P(EveryVersion, EmbeddingBackwardKernel,
                          ::testing::Range(0, llmlab::cuda::embedding_backward_versions + 1),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("Default")
-                                                  : "V" + std::to_string(info.param);
-                         });
+                         version_name);
 
 // ---- the check can fail: a scatter that loses repeated tokens -----------------------------------
 

@@ -89,6 +89,11 @@ std::vector<double> baseline(const xt::xarray<float>& v, bool to_bf16) {
   return out;
 }
 
+/// Test names for a version parameter: "Default" for 0 (the launcher's choice), "V1", "V2", ….
+std::string version_name(const ::testing::TestParamInfo<int>& info) {
+  return info.param == 0 ? std::string("Default") : "V" + std::to_string(info.param);
+}
+
 // ---- the reference against PyTorch --------------------------------------------------------------
 
 template <class T>
@@ -213,10 +218,7 @@ TEST_P(SoftmaxForwardKernel, Bfloat16MatchesReferenceWithinTwiceBfloat16Error) {
 
 INSTANTIATE_TEST_SUITE_P(EveryVersion, SoftmaxForwardKernel,
                          ::testing::Range(0, llmlab::cuda::softmax_forward_versions + 1),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("Default")
-                                                  : "V" + std::to_string(info.param);
-                         });
+                         version_name);
 
 template <class Dev>
 void check_backward(int version) {
@@ -268,10 +270,7 @@ TEST_P(SoftmaxBackwardKernel, Bfloat16MatchesReferenceWithinThriceBfloat16Error)
 
 INSTANTIATE_TEST_SUITE_P(EveryVersion, SoftmaxBackwardKernel,
                          ::testing::Range(0, llmlab::cuda::softmax_backward_versions + 1),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("Default")
-                                                  : "V" + std::to_string(info.param);
-                         });
+                         version_name);
 
 // ---- the check can fail: a softmax that forgets the maximum -------------------------------------
 
