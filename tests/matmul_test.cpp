@@ -399,6 +399,28 @@ TEST_P(MatmulKernel, EmptyInnerDimensionWritesTheBias) {
   EXPECT_EQ(dy.download(), (std::vector<float>{0.5f, -2.0f, 3.0f, 0.5f, -2.0f, 3.0f}));
 }
 
+TEST_P(MatmulKernel, RerunsAreBitwiseEqual) {
+  // No atomics: every sum runs in an order fixed by the version and shape (DESIGN.md §3).
+  const Shape s{65, 129, 97};
+  const Problem p(s, 800, false);
+  auto run_once = [&] {
+    auto dx = device<float>(p.x), dw = device<float>(p.w), db = device<float>(p.b),
+         ddy = device<float>(p.dy), gx = device<float>(p.dx0), gw = device<float>(p.dw0),
+         gb = device<float>(p.db0);
+    DeviceBuffer<float> y(s.N * s.out);
+    check(llmlab::cuda::matmul_forward(dx.cget(), dw.cget(), db.cget(), y.get(), s.N, s.in, s.out,
+                                       GetParam()),
+          "matmul_forward");
+    check(llmlab::cuda::matmul_backward(ddy.cget(), dx.cget(), dw.cget(), gx.get(), gw.get(),
+                                        gb.get(), s.N, s.in, s.out, GetParam()),
+          "matmul_backward");
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    return std::vector<std::vector<float>>{y.download(), gx.download(), gw.download(),
+                                           gb.download()};
+  };
+  EXPECT_EQ(run_once(), run_once());
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryVersion, MatmulKernel,
                          ::testing::Range(0, llmlab::cuda::matmul_versions + 1),
                          [](const ::testing::TestParamInfo<int>& info) {
