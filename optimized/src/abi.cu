@@ -12,6 +12,7 @@
 #include "llmlab/cuda/gelu.cuh"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/layernorm.cuh"
+#include "llmlab/cuda/matmul.cuh"
 #include "llmlab/cuda/reduce_sum.cuh"
 #include "llmlab/cuda/residual.cuh"
 #include "llmlab/cuda/softmax.cuh"
@@ -165,6 +166,23 @@ int llmlab_gelu_backward_f32(const float* dy, const float* x, float* dx, int64_t
 int llmlab_gelu_backward_bf16(const uint16_t* dy, const uint16_t* x, uint16_t* dx, int64_t n) {
   return guarded(
       [&] { return llmlab::cuda::gelu_backward(as_bf16(dy), as_bf16(x), as_bf16(dx), n); });
+}
+
+int llmlab_matmul_forward_f32(const float* x, const float* w, const float* b, float* y, int64_t N,
+                              int64_t in, int64_t out) {
+  return guarded([&] { return llmlab::cuda::matmul_forward(x, w, b, y, N, in, out); });
+}
+
+int llmlab_matmul_forward_bf16(const uint16_t* x, const uint16_t* w, const uint16_t* b,
+                               uint16_t* y, int64_t N, int64_t in, int64_t out) {
+  return guarded([&] {
+    return llmlab::cuda::matmul_forward(as_bf16(x), as_bf16(w), as_bf16(b), as_bf16(y), N, in, out);
+  });
+}
+
+int llmlab_matmul_backward_f32(const float* dy, const float* x, const float* w, float* dx,
+                               float* dw, float* db, int64_t N, int64_t in, int64_t out) {
+  return guarded([&] { return llmlab::cuda::matmul_backward(dy, x, w, dx, dw, db, N, in, out); });
 }
 
 }  // extern "C"

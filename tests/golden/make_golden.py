@@ -106,21 +106,6 @@ def softmax() -> None:
                                "dx": x_t.grad.numpy()})
 
 
-def matmul() -> None:
-    """y = x W^T + b (torch.nn.functional.linear); x (N, in), w (out, in), b (out); the gradients
-    dx, dw, db of sum(y * dy) by autograd. Awkward shapes: in = 17 with out = 33, in = 1, and
-    GPT-2's C = 768 (out kept at 17 so the files stay small)."""
-    for seed, (N, IN, OUT) in enumerate([(5, 17, 33), (97, 1, 7), (3, 768, 17)], start=800):
-        rng = np.random.default_rng(seed)
-        x, w, b, dy = (uniform_f32(rng, shape) for shape in [(N, IN), (OUT, IN), (OUT,), (N, OUT)])
-        x_t, w_t, b_t = (f64(a).requires_grad_() for a in (x, w, b))
-        out = torch.nn.functional.linear(x_t, w_t, b_t)
-        out.backward(f64(dy))
-        save("matmul", f"n{N}_in{IN}_out{OUT}",
-             {"x": x, "w": w, "b": b, "dy": dy, "out": out.detach().numpy(),
-              "dx": x_t.grad.numpy(), "dw": w_t.grad.numpy(), "db": b_t.grad.numpy()})
-
-
 def layernorm() -> None:
     """y = F.layer_norm(x, (C,), w, b, eps=1e-5) over the last axis; mean and rstd (B, T) of each
     row (biased variance, as layer_norm uses); dx, dw, db of sum(y * dy) by autograd. Awkward C:
@@ -180,7 +165,7 @@ if __name__ == "__main__":
     embedding()
     residual()
     softmax()
-    matmul()
     layernorm()
     gelu()
+    matmul()
     print(f"golden files written under {GOLDEN}")
