@@ -5,7 +5,8 @@
 /// (+ the small vectors).
 ///
 /// The emulated timings measure the emulator on this CPU (fibers, barriers, shuffles), not a GPU.
-/// (No GPU flavour: bench/ builds only against the emulated kernels.)
+/// Compiled by nvcc (layernorm_bench_gpu) it times the GPU kernels at a larger size and prints
+/// the achieved bytes_per_second next to the device's peak_GB/s (these kernels are memory-bound).
 
 #include <benchmark/benchmark.h>
 
@@ -13,6 +14,7 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
+#include "bandwidth.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/layernorm.cuh"
@@ -20,7 +22,9 @@
 
 namespace {
 
-constexpr std::int64_t N = 256;
+/// Rows: 256 under the emulator (seconds per run); 8 × 1024 tokens on a GPU, where a launch must
+/// move megabytes for its bandwidth to show.
+constexpr std::int64_t N = LLMLAB_EMULATED ? 256 : 8 * 1024;
 constexpr std::int64_t C = 768;
 
 /// Bytes one forward call moves: x and y (N, C) in `act` bytes each, w and b, mean and rstd.
@@ -88,6 +92,7 @@ void emulated_forward(benchmark::State& state) {
     cudaDeviceSynchronize();
   }
   state.SetBytesProcessed(state.iterations() * forward_bytes(sizeof(T)));
+  llmlab::bench::report_peak(state);
 }
 
 /// Backward version state.range(0) on emulated device memory.
@@ -106,6 +111,7 @@ void emulated_backward(benchmark::State& state) {
     cudaDeviceSynchronize();
   }
   state.SetBytesProcessed(state.iterations() * backward_bytes(sizeof(T)));
+  llmlab::bench::report_peak(state);
 }
 
 }  // namespace
@@ -118,25 +124,25 @@ BENCHMARK(reference_backward_f32)
     ->Unit(benchmark::kMillisecond);
 // UseRealTime: the emulator's pool threads do the work, not the calling thread.
 BENCHMARK(emulated_forward<float>)
-    ->Name("layernorm/emulated_forward_f32")
+    ->Name(LLMLAB_EMULATED ? "layernorm/emulated_forward_f32" : "layernorm/gpu_forward_f32")
     ->DenseRange(1, llmlab::cuda::layernorm_forward_versions)
     ->ArgName("v")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(emulated_forward<__nv_bfloat16>)
-    ->Name("layernorm/emulated_forward_bf16")
+    ->Name(LLMLAB_EMULATED ? "layernorm/emulated_forward_bf16" : "layernorm/gpu_forward_bf16")
     ->DenseRange(1, llmlab::cuda::layernorm_forward_versions)
     ->ArgName("v")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(emulated_backward<float>)
-    ->Name("layernorm/emulated_backward_f32")
+    ->Name(LLMLAB_EMULATED ? "layernorm/emulated_backward_f32" : "layernorm/gpu_backward_f32")
     ->DenseRange(1, llmlab::cuda::layernorm_backward_versions)
     ->ArgName("v")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(emulated_backward<__nv_bfloat16>)
-    ->Name("layernorm/emulated_backward_bf16")
+    ->Name(LLMLAB_EMULATED ? "layernorm/emulated_backward_bf16" : "layernorm/gpu_backward_bf16")
     ->DenseRange(1, llmlab::cuda::layernorm_backward_versions)
     ->ArgName("v")
     ->UseRealTime()
