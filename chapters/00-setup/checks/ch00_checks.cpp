@@ -27,6 +27,7 @@
 #include "llmlab/ref/reduce_sum.hpp"
 #include "llmlab/ref/vector_add.hpp"
 #include "llmlab/testing/device.hpp"
+#include "llmlab/testing/launch.hpp"
 #include "llmlab/testing/values.hpp"
 
 namespace {
@@ -36,27 +37,9 @@ using llmlab::oracle::Rule;
 using llmlab::testing::bf16_bits;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::rounded_to_bf16;
+using llmlab::testing::run;
 using llmlab::testing::tensor;
 using llmlab::testing::widened;
-
-// ---- running a launcher -------------------------------------------------------------------------
-
-/// Runs a launcher and waits for it. @returns "" on success, else what went wrong — including
-/// the starter code's "not implemented" — ready to print.
-template <class F>
-std::string run(F&& launcher) {
-  try {
-    const cudaError_t launched = launcher();
-    if (launched != cudaSuccess)
-      return std::string("the launch returned ") + cudaGetErrorString(launched);
-    const cudaError_t synced = cudaDeviceSynchronize();
-    if (synced != cudaSuccess)
-      return std::string("the kernel failed: ") + cudaGetErrorString(synced);
-    return "";
-  } catch (const llmlab::Error& e) {
-    return e.what();
-  }
-}
 
 // ---- names --------------------------------------------------------------------------------------
 
