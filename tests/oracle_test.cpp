@@ -407,6 +407,20 @@ TEST(Oracle, UlpsRuleRejectsAResultOneElementOff) {
   EXPECT_TRUE(contains(bad.detail(), "budget 3.815e-06")) << bad.detail();  // 2^-18 = 3.8147e-06
 }
 
+TEST(Oracle, UlpsRuleAtAMagnitudeTakesItsUlpsThere) {
+  // A result that cancels (GELU at x = -2.3: 0.5x(1 + tanh u) ≈ -0.025) carries the rounding of the
+  // terms (|x| ≈ 2.3), not of the result. At max|golden| = 0.025 (in [2^-6, 2^-5)) one f32 ulp is
+  // 2^-29; at magnitude 2.3 (in [2, 4)) it is 2^-22. n = 2, K = 1: budget 2^-21.
+  const Vec golden = {-0.025};
+  const Vec off_by_terms_rounding = {-0.025 + 0x1p-22};  // 128 ulps of 0.025, half the budget at 2.3
+  const Rule at_terms = Rule::within_ulps(2, 1).at_magnitude(2.3);
+  EXPECT_FALSE(compare_golden("at |y|", golden, off_by_terms_rounding, Rule::within_ulps(2, 1)).pass);
+  const Report ok = compare_golden("at |x|", golden, off_by_terms_rounding, at_terms);
+  LLMLAB_EXPECT_AGREES(ok);
+  EXPECT_EQ(ok.budget, 0x1p-21);
+  EXPECT_FALSE(compare_golden("at |x|", golden, Vec{-0.025 + 0x1p-20}, at_terms).pass);
+}
+
 TEST(Oracle, UlpsRuleRejectsANaN) {
   const Vec golden = {1.0, 2.0};
   const Report rep = compare_golden("ulps", golden, Vec{kNaN, 2.0}, Rule::within_ulps(1000, 1000));

@@ -190,7 +190,8 @@ std::string Rule::describe() const {
     case Kind::exact:
       return "exact";
     case Kind::ulps:
-      return "ulps " + num(ulps) + " ulp(" + d + ") * sqrt(K=" + std::to_string(K) + ")";
+      return "ulps " + num(ulps) + " ulp(" + d + ") * sqrt(K=" + std::to_string(K) + ")" +
+             (magnitude > 0 ? " at " + num(magnitude) : "");
     case Kind::relative:
       return "relative tol=" + num(tol);
   }
@@ -302,7 +303,8 @@ Report compare_golden(std::string name, std::span<const double> golden, std::spa
   if (!same_size(r, golden.size(), "golden", got.size(), "got")) return r;
   const double g = max_abs_finite(golden);
   if (rule.kind == Rule::Kind::ulps)
-    r.budget = rule.ulps * ulp(rule.dtype, g) * std::sqrt(static_cast<double>(rule.K));
+    r.budget = rule.ulps * ulp(rule.dtype, rule.magnitude > 0 ? rule.magnitude : g) *
+               std::sqrt(static_cast<double>(rule.K));
   else
     r.budget = rule.tol * g;
   scan(r, golden, got, /*exact=*/false);

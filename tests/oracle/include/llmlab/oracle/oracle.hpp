@@ -39,9 +39,10 @@ struct Rule {
   std::int64_t K = 1;      ///< ulps: length of the longest sum behind one output
   double tol = 0;          ///< relative: allowed error relative to max|golden|
   DType dtype = DType::f32;///< the output's dtype (sets the ulp for floor and ulps)
-  /// ratio: the magnitude the floor's ulps are taken at; 0 means max|ref64|. For a sum, pass
-  /// \f$ \max_r \sum_c |x_{rc}| \f$: every summation order's rounding error scales with the terms,
-  /// not with a result that cancellation made small (a row of ±1 summing to ~0).
+  /// ratio and ulps: the magnitude the ulps are taken at; 0 means max|ref64| (ratio) or
+  /// max|golden| (ulps). For a sum, pass \f$ \max_r \sum_c |x_{rc}| \f$: every summation order's
+  /// rounding error scales with the terms, not with a result that cancellation made small (a row of
+  /// ±1 summing to ~0).
   double magnitude = 0;
 
   /// Forward outputs: k = 2, floor 2 ulps of `out`.
@@ -50,7 +51,7 @@ struct Rule {
   static Rule gradient(DType out = DType::f32);
   /// Every element equal.
   static Rule exact();
-  /// |got − golden| ≤ n · ulp(max|golden|) · √K, ulp of `d`.
+  /// |got − golden| ≤ n · ulp(max|golden|) · √K, ulp of `d` (at another magnitude: at_magnitude).
   static Rule within_ulps(double n, std::int64_t K, DType d = DType::f32);
   /// max|got − golden| ≤ tol · max|golden| (default 1e-10: double vs PyTorch float64).
   static Rule relative(double tol = 1e-10);
