@@ -323,6 +323,26 @@ TEST(Oracle, RatioRuleUsesBf16UlpsForABf16Kernel) {
   EXPECT_EQ(bad.first_bad, 2);
 }
 
+TEST(Oracle, RatioRuleRoundsTheFloatBaselineToBf16ForABf16Output) {
+  // A bf16 kernel writes round_to_bf16(its fp32 result), so its honest baseline is the float
+  // reference rounded once to bf16, which compare_ratio now does itself. ref32 = 1 + 2^-9 exactly
+  // in float: unrounded, the baseline error would be 0 and only the 2-ulp floor would remain;
+  // rounded to bf16 it is 1, so the baseline error is 2^-9 (as if the caller had rounded it).
+  const Vec ref64 = {1.0 + 0x1p-9, 3.0, -0.5};
+  const Vec ref32 = {1.0 + 0x1p-9, 3.0, -0.5};
+  const Vec got = {1.0 + 0x1p-7, 3.0, -0.5};
+  const Report r = compare_ratio("bf16 unrounded baseline", ref64, ref32, got,
+                                 Rule::forward(DType::bf16));
+  EXPECT_EQ(r.baseline_err, 0x1p-9);
+  EXPECT_EQ(r.budget, 0x1p-8 + 0x1p-5);
+  LLMLAB_EXPECT_AGREES(r);
+  // The same numbers under an fp32 rule: no rounding, baseline 0, budget the fp32 floor only —
+  // the bf16-sized error is rejected.
+  const Report f32 = compare_ratio("f32", ref64, ref32, got, Rule::forward(DType::f32));
+  EXPECT_EQ(f32.baseline_err, 0.0);
+  EXPECT_FALSE(f32.pass);
+}
+
 // ---- exact rule
 
 TEST(Oracle, ExactRuleAcceptsIdenticalTokenIds) {

@@ -41,7 +41,7 @@ using llmlab::testing::bf16_bits;
 using llmlab::testing::check;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::expect_error;
-using llmlab::testing::expect_wide_aligned;
+using llmlab::testing::is_wide_aligned;
 using llmlab::testing::golden_cases;
 using llmlab::testing::rounded_to_bf16;
 using llmlab::testing::tensor;
@@ -113,7 +113,7 @@ TEST_P(VectorAddKernel, Float32MatchesReferenceWithinTwiceFloat32Error) {
       const auto ref32 = llmlab::ref::vector_add(tensor<float>(a), tensor<float>(b));
 
       DeviceBuffer<float> da(n, offset), db(n, offset), dc(n, offset);
-      if (offset == 0) expect_wide_aligned(da.get());
+      if (offset == 0) EXPECT_TRUE(is_wide_aligned(da.get())) << "cudaMalloc returned a pointer that is not 16-byte aligned";
       da.upload(a);
       db.upload(b);
       const cudaError_t err = llmlab::cuda::vector_add(da.get(), db.get(), dc.get(), n, version);

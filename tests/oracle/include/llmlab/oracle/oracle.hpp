@@ -89,8 +89,10 @@ struct Report {
   std::string detail() const;
 };
 
-/// The ratio rule: got vs ref64, with ref32 (the same computation at the kernel's precision,
-/// widened to double) as the baseline. All three spans have the same length.
+/// The ratio rule: got vs ref64, with ref32 (the same computation in float, widened to double) as
+/// the baseline. When `rule.dtype` is bf16 the kernel's output was rounded once to bf16 on its
+/// final store, so the baseline is ref32 rounded to bf16 here — callers pass the float reference
+/// as it is. All three spans have the same length.
 Report compare_ratio(std::string name, std::span<const double> ref64, std::span<const double> ref32,
                      std::span<const double> got, Rule rule);
 

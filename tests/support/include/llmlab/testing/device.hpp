@@ -1,13 +1,12 @@
 #pragma once
 /// \file
-/// \brief Device memory for tests: `DeviceBuffer<T>` (cudaMalloc'd, zeroed, freed on scope exit),
-/// `check` for runtime calls, and the alignment a wide-load test relies on.
+/// \brief Device memory for every checker (tests, chapter checks, benchmarks, the Python bindings):
+/// `DeviceBuffer<T>` (cudaMalloc'd, zeroed, freed on scope exit), `check` for runtime calls, and
+/// the alignment a wide-load test relies on.
 ///
 /// The same header builds under g++ against the emulator and under nvcc against a GPU: it takes the
 /// runtime's names from `llmlab/cuda/kernel.cuh`, and the test's kernel library (*_emu or *_gpu)
 /// brings the runtime itself.
-
-#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <stdexcept>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/oracle/oracle.hpp"
 
 namespace llmlab::testing {
 
@@ -81,6 +81,14 @@ class DeviceBuffer {
             "cudaMemcpy");
     return host;
   }
+  /// @returns the n elements widened to double (n), for the oracle: fp32 as they are, a 2-byte T
+  /// (bf16) as the values its bit patterns stand for.
+  std::vector<double> widened() const {
+    if constexpr (sizeof(T) == 2)
+      return oracle::widen_bf16(download<std::uint16_t>());
+    else
+      return oracle::widen(download<float>());
+  }
   /// Sets every byte of the n elements to 0xff: NaN in float and in bf16, so an element the kernel
   /// never writes cannot pass for a result.
   void fill_nan() {
@@ -94,13 +102,11 @@ class DeviceBuffer {
   T* base_ = nullptr;
 };
 
-/// Expects `p` (from cudaMalloc, or null) to be 16-byte aligned. CUDA aligns to 256 bytes; were an
+/// Whether `p` (from cudaMalloc, or null) is 16-byte aligned. CUDA aligns to 256 bytes; were an
 /// allocation not aligned, offset 0 would quietly test a kernel's scalar fallback instead of its
-/// float4 path.
-inline void expect_wide_aligned(const void* p) {
-  if (p == nullptr) return;
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u)
-      << "cudaMalloc returned a pointer that is not 16-byte aligned";
+/// float4 path, so tests EXPECT this of their buffers.
+inline bool is_wide_aligned(const void* p) {
+  return p == nullptr || reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
 }
 
 }  // namespace llmlab::testing
