@@ -2,6 +2,7 @@
 /// \brief The `llmlab` command line.
 ///
 ///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--json]
+///     llmlab describe <component|all> [--json] [--out DIR]   (verify/describe.hpp)
 ///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
 ///
 /// Exit codes: 0 every check passed; 1 some check failed; 2 the checks could not run (unknown
@@ -12,6 +13,7 @@
 #include <iostream>
 
 #include "tokenize/tokenize.hpp"
+#include "verify/describe.hpp"
 #include "verify/library.hpp"
 #include "verify/registry.hpp"
 #include "verify/verify.hpp"
@@ -40,13 +42,25 @@ int main(int argc, char** argv) {
   verify
       ->add_option("--impl", opts.impl,
                    "Your kernel library (.so) exporting the C symbols of "
-                   "optimized/include/llmlab/cuda/abi.h")
+                   "<llmlab/cuda/abi/<component>.h> (`llmlab describe <component>` lists them)")
       ->excludes(backend);
   verify->add_flag("--json", opts.json, "Print one JSON document instead of the table");
   std::string components_help;
-  for (const auto& c : components()) components_help += "\n  " + c.name + ": " + c.description;
+  for (const auto& c : components()) components_help += "\n  " + c.name() + ": " + c.card.summary;
   verify->footer("Components:" + components_help +
                  "\nExit code: 0 all passed, 1 some failed, 2 could not run.");
+
+  DescribeOptions describe_opts;
+  CLI::App* describe = app.add_subcommand(
+      "describe",
+      "A component's page: its C symbols, outputs and oracle rules, Python names and sweep");
+  describe
+      ->add_option("component", describe_opts.component,
+                   "all, or one of: " + component_names())
+      ->required();
+  describe->add_flag("--json", describe_opts.json, "One JSON document instead of Markdown");
+  describe->add_option("--out", describe_opts.out_dir,
+                       "Write component_<name>.md per component into this directory");
 
   TokenizeOptions tokenize_opts;
   const TokenizeCommands tokenize = add_tokenize_commands(app, tokenize_opts);
@@ -59,9 +73,10 @@ int main(int argc, char** argv) {
 
   try {
     if (verify->parsed()) return run_verify(opts, std::cout);
+    if (describe->parsed()) return run_describe(describe_opts, std::cout);
     if (tokenize.group->parsed()) return run_tokenize(tokenize, tokenize_opts);
   } catch (const SetupError& e) {
-    std::cerr << "llmlab verify: " << e.what() << "\n";
+    std::cerr << "llmlab " << (describe->parsed() ? "describe" : "verify") << ": " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "llmlab: error: " << e.what() << "\n";

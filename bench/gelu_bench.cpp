@@ -15,26 +15,28 @@
 #include <xtensor/xtensor.hpp>
 
 #include "bandwidth.hpp"
-#include "llmlab/core/rng.hpp"
 #include "llmlab/cuda/gelu.cuh"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/ref/gelu.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/gelu_case.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace {
+
+using llmlab::DType;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::device_values;
+using llmlab::testing::GeluCase;
 
 /// Elements: 256 tokens × 3072 under the emulator; 8 × 1024 tokens on a GPU.
 constexpr std::int64_t n = (LLMLAB_EMULATED ? 256 : 8 * 1024) * 3072;
 
-xt::xtensor<float, 1> values(std::uint64_t seed) {
-  const std::vector<float> v =
-      llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(n), -5.0, 5.0);
-  xt::xtensor<float, 1> t = xt::empty<float>({static_cast<std::size_t>(n)});
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
+/// gelu's seeded case at n elements, x ~ U(±5) (its description, llmlab/testing/gelu_case.hpp).
+GeluCase bench_case(DType dtype) { return llmlab::testing::make_gelu_case({n, 5}, dtype); }
 
 void reference_forward_f32(benchmark::State& state) {
-  const auto x = values(1);
+  const auto x = llmlab::testing::tensor<float>(bench_case(DType::f32).x);
   for (auto _ : state) {
     auto y = llmlab::ref::gelu_forward(x);
     benchmark::DoNotOptimize(y.data());
@@ -43,7 +45,8 @@ void reference_forward_f32(benchmark::State& state) {
 }
 
 void reference_backward_f32(benchmark::State& state) {
-  const auto x = values(1), dy = values(2);
+  const GeluCase k = bench_case(DType::f32);
+  const auto x = llmlab::testing::tensor<float>(k.x), dy = llmlab::testing::tensor<float>(k.dy);
   xt::xtensor<float, 1> dx = xt::zeros<float>(x.shape());
   for (auto _ : state) {
     llmlab::ref::gelu_backward(dy, x, dx);
@@ -52,24 +55,17 @@ void reference_backward_f32(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * 4 * 4);
 }
 
-/// Device memory for one benchmark, freed on scope exit.
+/// The dtype of device element type T.
 template <class T>
-struct Device {
-  T* p = nullptr;
-  explicit Device(float fill) {
-    cudaMalloc(&p, static_cast<std::size_t>(n) * sizeof(T));
-    std::vector<T> host(static_cast<std::size_t>(n), static_cast<T>(fill));
-    cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  ~Device() { cudaFree(p); }
-};
+constexpr DType dtype_of = sizeof(T) == 2 ? DType::bf16 : DType::f32;
 
 template <class T>
 void emulated_forward(benchmark::State& state) {
   const int version = static_cast<int>(state.range(0));
-  Device<T> x(0.5f), y(0.0f);
+  const GeluCase k = bench_case(dtype_of<T>);
+  DeviceBuffer<T> x(device_values<T>(k.x)), y(n);
   for (auto _ : state) {
-    if (llmlab::cuda::gelu_forward(x.p, y.p, n, version) != cudaSuccess) {
+    if (llmlab::cuda::gelu_forward(x.cget(), y.get(), n, version) != cudaSuccess) {
       state.SkipWithError("gelu_forward failed");
       break;
     }
@@ -82,9 +78,10 @@ void emulated_forward(benchmark::State& state) {
 template <class T>
 void emulated_backward(benchmark::State& state) {
   const int version = static_cast<int>(state.range(0));
-  Device<T> dy(0.1f), x(0.5f), dx(0.0f);
+  const GeluCase k = bench_case(dtype_of<T>);
+  DeviceBuffer<T> dy(device_values<T>(k.dy)), x(device_values<T>(k.x)), dx(n);
   for (auto _ : state) {
-    if (llmlab::cuda::gelu_backward(dy.p, x.p, dx.p, n, version) != cudaSuccess) {
+    if (llmlab::cuda::gelu_backward(dy.cget(), x.cget(), dx.get(), n, version) != cudaSuccess) {
       state.SkipWithError("gelu_backward failed");
       break;
     }

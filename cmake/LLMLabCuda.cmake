@@ -63,3 +63,25 @@ function(llmlab_add_cuda_library NAME)
       $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Werror=all-warnings>)
   endif()
 endfunction()
+
+# llmlab_add_nvcc_executable(NAME SOURCE file.cpp [LINK targets...] [DEFINITIONS defs...])
+# The "also build this .cpp with nvcc" recipe, in one place: a test, benchmark or check written
+# against <llmlab/cuda/kernel.cuh> compiles unchanged as CUDA for the GPU kernels. The .cpp reaches
+# nvcc through a generated one-line .cu (one source file carries one LANGUAGE per directory); its
+# own directory is on the include path so its relative #includes still work. Only with nvcc.
+function(llmlab_add_nvcc_executable NAME)
+  cmake_parse_arguments(ARG "" "SOURCE" "LINK;DEFINITIONS" ${ARGN})
+  get_filename_component(abs "${ARG_SOURCE}" ABSOLUTE)
+  get_filename_component(dir "${abs}" DIRECTORY)
+  file(RELATIVE_PATH shown "${PROJECT_SOURCE_DIR}" "${abs}")
+  set(wrapper "${CMAKE_CURRENT_BINARY_DIR}/gpu_sources/${NAME}.cu")
+  file(CONFIGURE OUTPUT "${wrapper}"
+       CONTENT "// Generated: ${shown} compiled by nvcc for the GPU kernels.\n#include \"${abs}\"\n")
+  add_executable(${NAME} "${wrapper}")
+  target_include_directories(${NAME} PRIVATE "${dir}")
+  target_link_libraries(${NAME} PRIVATE ${ARG_LINK})
+  target_compile_definitions(${NAME} PRIVATE ${ARG_DEFINITIONS})
+  target_compile_options(${NAME} PRIVATE
+    $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Werror=all-warnings>)
+  set_target_properties(${NAME} PROPERTIES CUDA_RUNTIME_LIBRARY Shared)
+endfunction()

@@ -1,14 +1,15 @@
 /// \file
 /// \brief A deliberately wrong kernel library: proof that `llmlab verify` can fail (DESIGN.md §5).
 ///
-/// It exports the four C entry points of llmlab/cuda/abi.h. vector_add is right; reduce_sum
+/// It exports the four C entry points of llmlab/cuda/abi/vector_add.h and abi/reduce_sum.h. vector_add is right; reduce_sum
 /// forgets the last column of every row — the classic off-by-one of a loop bound — so
 /// `llmlab verify reduce_sum --impl libwrong_kernels_emu.so` must print FAIL and exit non-zero,
 /// and `llmlab verify vector_add --impl …` must pass.
 
 #include <cstdint>
 
-#include "llmlab/cuda/abi.h"
+#include "llmlab/cuda/abi/reduce_sum.h"
+#include "llmlab/cuda/abi/vector_add.h"
 #include "llmlab/cuda/kernel.cuh"
 
 namespace {

@@ -1,26 +1,54 @@
 #pragma once
 /// \file
-/// \brief Host values in a kernel's element type for the sweeps: E is float (fp32) or
-/// std::uint16_t (bf16 bits), and the baselines a bf16 output is judged against.
+/// \brief What every component's sweep shares: host values in the element type that crosses the
+/// C ABI (float, or std::uint16_t bf16 bits), and judging a kernel call's named outputs against
+/// the component description's expected outputs.
 
 #include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "llmlab/core/dtype.hpp"
-#include "llmlab/oracle/oracle.hpp"
+#include "llmlab/testing/component.hpp"
 #include "llmlab/testing/values.hpp"
+#include "verify/library.hpp"
+#include "verify/registry.hpp"
 
 namespace llmlab::app {
 
-/// v (n) as the device element type E: the floats themselves, or their bf16 bits (n).
-template <class E>
-std::vector<E> device_values(const std::vector<float>& v) {
-  if constexpr (sizeof(E) == 2)
-    return testing::bf16_bits(v);
-  else
-    return v;
+using testing::device_values;
+
+/// "f32" / "bf16", as the table prints dtypes.
+inline std::string dtype_label(DType t) { return t == DType::bf16 ? "bf16" : "f32"; }
+
+/// Judges one kernel call: when `rc` (or the synchronisation after it) failed, one failed row per
+/// expected output naming the symbol and the error; otherwise each expected output is read back
+/// from `outputs` and judged under its rule. Rows are "<component>/<output>".
+/// @param expected the outputs this call writes, from the description's `<c>_expected`
+inline void emit_judged(const KernelLibrary& lib, const std::string& component,
+                        const std::string& shape, DType dtype,
+                        const std::vector<testing::Expected>& expected, const char* symbol,
+                        int rc,
+                        std::initializer_list<std::pair<const char*, const DeviceOutput*>> outputs,
+                        const Emit& emit) {
+  const std::string err = call_error(lib, symbol, rc);
+  for (const testing::Expected& e : expected) {
+    const std::string row = component + "/" + e.name;
+    if (!err.empty()) {
+      emit(failed_case(row, shape, dtype_label(dtype), e.rule, err));
+      continue;
+    }
+    testing::Outputs got;
+    for (const auto& [name, out] : outputs)
+      if (e.name == name) got[name] = out->widened();
+    for (oracle::Report& r : testing::judge(row + " " + dtype_label(dtype) + " " + shape, {e}, got))
+      emit({row, shape, dtype_label(dtype), std::move(r)});
+  }
 }
 
+// TRANSITION (removed once every component sweeps through its description): the old helpers.
 /// Device elements (n) of type E back as doubles (n), for the oracle.
 template <class E>
 std::vector<double> widened_device(const std::vector<E>& v) {
@@ -29,14 +57,10 @@ std::vector<double> widened_device(const std::vector<E>& v) {
   else
     return oracle::widen(v);
 }
-
-/// The baseline of an output written in E: the float reference's values, rounded once to bf16
-/// when E is bf16 (what a correct bf16 kernel writes), as doubles.
+/// The float reference's values as doubles (compare_ratio rounds them for a bf16 rule).
 template <class E, class T>
 std::vector<double> baseline(const T& ref32) {
-  std::vector<double> out;
-  for (const float v : ref32) out.push_back(sizeof(E) == 2 ? round_to_bf16(v) : v);
-  return out;
+  return std::vector<double>(ref32.begin(), ref32.end());
 }
 
 }  // namespace llmlab::app

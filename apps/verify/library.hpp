@@ -8,11 +8,15 @@
 /// library's handle, which searches the library and its dependencies.
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "llmlab/core/dtype.hpp"
 
 namespace llmlab::app {
 
@@ -84,9 +88,19 @@ class KernelLibrary {
   ErrorStringFn* error_string_ = nullptr;
 };
 
-/// n elements of T in the library's device memory, freed on destruction.
+/// Device memory a kernel wrote, readable back as doubles for the oracle.
+class DeviceOutput {
+ public:
+  virtual ~DeviceOutput() = default;
+  /// The elements widened to double: floats as they are, bf16 bits (std::uint16_t) as the values
+  /// they stand for.
+  virtual std::vector<double> widened() const = 0;
+};
+
+/// n elements of T in the library's device memory, freed on destruction. T is what crosses the C
+/// ABI: float, std::uint16_t (bf16 bits) or std::int32_t (ids).
 template <class T>
-class DeviceArray {
+class DeviceArray : public DeviceOutput {
  public:
   /// Allocates n elements (uninitialised). @throws std::runtime_error if cudaMalloc fails.
   DeviceArray(const KernelLibrary& lib, std::size_t n)
@@ -95,9 +109,12 @@ class DeviceArray {
   DeviceArray(const KernelLibrary& lib, std::span<const T> host) : DeviceArray(lib, host.size()) {
     lib.to_device(ptr_, host.data(), host.size_bytes());
   }
+  /// Allocates and copies `host` to the device.
+  DeviceArray(const KernelLibrary& lib, const std::vector<T>& host)
+      : DeviceArray(lib, std::span<const T>(host)) {}
   DeviceArray(const DeviceArray&) = delete;
   DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { lib_->release(ptr_); }
+  ~DeviceArray() override { lib_->release(ptr_); }
 
   /// The device pointer.
   T* get() const { return ptr_; }
@@ -106,6 +123,17 @@ class DeviceArray {
     std::vector<T> host(n_);
     lib_->to_host(host.data(), ptr_, n_ * sizeof(T));
     return host;
+  }
+  /// The elements as doubles (bf16 bits widened exactly).
+  std::vector<double> widened() const override {
+    std::vector<double> out;
+    for (const T v : download()) {
+      if constexpr (std::is_same_v<T, std::uint16_t>)
+        out.push_back(bf16_bits_to_float(v));
+      else
+        out.push_back(static_cast<double>(v));
+    }
+    return out;
   }
 
  private:

@@ -20,8 +20,8 @@ std::vector<Component>& registry() {
 bool register_component(Component component) {
   auto& all = registry();
   const auto at =
-      std::lower_bound(all.begin(), all.end(), component.name,
-                       [](const Component& c, const std::string& n) { return c.name < n; });
+      std::lower_bound(all.begin(), all.end(), component.name(),
+                       [](const Component& c, const std::string& n) { return c.name() < n; });
   all.insert(at, std::move(component));
   return true;
 }
@@ -30,13 +30,13 @@ const std::vector<Component>& components() { return registry(); }
 
 const Component* find_component(std::string_view name) {
   for (const auto& c : registry())
-    if (c.name == name) return &c;
+    if (c.name() == name) return &c;
   return nullptr;
 }
 
 std::string component_names() {
   std::string out;
-  for (const auto& c : registry()) out += (out.empty() ? "" : ", ") + c.name;
+  for (const auto& c : registry()) out += (out.empty() ? "" : ", ") + c.name();
   return out;
 }
 

@@ -2,16 +2,23 @@
 /// \file
 /// \brief The components `llmlab verify` knows: each registers itself from its own file.
 ///
-/// Adding a component to the command line is one file in apps/verify/: describe its C symbols
-/// (from optimized/include/llmlab/cuda/abi.h) and write its sweep, then
-/// `LLMLAB_VERIFY_REGISTER(component)` — see vector_add.cpp for the pattern.
+/// Adding a component to the command line is one file, apps/verify/components/<component>.cpp:
+/// name its C symbols (LLMLAB_C_SYMBOL over the declarations of
+/// <llmlab/cuda/abi/<component>.h>), run its description's sweep through them, then
+/// `LLMLAB_VERIFY_REGISTER(component)` — see components/gelu.cpp for the pattern.
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "llmlab/oracle/oracle.hpp"
+#include "llmlab/testing/component.hpp"
 #include "verify/library.hpp"
 
 namespace llmlab::app {
@@ -19,8 +26,69 @@ namespace llmlab::app {
 /// A C entry point a kernel library must export for a component.
 struct Symbol {
   std::string name;       ///< e.g. "llmlab_vector_add_f32"
-  std::string signature;  ///< its C declaration, shown when it is missing
+  std::string signature;  ///< its C declaration with parameter names, shown when it is missing
 };
+
+/// The C spelling of a parameter type of the C ABI.
+template <class T>
+constexpr const char* c_type_name() {
+  if constexpr (std::is_same_v<T, const float*>) return "const float*";
+  else if constexpr (std::is_same_v<T, float*>) return "float*";
+  else if constexpr (std::is_same_v<T, const std::uint16_t*>) return "const uint16_t*";
+  else if constexpr (std::is_same_v<T, std::uint16_t*>) return "uint16_t*";
+  else if constexpr (std::is_same_v<T, const std::int32_t*>) return "const int32_t*";
+  else if constexpr (std::is_same_v<T, std::int32_t*>) return "int32_t*";
+  else if constexpr (std::is_same_v<T, std::int64_t>) return "int64_t";
+  else if constexpr (std::is_same_v<T, float>) return "float";
+  else if constexpr (std::is_same_v<T, int>) return "int";
+  else static_assert(sizeof(T) == 0, "a C ABI parameter type c_type_name does not know yet");
+}
+
+/// How a C function type spells its parameters.
+template <class F>
+struct CFunction;
+/// int f(A...): the C ABI's shape.
+template <class... A>
+struct CFunction<int(A...)> {
+  static constexpr std::size_t arity = sizeof...(A);  ///< number of parameters
+  /// "const float* x, float* y, int64_t n" from the parameter names.
+  static std::string parameters(const char* const* names) {
+    const char* types[] = {c_type_name<A>()..., ""};
+    std::string out;
+    for (std::size_t i = 0; i < arity; ++i)
+      out += std::string(i ? ", " : "") + types[i] + " " + names[i];
+    return out;
+  }
+};
+
+/// A C function found in a library: the typed pointer and its symbol's name (for messages).
+template <class F>
+struct Found {
+  F* fn;             ///< the function (non-null: verify checked every symbol before sweeping)
+  const char* name;  ///< "llmlab_gelu_forward_f32"
+};
+
+/// The Symbol of C function `name` of type F (decltype of its declaration in
+/// <llmlab/cuda/abi/<component>.h>), with its parameters' names. The types come from the
+/// declaration itself; a wrong number of names does not compile.
+template <class F, std::size_t N>
+Symbol c_symbol(const char* name, const char* const (&params)[N]) {
+  static_assert(CFunction<F>::arity == N, "one name per parameter of the C declaration");
+  return {name, std::string("int ") + name + "(" + CFunction<F>::parameters(params) + ")"};
+}
+
+}  // namespace llmlab::app
+
+/// The Symbol of a C ABI function declared in <llmlab/cuda/abi/<component>.h>, its parameter
+/// names after it: `LLMLAB_C_SYMBOL(llmlab_gelu_forward_f32, "x", "y", "n")`.
+#define LLMLAB_C_SYMBOL(fn, ...) ::llmlab::app::c_symbol<decltype(fn)>(#fn, {__VA_ARGS__})
+
+/// The function `fn` of a loaded library, typed as its declaration, with its name:
+/// `LLMLAB_FIND(lib, llmlab_gelu_forward_f32)` → a Found<F>.
+#define LLMLAB_FIND(lib, fn) \
+  ::llmlab::app::Found<decltype(fn)> { (lib).function<decltype(fn)>(#fn), #fn }
+
+namespace llmlab::app {
 
 /// The verdict on one case of a sweep: which shape and dtype, and the oracle's report.
 struct CaseResult {
@@ -33,15 +101,43 @@ struct CaseResult {
 /// Receives each case's result as soon as it is known (the table prints it at once).
 using Emit = std::function<void(CaseResult)>;
 
-/// What a component brings to `llmlab verify`.
+/// What a component brings to `llmlab verify`: its card (testing::ComponentCard, from its one
+/// description in llmlab/testing/<component>_case.hpp), its C symbols, its sweep's labels and the
+/// sweep itself.
 struct Component {
-  std::string name;             ///< the component's name everywhere in the tree
-  std::string description;      ///< one line, shown in --help
-  std::vector<Symbol> symbols;  ///< every one of them is required of a library
+  testing::ComponentCard card;     ///< name, summary, Python names, outputs and their rules
+  std::vector<Symbol> symbols;     ///< every one of them is required of a library
+  std::vector<std::string> cases;  ///< the sweep's shapes and value scales, as labels
+  /// Each output's oracle rule in words, per dtype (from the description's `<c>_expected`).
+  std::map<std::string, std::string> rules;
   /// Runs every case (shapes × dtypes) against the library and emits one result per case.
   /// Called only after every symbol was found.
   std::function<void(const KernelLibrary&, const Emit&)> sweep;
+  /// The component's name everywhere in the tree.
+  const std::string& name() const { return card.name; }
 };
+
+/// Each output's rule in words for the dtypes given, "f32: ratio k=2 + 2 ulp(f32); bf16: …", from
+/// a description's expected outputs on one case per dtype.
+inline std::map<std::string, std::string> rules_in_words(
+    std::initializer_list<std::vector<testing::Expected>> per_dtype) {
+  std::map<std::string, std::string> out;
+  for (const auto& expected : per_dtype)
+    for (const testing::Expected& e : expected) {
+      std::string& s = out[e.name];
+      s += (s.empty() ? "" : "; ") + std::string(dtype_name(e.rule.dtype)) + ": " +
+           e.rule.describe();
+    }
+  return out;
+}
+
+/// The labels of a description's sweep (each shape's label()).
+template <class Shapes>
+std::vector<std::string> case_labels(const Shapes& shapes) {
+  std::vector<std::string> out;
+  for (const auto& s : shapes) out.push_back(s.label());
+  return out;
+}
 
 /// Adds a component; @returns true (so it can initialise a namespace-scope constant).
 bool register_component(Component component);

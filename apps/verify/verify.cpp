@@ -53,7 +53,7 @@ void require_symbols(const KernelLibrary& lib, const std::vector<const Component
     for (const Symbol& s : c->symbols)
       if (lib.find(s.name.c_str()) == nullptr) {
         missing += (missing.empty() ? "" : "\n") + lib.shown() + " does not export `" + s.name +
-                   "` (" + s.signature + ") — see optimized/include/llmlab/cuda/abi.h";
+                   "` (" + s.signature + ") — see <llmlab/cuda/abi/" + c->name() + ".h>";
       }
   if (!missing.empty()) throw SetupError(missing);
 }

@@ -26,6 +26,8 @@
 #include "llmlab/core/dtype.hpp"
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace llmlab::python {
 
@@ -155,6 +157,39 @@ inline DType cuda_dtype(std::string_view fn, std::string_view dtype) {
   if (dtype == "bfloat16") return DType::bf16;
   throw py::value_error(std::string(fn) + ": dtype must be \"float32\" or \"bfloat16\", got \"" +
                         std::string(dtype) + "\"");
+}
+
+/// Calls `f.template operator()<E>()` with E the device element type of `dtype`: float for
+/// "float32", __nv_bfloat16 for "bfloat16" (anything else raises ValueError naming `fn`). The one
+/// place a binding turns its dtype argument into a type.
+template <class F>
+auto dispatch_cuda(std::string_view fn, std::string_view dtype, F&& f) {
+  if (cuda_dtype(fn, dtype) == DType::bf16) return f.template operator()<__nv_bfloat16>();
+  return f.template operator()<float>();
+}
+
+/// `a` (float32 or float64, any shape) on the device as E, flattened: fp32, or bf16 rounded to
+/// nearest-even. Throws TypeError for other input dtypes.
+template <class E>
+testing::DeviceBuffer<E> device_input(const py::array& a, std::string_view fn,
+                                      std::string_view arg) {
+  if (!holds<float>(a) && !holds<double>(a)) bad_float_dtype(fn, arg, a);
+  const auto f = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+  const std::vector<float> values(f.data(), f.data() + f.size());
+  if constexpr (sizeof(E) == 2)
+    return testing::DeviceBuffer<E>(testing::bf16_bits(values));
+  else
+    return testing::DeviceBuffer<E>(values);
+}
+
+/// A float32 NumPy array of `shape` holding a device buffer's values (bf16 widened exactly).
+template <class E>
+py::array_t<float> to_numpy(const testing::DeviceBuffer<E>& d,
+                            const std::vector<py::ssize_t>& shape) {
+  py::array_t<float> out(shape);
+  const std::vector<double> v = d.widened();
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
 }
 
 /// Throws LaunchError "fn: <CUDA error>" plus the emulator's diagnostic when `err` is not success.

@@ -1,8 +1,9 @@
 #pragma once
 /// \file
-/// \brief One `bind_<component>` per component, each in python/src/<component>.cpp, called by
-/// module.cpp. A component with a reference and kernels binds into both submodules:
-/// `llmlab.ref.<name>` and `llmlab.cuda.<name>` (python/README.md, "Adding a component").
+/// \brief One `bind_<component>(ref, cuda)` per component, each in python/src/<component>.cpp and
+/// registered there with LLMLAB_PYTHON_REGISTER(component), so a new component edits no shared
+/// file: it binds into both submodules, `llmlab.ref.<name>` and `llmlab.cuda.<name>`
+/// (python/README.md, "Adding a component").
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -11,23 +12,26 @@
 
 namespace llmlab::python {
 
+/// A component's bindings: defines its names in llmlab.ref and llmlab.cuda.
+using Binder = void (*)(py::module_& ref, py::module_& cuda);
+
+/// Adds a component's binder; @returns true (so it can initialise a namespace-scope constant).
+bool register_binder(const char* component, Binder bind);
+
+/// Calls every registered binder, in the order of the components' names.
+void bind_components(py::module_& ref, py::module_& cuda);
+
 /// llmlab.Tokenizer (the reference, llmlab::ref) and llmlab.FastTokenizer (llmlab::fast).
 void bind_tokenizer(py::module_& m);
-/// llmlab.ref.vector_add, llmlab.cuda.vector_add.
-void bind_vector_add(py::module_& ref, py::module_& cuda);
-/// llmlab.ref.reduce_sum, llmlab.cuda.reduce_sum.
-void bind_reduce_sum(py::module_& ref, py::module_& cuda);
-/// llmlab.ref / llmlab.cuda softmax_forward, softmax_backward.
-void bind_softmax(py::module_& ref, py::module_& cuda);
-/// llmlab.ref / llmlab.cuda embedding_forward, embedding_backward.
-void bind_embedding(py::module_& ref, py::module_& cuda);
-/// llmlab.ref / llmlab.cuda matmul_forward, matmul_backward.
-void bind_matmul(py::module_& ref, py::module_& cuda);
-/// llmlab.ref / llmlab.cuda layernorm_forward, layernorm_backward.
-void bind_layernorm(py::module_& ref, py::module_& cuda);
-/// llmlab.ref / llmlab.cuda gelu_forward, gelu_backward.
-void bind_gelu(py::module_& ref, py::module_& cuda);
 /// llmlab.emu: the emulator's last diagnostic and the planted-bug kernels of notebook 00.
 void bind_emulator(py::module_& emu);
 
 }  // namespace llmlab::python
+
+/// Registers `llmlab::python::bind_<component>(ref, cuda)`, defined in the same file
+/// (python/src/<component>.cpp), at module load.
+#define LLMLAB_PYTHON_REGISTER(component)                              \
+  namespace {                                                          \
+  [[maybe_unused]] const bool llmlab_python_registered =               \
+      ::llmlab::python::register_binder(#component, &::llmlab::python::bind_##component); \
+  }

@@ -117,3 +117,5 @@ void bind_embedding(py::module_& ref, py::module_& cuda) {
 }
 
 }  // namespace llmlab::python
+
+LLMLAB_PYTHON_REGISTER(embedding)

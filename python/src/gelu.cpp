@@ -45,38 +45,30 @@ void bind_gelu(py::module_& ref, py::module_& cuda) {
   cuda.def(
       "gelu_forward",
       [](const py::array& x, const std::string& dtype, int version) {
-        const DType t = cuda_dtype("gelu_forward", dtype);
-        const auto n = static_cast<std::int64_t>(x.size());
-        DeviceMemory dx = to_device(x, t, "gelu_forward", "x");
-        DeviceMemory dy(n, bytes_of(t));
-        launch_checked("gelu_forward", [&] {
-          return t == DType::f32
-                     ? cuda::gelu_forward(dx.as<const float>(), dy.as<float>(), n, version)
-                     : cuda::gelu_forward(dx.as<const __nv_bfloat16>(), dy.as<__nv_bfloat16>(), n,
-                                          version);
+        return dispatch_cuda("gelu_forward", dtype, [&]<class E>() {
+          auto dx = device_input<E>(x, "gelu_forward", "x");
+          testing::DeviceBuffer<E> dy(dx.size());
+          launch_checked("gelu_forward",
+                         [&] { return cuda::gelu_forward(dx.cget(), dy.get(), dx.size(), version); });
+          return to_numpy(dy, shape_vec(x));
         });
-        return from_device(dy, t, shape_vec(x));
       },
       py::arg("x"), py::arg("dtype") = "float32", py::arg("version") = 0,
       "GELU of every element on the device in `dtype`; returns float32 of x's shape.");
   cuda.def(
       "gelu_backward",
       [](const py::array& dy, const py::array& x, const std::string& dtype, int version) {
-        const DType t = cuda_dtype("gelu_backward", dtype);
         if (shape_vec(dy) != shape_vec(x))
           throw Error("gelu_backward", "dy is " + shape_of(dy) + " but x is " + shape_of(x));
-        const auto n = static_cast<std::int64_t>(x.size());
-        DeviceMemory ddy = to_device(dy, t, "gelu_backward", "dy");
-        DeviceMemory dx = to_device(x, t, "gelu_backward", "x");
-        DeviceMemory ddx = device_zeros(n, bytes_of(t));  // dx accumulates
-        launch_checked("gelu_backward", [&] {
-          return t == DType::f32 ? cuda::gelu_backward(ddy.as<const float>(), dx.as<const float>(),
-                                                       ddx.as<float>(), n, version)
-                                 : cuda::gelu_backward(ddy.as<const __nv_bfloat16>(),
-                                                       dx.as<const __nv_bfloat16>(),
-                                                       ddx.as<__nv_bfloat16>(), n, version);
+        return dispatch_cuda("gelu_backward", dtype, [&]<class E>() {
+          auto ddy = device_input<E>(dy, "gelu_backward", "dy");
+          auto dx = device_input<E>(x, "gelu_backward", "x");
+          testing::DeviceBuffer<E> ddx(dx.size());  // zeroed: dx accumulates
+          launch_checked("gelu_backward", [&] {
+            return cuda::gelu_backward(ddy.cget(), dx.cget(), ddx.get(), dx.size(), version);
+          });
+          return to_numpy(ddx, shape_vec(x));
         });
-        return from_device(ddx, t, shape_vec(x));
       },
       py::arg("dy"), py::arg("x"), py::arg("dtype") = "float32", py::arg("version") = 0,
       "dx on the device from dy and the forward's input x; returns float32.");
@@ -84,3 +76,5 @@ void bind_gelu(py::module_& ref, py::module_& cuda) {
 }
 
 }  // namespace llmlab::python
+
+LLMLAB_PYTHON_REGISTER(gelu)

@@ -152,3 +152,5 @@ void bind_layernorm(py::module_& ref, py::module_& cuda) {
 }
 
 }  // namespace llmlab::python
+
+LLMLAB_PYTHON_REGISTER(layernorm)

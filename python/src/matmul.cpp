@@ -134,3 +134,5 @@ void bind_matmul(py::module_& ref, py::module_& cuda) {
 }
 
 }  // namespace llmlab::python
+
+LLMLAB_PYTHON_REGISTER(matmul)

@@ -6,6 +6,31 @@
 
 #include "bindings.hpp"
 
+#include <map>
+#include <string>
+
+namespace llmlab::python {
+namespace {
+
+/// Function-local, so registration works from any translation unit's static initialisers.
+std::map<std::string, Binder>& binders() {
+  static std::map<std::string, Binder> all;
+  return all;
+}
+
+}  // namespace
+
+bool register_binder(const char* component, Binder bind) {
+  binders()[component] = bind;
+  return true;
+}
+
+void bind_components(py::module_& ref, py::module_& cuda) {
+  for (const auto& [name, bind] : binders()) bind(ref, cuda);
+}
+
+}  // namespace llmlab::python
+
 PYBIND11_MODULE(_llmlab, m) {
   namespace py = pybind11;
   using namespace llmlab::python;
@@ -21,12 +46,6 @@ PYBIND11_MODULE(_llmlab, m) {
   py::module_ emu = m.def_submodule("emu", "The CUDA emulator (llmlab::emu)");
 
   bind_tokenizer(m);
-  bind_vector_add(ref, cuda);
-  bind_reduce_sum(ref, cuda);
-  bind_matmul(ref, cuda);
-  bind_layernorm(ref, cuda);
-  bind_gelu(ref, cuda);
-  bind_softmax(ref, cuda);
-  bind_embedding(ref, cuda);
+  bind_components(ref, cuda);
   bind_emulator(emu);
 }

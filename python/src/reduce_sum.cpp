@@ -43,3 +43,5 @@ void bind_reduce_sum(py::module_& ref, py::module_& cuda) {
 }
 
 }  // namespace llmlab::python
+
+LLMLAB_PYTHON_REGISTER(reduce_sum)

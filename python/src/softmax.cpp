@@ -91,3 +91,5 @@ void bind_softmax(py::module_& ref, py::module_& cuda) {
 }
 
 }  // namespace llmlab::python
+
+LLMLAB_PYTHON_REGISTER(softmax)

@@ -50,3 +50,5 @@ void bind_vector_add(py::module_& ref, py::module_& cuda) {
 }
 
 }  // namespace llmlab::python
+
+LLMLAB_PYTHON_REGISTER(vector_add)

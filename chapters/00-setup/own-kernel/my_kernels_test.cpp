@@ -5,7 +5,8 @@
 /// twice that of the same computation done plainly in float, plus 2 ulps.
 
 #include <gtest/gtest.h>
-#include <llmlab/cuda/abi.h>
+#include <llmlab/cuda/abi/reduce_sum.h>
+#include <llmlab/cuda/abi/vector_add.h>
 
 #include <algorithm>
 #include <cmath>

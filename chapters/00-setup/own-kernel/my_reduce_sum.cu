@@ -1,12 +1,13 @@
 /// \file
-/// \brief My kernels: the four C entry points of <llmlab/cuda/abi.h>, so `llmlab verify` can load
+/// \brief My kernels: the four C entry points of <llmlab/cuda/abi/vector_add.h> and <llmlab/cuda/abi/reduce_sum.h>, so `llmlab verify` can load
 /// them.
 ///
 /// vector_add: one thread per element. reduce_sum: one block of 256 threads per row; each thread
 /// sums a strided slice of the row in float, then a tree in shared memory adds the 256 partials.
 /// Built twice by llmlab_add_cuda_library: g++ against the emulator, and nvcc for real GPUs.
 
-#include <llmlab/cuda/abi.h>
+#include <llmlab/cuda/abi/reduce_sum.h>
+#include <llmlab/cuda/abi/vector_add.h>
 
 #include <cstdint>
 #include <llmlab/cuda/kernel.cuh>

@@ -76,11 +76,10 @@ inline std::vector<Expected> only(const std::vector<Expected>& all,
   return out;
 }
 
-/// One output's oracle rule in words, for the component's page.
+/// One output, in words, for the component's page (its rule comes from `<c>_expected` itself).
 struct OutputCard {
   std::string name;  ///< "y", "dx", …
   std::string what;  ///< what it is, its shape and dtype, overwritten or accumulated (+=)
-  std::string rule;  ///< the rule applied, e.g. "ratio, k = 2 (forward)"
 };
 
 /// What a component's page says beyond its C symbols: its summary, Python names, outputs and the
@@ -89,7 +88,7 @@ struct ComponentCard {
   std::string name;                 ///< the component's name everywhere in the tree
   std::string summary;              ///< one line, the math in plain text
   std::vector<std::string> python;  ///< "llmlab.ref.gelu_forward(x) -> y", …
-  std::vector<OutputCard> outputs;  ///< every output the checks judge
+  std::vector<OutputCard> outputs;  ///< every output the checks judge, in words
   std::string sweep_note;           ///< why the sweep's shapes and value scales are what they are
 };
 

@@ -98,10 +98,8 @@ inline ComponentCard gelu_card() {
            "llmlab.cuda.gelu_forward(x, dtype='float32', version=0) -> y",
            "llmlab.cuda.gelu_backward(dy, x, dtype='float32', version=0) -> dx",
            "llmlab.cuda.gelu_versions"},
-          {{"y", "(n), the input's dtype, overwritten (may be x itself: in place)",
-            "ratio, k = 2 (forward), floor 2 ulps"},
-           {"dx", "(n), the input's dtype, accumulated: dx += gelu'(x) dy",
-            "ratio, k = 3 (gradient), floor 4 ulps"}},
+          {{"y", "(n), the input's dtype, overwritten (may be x itself: in place)"},
+           {"dx", "(n), the input's dtype, accumulated: dx += gelu'(x) dy"}},
           "lengths no multiple of a block (256), a warp (32) or a vector width (4); x ~ U(±5) for "
           "the bend and both tails, U(±1000) saturated, U(±1e-3) linear, U(±10) where 1 + tanh u "
           "cancels"};

@@ -58,6 +58,16 @@ inline std::vector<std::uint16_t> bf16_bits(std::span<const float> v) {
   return out;
 }
 
+/// v (n) as the elements a device of element type E holds: the floats themselves for a 4-byte E,
+/// their bf16 bit patterns (std::uint16_t) for a 2-byte E (__nv_bfloat16, or bf16 bits).
+template <class E>
+auto device_values(std::span<const float> v) {
+  if constexpr (sizeof(E) == 2)
+    return bf16_bits(v);
+  else
+    return std::vector<float>(v.begin(), v.end());
+}
+
 /// \f$ \max_r \sum_c |x_{r,c}| \f$ of x (R, C), row-major; 0 when R or C is 0. Any summation
 /// order's rounding scales with this, not with a row sum that cancellation made small.
 inline double max_row_abs_sum(std::span<const float> x, std::int64_t R, std::int64_t C) {

@@ -117,9 +117,8 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 }
 
 Component softmax_component() {
-  return {"softmax",
-          "row-wise softmax y = exp(x - max) / sum (fp32, bf16) and its accumulating backward "
-          "(fp32)",
+  return {{"softmax", "row-wise softmax y = exp(x - max) / sum (fp32, bf16) and its accumulating backward "
+          "(fp32)", {}, {}, ""},
           {{"llmlab_softmax_forward_f32",
             "int llmlab_softmax_forward_f32(const float* x, float* y, int64_t rows, int64_t cols)"},
            {"llmlab_softmax_forward_bf16",
@@ -128,6 +127,8 @@ Component softmax_component() {
            {"llmlab_softmax_backward_f32",
             "int llmlab_softmax_backward_f32(const float* dy, const float* y, float* dx, "
             "int64_t rows, int64_t cols)"}},
+          {},
+          {},
           sweep};
 }
 

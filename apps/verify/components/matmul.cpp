@@ -146,9 +146,8 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 }
 
 Component matmul_component() {
-  return {"matmul",
-          "linear layer y = x W^T + b (fp32; bf16 summed in float, rounded once) and its fp32 "
-          "backward dx, dW, db (accumulated)",
+  return {{"matmul", "linear layer y = x W^T + b (fp32; bf16 summed in float, rounded once) and its fp32 "
+          "backward dx, dW, db (accumulated)", {}, {}, ""},
           {{"llmlab_matmul_forward_f32",
             "int llmlab_matmul_forward_f32(const float* x, const float* w, const float* b, "
             "float* y, int64_t N, int64_t in, int64_t out)"},
@@ -158,6 +157,8 @@ Component matmul_component() {
            {"llmlab_matmul_backward_f32",
             "int llmlab_matmul_backward_f32(const float* dy, const float* x, const float* w, "
             "float* dx, float* dw, float* db, int64_t N, int64_t in, int64_t out)"}},
+          {},
+          {},
           sweep};
 }
 

@@ -74,14 +74,17 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 
 Component residual_component() {
   return {
-      "residual",
-      "the residual add out = a + b and its accumulating backward da += dout, db += dout "
-      "(fp32; exact)",
+      {"residual",
+       "the residual add out = a + b and its accumulating backward da += dout, db += dout "
+       "(fp32; exact)",
+       {}, {}, ""},
       {{"llmlab_residual_forward_f32",
         "int llmlab_residual_forward_f32(const float* a, const float* b, float* out, "
         "int64_t n)"},
        {"llmlab_residual_backward_f32",
         "int llmlab_residual_backward_f32(const float* dout, float* da, float* db, int64_t n)"}},
+      {},
+      {},
       sweep};
 }
 
