@@ -14,11 +14,20 @@ namespace llmlab::app {
 struct DescribeOptions {
   std::string component;  ///< a registered component's name, or "all"
   bool json = false;      ///< one JSON document instead of Markdown
-  std::string out_dir;    ///< write `component_<name>.md` per component here instead of stdout
+  /// Write the pages here instead of stdout: `component_<name>.md` per component and, for "all",
+  /// `components.md` (the index) and `component_groups.dox` (one Doxygen group per component).
+  std::string out_dir;
 };
 
 /// The Markdown page of one component (a Doxygen page `component_<name>`).
 std::string describe_markdown(const Component& c);
+
+/// The index page `components` listing every registered component's page.
+std::string components_index();
+
+/// One `\defgroup group_<name>` per registered component: its summary, page and chapter; the
+/// files of a component join it with `\ingroup group_<name>`.
+std::string component_groups();
 
 /// Runs `llmlab describe`. @returns 0 @throws SetupError for an unknown component or an
 /// output directory that cannot be written.

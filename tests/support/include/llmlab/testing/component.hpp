@@ -90,6 +90,7 @@ struct ComponentCard {
   std::vector<std::string> python;  ///< "llmlab.ref.gelu_forward(x) -> y", …
   std::vector<OutputCard> outputs;  ///< every output the checks judge, in words
   std::string sweep_note;           ///< why the sweep's shapes and value scales are what they are
+  std::string chapter;              ///< the chapter page that teaches it, e.g. "ch03" ("" if none)
 };
 
 }  // namespace llmlab::testing

@@ -102,7 +102,8 @@ inline ComponentCard gelu_card() {
            {"dx", "(n), the input's dtype, accumulated: dx += gelu'(x) dy"}},
           "lengths no multiple of a block (256), a warp (32) or a vector width (4); x ~ U(±5) for "
           "the bend and both tails, U(±1000) saturated, U(±1e-3) linear, U(±10) where 1 + tanh u "
-          "cancels"};
+          "cancels",
+          "ch03"};
 }
 
 }  // namespace llmlab::testing
