@@ -33,7 +33,7 @@ class Table final : public Output {
 
   void begin(const std::string& library) override {
     out_ << "llmlab verify: " << library << "\n"
-         << format("%-12s %-14s %-5s %-11s %-11s %-9s %s\n", "component", "shape", "dtype",
+         << format("%-16s %-28s %-5s %-11s %-11s %-9s %s\n", "component", "shape", "dtype",
                    "max error", "budget", "ratio", "result");
     out_.flush();
   }
@@ -43,7 +43,7 @@ class Table final : public Output {
     (r.pass ? passed_ : failed_)++;
     const std::string err = r.error.empty() ? format("%.3e", r.max_abs_err) : "-";
     const std::string budget = r.error.empty() ? format("%.3e", r.budget) : "-";
-    out_ << format("%-12s %-14s %-5s %-11s %-11s %-9s %s\n", c.component.c_str(), c.shape.c_str(),
+    out_ << format("%-16s %-28s %-5s %-11s %-11s %-9s %s\n", c.component.c_str(), c.shape.c_str(),
                    c.dtype.c_str(), err.c_str(), budget.c_str(), ratio_text(r).c_str(),
                    r.pass ? "PASS" : "FAIL");
     if (!r.pass) {  // the oracle's explanation, indented under the row
