@@ -25,8 +25,11 @@ inline std::string dtype_label(DType t) { return t == DType::bf16 ? "bf16" : "f3
 
 /// Judges one kernel call: when `rc` (or the synchronisation after it) failed, one failed row per
 /// expected output naming the symbol and the error; otherwise each expected output is read back
-/// from `outputs` and judged under its rule. Rows are "<component>/<output>".
-/// @param expected the outputs this call writes, from the description's `<c>_expected`
+/// from `outputs` and judged under its rule. Rows are named `<component>/<output>`.
+/// @param lib the library   @param component its name   @param shape the case's label
+/// @param dtype the case's dtype   @param expected the outputs this call writes (`<c>_expected`)
+/// @param symbol the C function called   @param rc what it returned
+/// @param outputs the device buffers it wrote, by output name   @param emit receives each row
 inline void emit_judged(const KernelLibrary& lib, const std::string& component,
                         const std::string& shape, DType dtype,
                         const std::vector<testing::Expected>& expected, const char* symbol,

@@ -2,9 +2,9 @@
 /// \file
 /// \brief The components `llmlab verify` knows: each registers itself from its own file.
 ///
-/// Adding a component to the command line is one file, apps/verify/components/<component>.cpp:
+/// Adding a component to the command line is one file, `apps/verify/components/<component>.cpp`:
 /// name its C symbols (LLMLAB_C_SYMBOL over the declarations of
-/// <llmlab/cuda/abi/<component>.h>), run its description's sweep through them, then
+/// `<llmlab/cuda/abi/<component>.h>`), run its description's sweep through them, then
 /// `LLMLAB_VERIFY_REGISTER(component)` — see components/gelu.cpp for the pattern.
 
 #include <cstddef>
@@ -69,7 +69,7 @@ struct Found {
 };
 
 /// The Symbol of C function `name` of type F (decltype of its declaration in
-/// <llmlab/cuda/abi/<component>.h>), with its parameters' names. The types come from the
+/// `<llmlab/cuda/abi/<component>.h>`), with its parameters' names. The types come from the
 /// declaration itself; a wrong number of names does not compile.
 template <class F, std::size_t N>
 Symbol c_symbol(const char* name, const char* const (&params)[N]) {
@@ -79,7 +79,7 @@ Symbol c_symbol(const char* name, const char* const (&params)[N]) {
 
 }  // namespace llmlab::app
 
-/// The Symbol of a C ABI function declared in <llmlab/cuda/abi/<component>.h>, its parameter
+/// The Symbol of a C ABI function declared in `<llmlab/cuda/abi/<component>.h>`, its parameter
 /// names after it: `LLMLAB_C_SYMBOL(llmlab_gelu_forward_f32, "x", "y", "n")`.
 #define LLMLAB_C_SYMBOL(fn, ...) ::llmlab::app::c_symbol<decltype(fn)>(#fn, {__VA_ARGS__})
 
@@ -102,7 +102,7 @@ struct CaseResult {
 using Emit = std::function<void(CaseResult)>;
 
 /// What a component brings to `llmlab verify`: its card (testing::ComponentCard, from its one
-/// description in llmlab/testing/<component>_case.hpp), its C symbols, its sweep's labels and the
+/// description in `llmlab/testing/<component>_case.hpp`), its C symbols, its sweep's labels and the
 /// sweep itself.
 struct Component {
   testing::ComponentCard card;     ///< name, summary, Python names, outputs and their rules

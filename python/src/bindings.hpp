@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// \brief One `bind_<component>(ref, cuda)` per component, each in python/src/<component>.cpp and
+/// \brief One `bind_<component>(ref, cuda)` per component, each in `python/src/<component>.cpp` and
 /// registered there with LLMLAB_PYTHON_REGISTER(component), so a new component edits no shared
 /// file: it binds into both submodules, `llmlab.ref.<name>` and `llmlab.cuda.<name>`
 /// (python/README.md, "Adding a component").
@@ -29,7 +29,7 @@ void bind_emulator(py::module_& emu);
 }  // namespace llmlab::python
 
 /// Registers `llmlab::python::bind_<component>(ref, cuda)`, defined in the same file
-/// (python/src/<component>.cpp), at module load.
+/// (`python/src/<component>.cpp`), at module load.
 #define LLMLAB_PYTHON_REGISTER(component)                              \
   namespace {                                                          \
   [[maybe_unused]] const bool llmlab_python_registered =               \

@@ -170,7 +170,7 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 
 Component embedding_component() {
   return {{"embedding", "token + position embedding out = wte[ids] + wpe[t] (fp32, bf16; exact) and its "
-          "accumulating backward (fp32)", {}, {}, ""},
+          "accumulating backward (fp32)", {}, {}, "", ""},
           {{"llmlab_embedding_forward_f32",
             "int llmlab_embedding_forward_f32(const int32_t* ids, const float* wte, "
             "const float* wpe, float* out, int64_t B, int64_t T, int64_t C, int64_t V, "

@@ -129,7 +129,7 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 
 Component layernorm_component() {
   return {{"layernorm", "layer normalisation over the last axis, forward (y, mean, rstd) and accumulating "
-          "backward (dx, dw, db); fp32, bf16 activations with fp32 statistics and dw/db", {}, {}, ""},
+          "backward (dx, dw, db); fp32, bf16 activations with fp32 statistics and dw/db", {}, {}, "", ""},
           {{"llmlab_layernorm_forward_f32",
             "int llmlab_layernorm_forward_f32(const float* x, const float* w, const float* b, "
             "float* y, float* mean, float* rstd, int64_t rows, int64_t cols, float eps)"},

@@ -147,7 +147,7 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 
 Component matmul_component() {
   return {{"matmul", "linear layer y = x W^T + b (fp32; bf16 summed in float, rounded once) and its fp32 "
-          "backward dx, dW, db (accumulated)", {}, {}, ""},
+          "backward dx, dW, db (accumulated)", {}, {}, "", ""},
           {{"llmlab_matmul_forward_f32",
             "int llmlab_matmul_forward_f32(const float* x, const float* w, const float* b, "
             "float* y, int64_t N, int64_t in, int64_t out)"},

@@ -72,7 +72,7 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 }
 
 Component reduce_sum_component() {
-  return {{"reduce_sum", "row sums out_r = sum_c x[r, c] of an (R, C) matrix (fp32 or bf16 in, fp32 out)", {}, {}, ""},
+  return {{"reduce_sum", "row sums out_r = sum_c x[r, c] of an (R, C) matrix (fp32 or bf16 in, fp32 out)", {}, {}, "", ""},
           {{"llmlab_reduce_sum_f32",
             "int llmlab_reduce_sum_f32(const float* x, float* out, int64_t rows, int64_t cols)"},
            {"llmlab_reduce_sum_bf16",

@@ -77,7 +77,7 @@ Component residual_component() {
       {"residual",
        "the residual add out = a + b and its accumulating backward da += dout, db += dout "
        "(fp32; exact)",
-       {}, {}, ""},
+       {}, {}, "", ""},
       {{"llmlab_residual_forward_f32",
         "int llmlab_residual_forward_f32(const float* a, const float* b, float* out, "
         "int64_t n)"},

@@ -118,7 +118,7 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 
 Component softmax_component() {
   return {{"softmax", "row-wise softmax y = exp(x - max) / sum (fp32, bf16) and its accumulating backward "
-          "(fp32)", {}, {}, ""},
+          "(fp32)", {}, {}, "", ""},
           {{"llmlab_softmax_forward_f32",
             "int llmlab_softmax_forward_f32(const float* x, float* y, int64_t rows, int64_t cols)"},
            {"llmlab_softmax_forward_bf16",

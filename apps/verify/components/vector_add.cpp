@@ -90,7 +90,7 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 }
 
 Component vector_add_component() {
-  return {{"vector_add", "c = a + b element-wise (fp32; bf16 summed in float, rounded once)", {}, {}, ""},
+  return {{"vector_add", "c = a + b element-wise (fp32; bf16 summed in float, rounded once)", {}, {}, "", ""},
           {{"llmlab_vector_add_f32",
             "int llmlab_vector_add_f32(const float* a, const float* b, float* c, int64_t n)"},
            {"llmlab_vector_add_bf16",

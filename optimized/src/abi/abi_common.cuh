@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// \brief Shared by optimized/src/abi/<component>.cu, llmlab's own kernels behind the C ABI
-/// (<llmlab/cuda/abi/<component>.h>, built into libllmlab_plugin_*.so): each symbol forwards to
+/// \brief Shared by `optimized/src/abi/<component>.cu`, llmlab's own kernels behind the C ABI
+/// (`<llmlab/cuda/abi/<component>.h>`, built into libllmlab_plugin_*.so): each symbol forwards to
 /// the default (best) version of its launcher and turns any exception into cudaErrorInvalidValue —
 /// no exception may cross a C boundary.
 
@@ -22,9 +22,11 @@ inline int guarded(F&& f) noexcept {
   }
 }
 
+/// The bf16 bits the C ABI passes (p) as the kernels' __nv_bfloat16 (the same 16 bits).
 inline const __nv_bfloat16* as_bf16(const std::uint16_t* p) {
   return reinterpret_cast<const __nv_bfloat16*>(p);
 }
+/// The writable overload of as_bf16.
 inline __nv_bfloat16* as_bf16(std::uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
 
 static_assert(sizeof(__nv_bfloat16) == sizeof(std::uint16_t), "bf16 travels as its 16 raw bits");

@@ -29,20 +29,10 @@
  * - **bf16** is passed as its raw 16 bits (`uint16_t`): the top half of the IEEE float32 pattern,
  *   so C callers need no CUDA header. Outputs in bf16 are rounded to nearest, ties to even.
  *
- * Our own plugin (optimized/src/abi/<component>.cu) forwards each symbol to the C++ launcher of
+ * Our own plugin (`optimized/src/abi/<component>.cu`) forwards each symbol to the C++ launcher of
  * the same name in llmlab::cuda, default version.
  */
 
 #include <stdint.h>
-
-#ifdef __cplusplus
-/** Opens a block of C declarations (nothing in C). */
-#define LLMLAB_ABI_BEGIN extern "C" {
-/** Closes LLMLAB_ABI_BEGIN. */
-#define LLMLAB_ABI_END }
-#else
-#define LLMLAB_ABI_BEGIN
-#define LLMLAB_ABI_END
-#endif
 
 #endif /* LLMLAB_CUDA_ABI_H */

@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 
-LLMLAB_ABI_BEGIN
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * \brief Token + position embedding in fp32:
@@ -48,6 +50,8 @@ int llmlab_embedding_forward_bf16(const int32_t* ids, const uint16_t* wte, const
 int llmlab_embedding_backward_f32(const float* dout, const int32_t* ids, float* dwte, float* dwpe,
                                   int64_t B, int64_t T, int64_t C, int64_t V, int64_t maxT);
 
-LLMLAB_ABI_END
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* LLMLAB_CUDA_ABI_EMBEDDING_H */

@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 
-LLMLAB_ABI_BEGIN
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * \brief GELU, GPT-2's tanh approximation, in fp32:
@@ -47,6 +49,8 @@ int llmlab_gelu_backward_f32(const float* dy, const float* x, float* dx, int64_t
  */
 int llmlab_gelu_backward_bf16(const uint16_t* dy, const uint16_t* x, uint16_t* dx, int64_t n);
 
-LLMLAB_ABI_END
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* LLMLAB_CUDA_ABI_GELU_H */

@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 
-LLMLAB_ABI_BEGIN
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * \brief Layer normalisation of each row in fp32 (biased variance, as PyTorch):
@@ -73,6 +75,8 @@ int llmlab_layernorm_backward_bf16(const uint16_t* dy, const uint16_t* x, const 
                                    const float* mean, const float* rstd, uint16_t* dx, float* dw,
                                    float* db, int64_t rows, int64_t cols);
 
-LLMLAB_ABI_END
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* LLMLAB_CUDA_ABI_LAYERNORM_H */

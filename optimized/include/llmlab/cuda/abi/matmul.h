@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 
-LLMLAB_ABI_BEGIN
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * \brief The linear layer in fp32: \f$ y_{n,o} = \sum_{i<\mathrm{in}} x_{n,i} W_{o,i} + b_o \f$
@@ -49,6 +51,8 @@ int llmlab_matmul_forward_bf16(const uint16_t* x, const uint16_t* w, const uint1
 int llmlab_matmul_backward_f32(const float* dy, const float* x, const float* w, float* dx,
                                float* dw, float* db, int64_t N, int64_t in, int64_t out);
 
-LLMLAB_ABI_END
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* LLMLAB_CUDA_ABI_MATMUL_H */

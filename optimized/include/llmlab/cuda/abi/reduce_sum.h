@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 
-LLMLAB_ABI_BEGIN
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * \brief Row-wise sum in fp32: \f$ \mathrm{out}_r = \sum_{c=0}^{C-1} x_{r,c},\ 0 \le r < R \f$.
@@ -28,6 +30,8 @@ int llmlab_reduce_sum_f32(const float* x, float* out, int64_t rows, int64_t cols
  */
 int llmlab_reduce_sum_bf16(const uint16_t* x, float* out, int64_t rows, int64_t cols);
 
-LLMLAB_ABI_END
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* LLMLAB_CUDA_ABI_REDUCE_SUM_H */

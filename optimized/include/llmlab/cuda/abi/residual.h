@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 
-LLMLAB_ABI_BEGIN
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * \brief The residual add in fp32: \f$ \mathrm{out}_i = a_i + b_i \f$.
@@ -28,6 +30,8 @@ int llmlab_residual_forward_f32(const float* a, const float* b, float* out, int6
  */
 int llmlab_residual_backward_f32(const float* dout, float* da, float* db, int64_t n);
 
-LLMLAB_ABI_END
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* LLMLAB_CUDA_ABI_RESIDUAL_H */

@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 
-LLMLAB_ABI_BEGIN
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * \brief Softmax of each row in fp32, the row maximum subtracted first:
@@ -40,6 +42,8 @@ int llmlab_softmax_forward_bf16(const uint16_t* x, uint16_t* y, int64_t rows, in
 int llmlab_softmax_backward_f32(const float* dy, const float* y, float* dx, int64_t rows,
                                 int64_t cols);
 
-LLMLAB_ABI_END
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* LLMLAB_CUDA_ABI_SOFTMAX_H */

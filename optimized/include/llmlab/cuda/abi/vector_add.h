@@ -9,7 +9,9 @@
 
 #include "llmlab/cuda/abi.h"
 
-LLMLAB_ABI_BEGIN
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * \brief Element-wise sum in fp32: \f$ c_i = a_i + b_i,\ 0 \le i < n \f$.
@@ -28,6 +30,8 @@ int llmlab_vector_add_f32(const float* a, const float* b, float* c, int64_t n);
  */
 int llmlab_vector_add_bf16(const uint16_t* a, const uint16_t* b, uint16_t* c, int64_t n);
 
-LLMLAB_ABI_END
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* LLMLAB_CUDA_ABI_VECTOR_ADD_H */
