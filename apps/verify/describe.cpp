@@ -3,6 +3,7 @@
 
 #include "verify/describe.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -60,7 +61,7 @@ std::string describe_markdown(const Component& c) {
   md += "What a kernel library exports for `llmlab verify " + n +
         " --impl libmine.so` (pointers are device memory; bf16 travels as its 16 raw bits; "
         "return 0 or a cudaError_t; the rules every plugin follows are in llmlab/cuda/abi.h):\n\n";
-  for (const Symbol& s : c.symbols) md += "- `" + s.signature + ";` (\\ref " + s.name + ")\n";
+  for (const Symbol& s : c.symbols) md += "- `" + s.signature + ";`\n";
   md += "\n## Outputs and their oracle rules\n\n| output | what it is | rule |\n|---|---|---|\n";
   for (const auto& o : c.card.outputs)
     md += "| `" + o.name + "` | " + o.what + " | " + rule_of(c, o.name) + " |\n";
@@ -68,7 +69,11 @@ std::string describe_markdown(const Component& c) {
         "\\mathrm{floor} \\f$, with \\f$ y^{32} \\f$ rounded once to bf16 for a bf16 output "
         "(\\ref oracle_rules).\n\n";
   md += "## Python\n\n";
-  for (const auto& p : c.card.python) md += "- `" + p + "`\n";
+  // Double quotes: Doxygen ends a code span at a single quote's pair.
+  for (std::string p : c.card.python) {
+    std::replace(p.begin(), p.end(), '\'', '"');
+    md += "- `" + p + "`\n";
+  }
   md += "\n## The sweep\n\n`llmlab verify " + n + "`, the tests and the chapter checks run these " +
         std::to_string(c.cases.size()) + " shapes and value scales, in fp32 and bf16: " +
         c.card.sweep_note + ".\n\n";
