@@ -1,7 +1,8 @@
 /// \file
 /// \brief matmul, \f$ y = x W^\top + b \f$: the reference on the CPU (triple loop and BLAS, forward
 /// and backward) and the kernels; every benchmark reports its FLOP rate (2 · N · in · out per
-/// forward, twice that per backward).
+/// forward, twice that per backward). Inputs are matmul's seeded cases (its one description,
+/// llmlab/testing/matmul_case.hpp), x and W ~ U(±1).
 ///
 /// Built twice:
 /// - `matmul_bench` (g++, emulated kernels): the reference at (N, in, out) = (64, 768, 768) and
@@ -21,27 +22,27 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
-#include "llmlab/core/rng.hpp"
+#include "llmlab/core/dtype.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/matmul.cuh"
 #include "llmlab/ref/matmul.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/matmul_case.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace {
+
+using llmlab::DType;
+using llmlab::testing::device_values;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::make_matmul_case;
+using llmlab::testing::MatmulCase;
+using llmlab::testing::matrix;
+using llmlab::testing::tensor;
 
 /// FLOPs of one forward: one multiply and one add per product.
 double forward_flops(std::int64_t N, std::int64_t in, std::int64_t out) {
   return 2.0 * static_cast<double>(N) * static_cast<double>(in) * static_cast<double>(out);
-}
-
-/// A (rows, cols) matrix of T, uniform in [-1, 1) from `seed`.
-template <class T>
-xt::xtensor<T, 2> random_matrix(std::uint64_t seed, std::int64_t rows, std::int64_t cols) {
-  const std::vector<float> v =
-      llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(rows * cols));
-  xt::xtensor<T, 2> m =
-      xt::empty<T>({static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)});
-  for (std::size_t i = 0; i < v.size(); ++i) m.flat(i) = static_cast<T>(v[i]);
-  return m;
 }
 
 // ---- the reference on the CPU -------------------------------------------------------------------
@@ -52,8 +53,9 @@ constexpr std::int64_t kN = 64, kIn = 768, kOut = 768;  // 64 tokens of a GPT-2 
 template <class T>
 void reference_forward(benchmark::State& state) {
   const bool blas = state.range(0) == 1;
-  const auto x = random_matrix<T>(1, kN, kIn), w = random_matrix<T>(2, kOut, kIn);
-  const xt::xtensor<T, 1> b = xt::zeros<T>({static_cast<std::size_t>(kOut)});
+  const MatmulCase k = make_matmul_case({kN, kIn, kOut}, DType::f32);
+  const auto x = matrix<T>(k.x, kN, kIn), w = matrix<T>(k.w, kOut, kIn);
+  const auto b = tensor<T>(k.b);
   for (auto _ : state) {
     auto y =
         blas ? llmlab::ref::matmul_forward_blas(x, w, b) : llmlab::ref::matmul_forward(x, w, b);
@@ -66,8 +68,9 @@ void reference_forward(benchmark::State& state) {
 template <class T>
 void reference_backward(benchmark::State& state) {
   const bool blas = state.range(0) == 1;
-  const auto x = random_matrix<T>(1, kN, kIn), w = random_matrix<T>(2, kOut, kIn);
-  const auto dy = random_matrix<T>(3, kN, kOut);
+  const MatmulCase k = make_matmul_case({kN, kIn, kOut}, DType::f32);
+  const auto x = matrix<T>(k.x, kN, kIn), w = matrix<T>(k.w, kOut, kIn);
+  const auto dy = matrix<T>(k.dy, kN, kOut);
   xt::xtensor<T, 2> dx = xt::zeros<T>(x.shape()), dw = xt::zeros<T>(w.shape());
   xt::xtensor<T, 1> db = xt::zeros<T>({static_cast<std::size_t>(kOut)});
   for (auto _ : state) {
@@ -83,35 +86,25 @@ void reference_backward(benchmark::State& state) {
 
 // ---- the kernels --------------------------------------------------------------------------------
 
-/// x, W, b and y of one shape in device memory, T = float or __nv_bfloat16.
+/// x, W, b and y of one shape in device memory, T = float or __nv_bfloat16, from matmul's case.
 template <class T>
 struct DeviceProblem {
-  T *x = nullptr, *w = nullptr, *b = nullptr, *y = nullptr;
   std::int64_t N, in, out;
-  bool ok = false;
-  DeviceProblem(std::int64_t n, std::int64_t i, std::int64_t o) : N(n), in(i), out(o) {
-    ok = upload(&x, 11, N * in) && upload(&w, 12, out * in) && upload(&b, 13, out) &&
-         cudaMalloc(&y, static_cast<std::size_t>(N * out) * sizeof(T)) == cudaSuccess;
-  }
-  ~DeviceProblem() {
-    cudaFree(x);
-    cudaFree(w);
-    cudaFree(b);
-    cudaFree(y);
-  }
-  DeviceProblem(const DeviceProblem&) = delete;
-  DeviceProblem& operator=(const DeviceProblem&) = delete;
+  DeviceBuffer<T> x, w, b, y;
+  DeviceProblem(const MatmulCase& k)
+      : N(k.shape.N),
+        in(k.shape.in),
+        out(k.shape.out),
+        x(device_values<T>(k.x)),
+        w(device_values<T>(k.w)),
+        b(device_values<T>(k.b)),
+        y(N * out) {}
+  /// matmul's case of (N, in, out) in T's dtype.
+  DeviceProblem(std::int64_t n, std::int64_t i, std::int64_t o)
+      : DeviceProblem(make_matmul_case({n, i, o}, sizeof(T) == 2 ? DType::bf16 : DType::f32)) {}
 
-  static bool upload(T** p, std::uint64_t seed, std::int64_t n) {
-    const std::vector<float> v = llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(n));
-    std::vector<T> host(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) host[i] = static_cast<T>(v[i]);
-    return cudaMalloc(p, host.size() * sizeof(T)) == cudaSuccess &&
-           cudaMemcpy(*p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice) ==
-               cudaSuccess;
-  }
   cudaError_t run(int version) const {
-    return llmlab::cuda::matmul_forward(x, w, b, y, N, in, out, version);
+    return llmlab::cuda::matmul_forward(x.cget(), w.cget(), b.cget(), y.get(), N, in, out, version);
   }
 };
 
@@ -120,10 +113,6 @@ struct DeviceProblem {
 template <class T>
 void emulated_kernel(benchmark::State& state) {
   const DeviceProblem<T> p(64, 256, 128);
-  if (!p.ok) {
-    state.SkipWithError("cudaMalloc or cudaMemcpy failed");
-    return;
-  }
   for (auto _ : state) {
     if (p.run(static_cast<int>(state.range(0))) != cudaSuccess) {
       state.SkipWithError("matmul_forward failed");
@@ -167,10 +156,6 @@ template <class T>
 void gpu_kernel(benchmark::State& state) {
   const DeviceProblem<T> p(8192, 768, 3072);
   const int version = static_cast<int>(state.range(0));
-  if (!p.ok) {
-    state.SkipWithError("cudaMalloc or cudaMemcpy failed");
-    return;
-  }
   cudaEvent_t start, stop;
   cudaEventCreate(&start);
   cudaEventCreate(&stop);

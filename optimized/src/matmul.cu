@@ -1,26 +1,32 @@
 /// \file
 /// \ingroup group_matmul
 /// \brief matmul: \f$ y = x W^\top + b \f$ for x (N, in), W (out, in), and its backward — every
-/// piece one GEMM kernel, \f$ C_{m,n} = \sum_{k<K} A_{m,k} B_{k,n} \f$, with operands read
-/// through strides, and an epilogue that adds a bias or accumulates into C:
+/// piece one GEMM kernel, \f$ \mathrm{dst}_{r,c} = \sum_{k<\mathrm{depth}} \mathrm{lhs}_{r,k}\,
+/// \mathrm{rhs}_{k,c} \f$ for a result of (rows, cols), operands read through strides, and an
+/// epilogue that adds a bias or accumulates into dst. The GEMM's own names never reuse the model's
+/// letters (B, T, C, H, D, V, N: \ref conventions); N is always the rows of x:
 ///
-/// | product            | M   | N   | K   | A(m, k)       | B(k, n)       | epilogue        |
-/// |--------------------|-----|-----|-----|---------------|---------------|-----------------|
-/// | y = x Wᵀ + b       | N   | out | in  | x[m·in + k]   | W[n·in + k]   | + b[n]          |
-/// | dx += dy W         | N   | in  | out | dy[m·out + k] | W[k·in + n]   | C += …          |
-/// | dW += dyᵀ x        | out | in  | N   | dy[k·out + m] | x[k·in + n]   | C += …          |
+/// | product       | rows | cols | depth | lhs(r, k)     | rhs(k, c)   | dst           | epilogue |
+/// |---------------|------|------|-------|---------------|-------------|---------------|----------|
+/// | y = x Wᵀ + b  | N    | out  | in    | x[r·in + k]   | W[c·in + k] | y, x's dtype  | + b[c]   |
+/// | dx += dy W    | N    | in   | out   | dy[r·out + k] | W[k·in + c] | dx, x's dtype | += …     |
+/// | dW += dyᵀ x   | out  | in   | N     | dy[k·out + r] | x[k·in + c] | dW, fp32      | += …     |
 ///
-/// db += Σₙ dy is a column sum (one thread per column, rows in order). fp32 or bf16 operands,
-/// always multiplied and summed in fp32; C is rounded once to its dtype. Sums run over k in
-/// increasing order within a thread, so reruns are bitwise equal (no atomics).
+/// db += Σₙ dy is a column sum (one thread per column, rows in order), into fp32 db. fp32 or bf16
+/// operands, always multiplied and summed in fp32; dst is rounded once to its dtype — y and dx to
+/// the input's, dW and db always fp32 (parameter gradients are fp32 in bf16 runs: \ref
+/// conventions). Sums run over k in increasing order within a thread, so reruns are bitwise equal
+/// (no atomics).
 ///
 /// Versions (each tested against the reference in tests/matmul_test.cpp, fp32 and bf16):
-/// - v1 naive: one thread per C element, lanes of a warp on consecutive *rows* m — each lane
-///   walks its own row of A and the stores of C are strided by N: the textbook first attempt.
-/// - v2 coalesced: the same with lanes on consecutive *columns* n, so a warp stores 32 neighbours
-///   of C at once and reads A as a broadcast (B stays strided where its n stride is not 1).
-/// - v3 shared-memory tiled: a 32×32 block computes a 32×32 tile of C, staging 32×32 tiles of A
-///   and B through shared memory with coalesced loads; every element fetched from global memory
+/// - v1 naive: one thread per dst element, lanes of a warp on consecutive *rows* — each lane
+///   walks its own row of lhs and the stores of dst are strided by cols: the textbook first
+///   attempt.
+/// - v2 coalesced: the same with lanes on consecutive *columns*, so a warp stores 32 neighbours
+///   of dst at once and reads lhs as a broadcast (rhs stays strided where its column stride is not
+///   1).
+/// - v3 shared-memory tiled: a 32×32 block computes a 32×32 tile of dst, staging 32×32 tiles of
+///   lhs and rhs through shared memory with coalesced loads; every element fetched from global memory
 ///   is used 32 times, so global traffic drops 32×.
 /// - v4 register-tiled 2-D blocking: a 16×16 block computes a 64×64 tile, each thread a 4×4
 ///   sub-tile in registers from k-major 64×16 tiles in shared memory: 8 shared loads per 16 FMAs
@@ -49,17 +55,23 @@
 namespace llmlab::cuda {
 namespace {
 
-/// One GEMM \f$ C_{m,n} \mathrel{(+)}= \sum_k A_{m,k} B_{k,n} \f$ (+ bias_n), operands by strides.
-template <class T>
+/// One GEMM \f$ \mathrm{dst}_{r,c} \mathrel{(+)}= \sum_{k<\mathrm{depth}} \mathrm{lhs}_{r,k}\,
+/// \mathrm{rhs}_{k,c} \f$ (+ bias_c), operands by strides; always filled with designated
+/// initialisers. In: the operands' element type; Out: dst's (fp32 for dW of a bf16 run).
+template <class In, class Out = In>
 struct Gemm {
-  const T* A;  ///< A(m, k) = A[m·sam + k·sak]
-  std::int64_t sam, sak;
-  const T* B;  ///< B(k, n) = B[k·sbk + n·sbn]
-  std::int64_t sbk, sbn;
-  T* C;           ///< C (M, N) row-major
-  const T* bias;  ///< (N) added to every row, or null
-  std::int64_t M, N, K;
-  bool accumulate;  ///< C += result (backward) instead of C = result (+ bias)
+  std::int64_t rows;              ///< rows of dst
+  std::int64_t cols;              ///< columns of dst
+  std::int64_t depth;             ///< products in each sum
+  const In* lhs;                  ///< lhs(r, k) = lhs[r·lhs_row_stride + k·lhs_depth_stride]
+  std::int64_t lhs_row_stride;    ///< lhs's step from row r to r + 1
+  std::int64_t lhs_depth_stride;  ///< lhs's step from k to k + 1
+  const In* rhs;                  ///< rhs(k, c) = rhs[k·rhs_depth_stride + c·rhs_col_stride]
+  std::int64_t rhs_depth_stride;  ///< rhs's step from k to k + 1
+  std::int64_t rhs_col_stride;    ///< rhs's step from column c to c + 1
+  Out* dst;                       ///< (rows, cols) row-major
+  const Out* bias = nullptr;      ///< (cols) added to every row, or null
+  bool accumulate = false;        ///< dst += result (backward) instead of dst = result (+ bias)
 };
 
 __device__ __forceinline__ float from_float(float v, float*) { return v; }
@@ -67,24 +79,25 @@ __device__ __forceinline__ __nv_bfloat16 from_float(float v, __nv_bfloat16*) {
   return __float2bfloat16(v);  // round to nearest, ties to even
 }
 
-template <class T>
-__device__ __forceinline__ float a_at(const Gemm<T>& g, std::int64_t m, std::int64_t k) {
-  return to_float(g.A[m * g.sam + k * g.sak]);
+template <class In, class Out>
+__device__ __forceinline__ float lhs_at(const Gemm<In, Out>& g, std::int64_t row, std::int64_t k) {
+  return to_float(g.lhs[row * g.lhs_row_stride + k * g.lhs_depth_stride]);
 }
-template <class T>
-__device__ __forceinline__ float b_at(const Gemm<T>& g, std::int64_t k, std::int64_t n) {
-  return to_float(g.B[k * g.sbk + n * g.sbn]);
+template <class In, class Out>
+__device__ __forceinline__ float rhs_at(const Gemm<In, Out>& g, std::int64_t k, std::int64_t col) {
+  return to_float(g.rhs[k * g.rhs_depth_stride + col * g.rhs_col_stride]);
 }
 
-/// The epilogue every version shares: the sum, then the bias or the old C, rounded once.
-template <class T>
-__device__ __forceinline__ void store(const Gemm<T>& g, std::int64_t m, std::int64_t n, float sum) {
-  T* c = g.C + m * g.N + n;
+/// The epilogue every version shares: the sum, then the bias or the old dst, rounded once.
+template <class In, class Out>
+__device__ __forceinline__ void epilogue(const Gemm<In, Out>& g, std::int64_t row, std::int64_t col,
+                                         float sum) {
+  Out* c = g.dst + row * g.cols + col;
   float v = sum;
   if (g.accumulate)
     v = to_float(*c) + sum;
   else if (g.bias != nullptr)
-    v = sum + to_float(g.bias[n]);
+    v = sum + to_float(g.bias[col]);
   *c = from_float(v, c);
 }
 
@@ -92,117 +105,125 @@ __device__ __forceinline__ void store(const Gemm<T>& g, std::int64_t m, std::int
 
 constexpr int kFlatX = 32, kFlatY = 8;  // v1/v2 blocks: 32 × 8 threads
 
-/// One thread's dot product over all of K, in order.
-template <class T>
-__device__ __forceinline__ float dot(const Gemm<T>& g, std::int64_t m, std::int64_t n) {
+/// One thread's dot product over all of depth, in order.
+template <class In, class Out>
+__device__ __forceinline__ float dot(const Gemm<In, Out>& g, std::int64_t row, std::int64_t col) {
   float sum = 0.0f;
-  for (std::int64_t k = 0; k < g.K; ++k) sum += a_at(g, m, k) * b_at(g, k, n);
+  for (std::int64_t k = 0; k < g.depth; ++k) sum += lhs_at(g, row, k) * rhs_at(g, k, col);
   return sum;
 }
 
-template <class T>
-__global__ void gemm_v1(Gemm<T> g) {  // lanes on rows m
-  const std::int64_t m = static_cast<std::int64_t>(blockIdx.x) * kFlatX + threadIdx.x;
-  const std::int64_t n = static_cast<std::int64_t>(blockIdx.y) * kFlatY + threadIdx.y;
-  if (m < g.M && n < g.N) store(g, m, n, dot(g, m, n));
+template <class In, class Out>
+__global__ void gemm_v1(Gemm<In, Out> g) {  // lanes on rows
+  const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) * kFlatX + threadIdx.x;
+  const std::int64_t col = static_cast<std::int64_t>(blockIdx.y) * kFlatY + threadIdx.y;
+  if (row < g.rows && col < g.cols) epilogue(g, row, col, dot(g, row, col));
 }
 
-template <class T>
-__global__ void gemm_v2(Gemm<T> g) {  // lanes on columns n
-  const std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * kFlatX + threadIdx.x;
-  const std::int64_t m = static_cast<std::int64_t>(blockIdx.y) * kFlatY + threadIdx.y;
-  if (m < g.M && n < g.N) store(g, m, n, dot(g, m, n));
+template <class In, class Out>
+__global__ void gemm_v2(Gemm<In, Out> g) {  // lanes on columns
+  const std::int64_t col = static_cast<std::int64_t>(blockIdx.x) * kFlatX + threadIdx.x;
+  const std::int64_t row = static_cast<std::int64_t>(blockIdx.y) * kFlatY + threadIdx.y;
+  if (row < g.rows && col < g.cols) epilogue(g, row, col, dot(g, row, col));
 }
 
 // ---- v3 shared-memory tiled ---------------------------------------------------------------------
 
 constexpr int kTile = 32;  // v3: 32 × 32 threads, 32 × 32 tiles
 
-/// Thread (tx, ty) copies one element of the A tile (rows m0…, columns k0…) and one of the B tile
-/// (rows k0…, columns n0…) into shared memory, 0 outside the matrices. Lanes walk the operand's
-/// contiguous direction (k for A when sak = 1, else m; n for B when sbn = 1, else k), so a warp
-/// reads 32 neighbours; the +1 column of padding keeps the transposed stores conflict-free.
-template <class T>
-__device__ __forceinline__ void load_tiles_v3(const Gemm<T>& g, float (*As)[kTile + 1],
-                                              float (*Bs)[kTile + 1], std::int64_t m0,
-                                              std::int64_t n0, std::int64_t k0) {
+/// Thread (tx, ty) copies one element of the lhs tile (rows row0…, depth k0…) and one of the rhs
+/// tile (depth k0…, columns col0…) into shared memory, 0 outside the matrices. Lanes walk the
+/// operand's contiguous direction (k for lhs when lhs_depth_stride = 1, else rows; columns for rhs
+/// when rhs_col_stride = 1, else k), so a warp reads 32 neighbours; the +1 column of padding keeps
+/// the transposed stores conflict-free.
+template <class In, class Out>
+__device__ __forceinline__ void load_tiles_v3(const Gemm<In, Out>& g, float (*Ls)[kTile + 1],
+                                              float (*Rs)[kTile + 1], std::int64_t row0,
+                                              std::int64_t col0, std::int64_t k0) {
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
-  const int ar = g.sak == 1 ? ty : tx, ac = g.sak == 1 ? tx : ty;  // As[ar][ac] = A(m0+ar, k0+ac)
-  const int br = g.sbn == 1 ? ty : tx, bc = g.sbn == 1 ? tx : ty;  // Bs[br][bc] = B(k0+br, n0+bc)
-  As[ar][ac] = (m0 + ar < g.M && k0 + ac < g.K) ? a_at(g, m0 + ar, k0 + ac) : 0.0f;
-  Bs[br][bc] = (k0 + br < g.K && n0 + bc < g.N) ? b_at(g, k0 + br, n0 + bc) : 0.0f;
+  const bool lhs_k_fast = g.lhs_depth_stride == 1, rhs_col_fast = g.rhs_col_stride == 1;
+  const int lr = lhs_k_fast ? ty : tx,
+            lk = lhs_k_fast ? tx : ty;  // Ls[lr][lk] = lhs(row0+lr, k0+lk)
+  const int rk = rhs_col_fast ? ty : tx,
+            rc = rhs_col_fast ? tx : ty;  // Rs[rk][rc] = rhs(k0+rk, col0+rc)
+  Ls[lr][lk] = (row0 + lr < g.rows && k0 + lk < g.depth) ? lhs_at(g, row0 + lr, k0 + lk) : 0.0f;
+  Rs[rk][rc] = (k0 + rk < g.depth && col0 + rc < g.cols) ? rhs_at(g, k0 + rk, col0 + rc) : 0.0f;
 }
 
-template <class T>
-__global__ void gemm_v3(Gemm<T> g) {
-  __shared__ float As[kTile][kTile + 1];
-  __shared__ float Bs[kTile][kTile + 1];
-  const std::int64_t m0 = static_cast<std::int64_t>(blockIdx.y) * kTile;
-  const std::int64_t n0 = static_cast<std::int64_t>(blockIdx.x) * kTile;
+template <class In, class Out>
+__global__ void gemm_v3(Gemm<In, Out> g) {
+  __shared__ float Ls[kTile][kTile + 1];
+  __shared__ float Rs[kTile][kTile + 1];
+  const std::int64_t row0 = static_cast<std::int64_t>(blockIdx.y) * kTile;
+  const std::int64_t col0 = static_cast<std::int64_t>(blockIdx.x) * kTile;
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
 
   float sum = 0.0f;
-  for (std::int64_t k0 = 0; k0 < g.K; k0 += kTile) {  // every K tile, the last partial one too
-    load_tiles_v3(g, As, Bs, m0, n0, k0);
+  for (std::int64_t k0 = 0; k0 < g.depth; k0 += kTile) {  // every depth tile, the last partial too
+    load_tiles_v3(g, Ls, Rs, row0, col0, k0);
     __syncthreads();  // the tiles are complete
-    for (int kk = 0; kk < kTile; ++kk) sum += As[ty][kk] * Bs[kk][tx];
+    for (int kk = 0; kk < kTile; ++kk) sum += Ls[ty][kk] * Rs[kk][tx];
     __syncthreads();  // everyone is done with them before the next load
   }
-  if (m0 + ty < g.M && n0 + tx < g.N) store(g, m0 + ty, n0 + tx, sum);
+  if (row0 + ty < g.rows && col0 + tx < g.cols) epilogue(g, row0 + ty, col0 + tx, sum);
 }
 
 // ---- v4 register-tiled 2-D blocking -------------------------------------------------------------
 
-constexpr int kBM = 64, kBN = 64, kBK = 16;  // v4 block tile: 64 × 64 of C, 16 of K per step
-constexpr int kThreads = 16;                 // v4 block: 16 × 16 threads
-constexpr int kTM = kBM / kThreads, kTN = kBN / kThreads;  // 4 × 4 outputs per thread
+// v4 block tile: 64 rows × 64 columns of dst, 16 of depth per step.
+constexpr int kTileRows = 64, kTileCols = 64, kTileDepth = 16;
+constexpr int kThreads = 16;  // v4 block: 16 × 16 threads
+// 4 × 4 outputs per thread.
+constexpr int kThreadRows = kTileRows / kThreads, kThreadCols = kTileCols / kThreads;
 
-/// The 256 threads copy the A tile (kBM × kBK) and the B tile (kBK × kBN) into k-major shared
-/// arrays As[k][m], Bs[k][n], walking each operand's contiguous direction, 0 outside the matrices.
-template <class T>
-__device__ __forceinline__ void load_tiles_v4(const Gemm<T>& g, float (*As)[kBM + 4],
-                                              float (*Bs)[kBN + 4], std::int64_t m0,
-                                              std::int64_t n0, std::int64_t k0) {
+/// The 256 threads copy the lhs tile (kTileRows × kTileDepth) and the rhs tile (kTileDepth ×
+/// kTileCols) into k-major shared arrays Ls[k][row], Rs[k][col], walking each operand's contiguous
+/// direction, 0 outside the matrices.
+template <class In, class Out>
+__device__ __forceinline__ void load_tiles_v4(const Gemm<In, Out>& g, float (*Ls)[kTileRows + 4],
+                                              float (*Rs)[kTileCols + 4], std::int64_t row0,
+                                              std::int64_t col0, std::int64_t k0) {
   const int t = static_cast<int>(threadIdx.y) * kThreads + static_cast<int>(threadIdx.x);
-  for (int l = t; l < kBM * kBK; l += kThreads * kThreads) {
-    const int kk = g.sak == 1 ? l % kBK : l / kBM;
-    const int mm = g.sak == 1 ? l / kBK : l % kBM;
-    As[kk][mm] = (m0 + mm < g.M && k0 + kk < g.K) ? a_at(g, m0 + mm, k0 + kk) : 0.0f;
+  const bool lhs_k_fast = g.lhs_depth_stride == 1, rhs_col_fast = g.rhs_col_stride == 1;
+  for (int l = t; l < kTileRows * kTileDepth; l += kThreads * kThreads) {
+    const int kk = lhs_k_fast ? l % kTileDepth : l / kTileRows;
+    const int rr = lhs_k_fast ? l / kTileDepth : l % kTileRows;
+    Ls[kk][rr] = (row0 + rr < g.rows && k0 + kk < g.depth) ? lhs_at(g, row0 + rr, k0 + kk) : 0.0f;
   }
-  for (int l = t; l < kBK * kBN; l += kThreads * kThreads) {
-    const int kk = g.sbn == 1 ? l / kBN : l % kBK;
-    const int nn = g.sbn == 1 ? l % kBN : l / kBK;
-    Bs[kk][nn] = (k0 + kk < g.K && n0 + nn < g.N) ? b_at(g, k0 + kk, n0 + nn) : 0.0f;
+  for (int l = t; l < kTileDepth * kTileCols; l += kThreads * kThreads) {
+    const int kk = rhs_col_fast ? l / kTileCols : l % kTileDepth;
+    const int cc = rhs_col_fast ? l % kTileCols : l / kTileDepth;
+    Rs[kk][cc] = (k0 + kk < g.depth && col0 + cc < g.cols) ? rhs_at(g, k0 + kk, col0 + cc) : 0.0f;
   }
 }
 
-template <class T>
-__global__ void gemm_v4(Gemm<T> g) {
-  __shared__ float As[kBK][kBM + 4];  // +4: the k-major stores of a k-contiguous A spread banks
-  __shared__ float Bs[kBK][kBN + 4];
-  const std::int64_t m0 = static_cast<std::int64_t>(blockIdx.y) * kBM;
-  const std::int64_t n0 = static_cast<std::int64_t>(blockIdx.x) * kBN;
+template <class In, class Out>
+__global__ void gemm_v4(Gemm<In, Out> g) {
+  __shared__ float Ls[kTileDepth][kTileRows + 4];  // +4: k-major stores of a k-contiguous lhs
+  __shared__ float Rs[kTileDepth][kTileCols + 4];  //     spread over the banks
+  const std::int64_t row0 = static_cast<std::int64_t>(blockIdx.y) * kTileRows;
+  const std::int64_t col0 = static_cast<std::int64_t>(blockIdx.x) * kTileCols;
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
 
   // Thread (tx, ty) owns rows ty + 16i and columns tx + 16j of the tile: neighbouring lanes own
-  // neighbouring columns, so shared reads of Bs and the stores of C are contiguous.
-  float acc[kTM][kTN] = {};
-  for (std::int64_t k0 = 0; k0 < g.K; k0 += kBK) {
-    load_tiles_v4(g, As, Bs, m0, n0, k0);
+  // neighbouring columns, so shared reads of Rs and the stores of dst are contiguous.
+  float acc[kThreadRows][kThreadCols] = {};
+  for (std::int64_t k0 = 0; k0 < g.depth; k0 += kTileDepth) {
+    load_tiles_v4(g, Ls, Rs, row0, col0, k0);
     __syncthreads();
-    for (int kk = 0; kk < kBK; ++kk) {
-      float a[kTM], b[kTN];
-      for (int i = 0; i < kTM; ++i) a[i] = As[kk][ty + kThreads * i];
-      for (int j = 0; j < kTN; ++j) b[j] = Bs[kk][tx + kThreads * j];
-      for (int i = 0; i < kTM; ++i)
-        for (int j = 0; j < kTN; ++j) acc[i][j] += a[i] * b[j];  // the outer product
+    for (int kk = 0; kk < kTileDepth; ++kk) {
+      float l[kThreadRows], r[kThreadCols];
+      for (int i = 0; i < kThreadRows; ++i) l[i] = Ls[kk][ty + kThreads * i];
+      for (int j = 0; j < kThreadCols; ++j) r[j] = Rs[kk][tx + kThreads * j];
+      for (int i = 0; i < kThreadRows; ++i)
+        for (int j = 0; j < kThreadCols; ++j) acc[i][j] += l[i] * r[j];  // the outer product
     }
     __syncthreads();
   }
-  for (int i = 0; i < kTM; ++i)
-    for (int j = 0; j < kTN; ++j) {
-      const std::int64_t m = m0 + ty + kThreads * i, n = n0 + tx + kThreads * j;
-      if (m < g.M && n < g.N) store(g, m, n, acc[i][j]);
+  for (int i = 0; i < kThreadRows; ++i)
+    for (int j = 0; j < kThreadCols; ++j) {
+      const std::int64_t row = row0 + ty + kThreads * i, col = col0 + tx + kThreads * j;
+      if (row < g.rows && col < g.cols) epilogue(g, row, col, acc[i][j]);
     }
 }
 
@@ -211,8 +232,9 @@ __global__ void gemm_v4(Gemm<T> g) {
 constexpr int kColumnBlock = 256;
 
 /// db_o (+)= Σ_n dy_{n,o}: thread o walks column o top to bottom (a warp reads 32 neighbours).
-template <class T>
-__global__ void column_sum_accumulate(const T* __restrict__ dy, T* __restrict__ db, std::int64_t N,
+/// T: dy's element type; G: db's (fp32 in a bf16 run).
+template <class T, class G>
+__global__ void column_sum_accumulate(const T* __restrict__ dy, G* __restrict__ db, std::int64_t N,
                                       std::int64_t out) {
   const std::int64_t o = static_cast<std::int64_t>(blockIdx.x) * kColumnBlock + threadIdx.x;
   if (o >= out) return;
@@ -239,31 +261,31 @@ void check_grid_y(const char* where, unsigned long long blocks, const std::strin
                 shape + " needs " + std::to_string(blocks) + " blocks in grid y, more than 65535");
 }
 
-template <class T>
-cudaError_t launch_gemm(const char* where, const Gemm<T>& g, int version,
+template <class In, class Out>
+cudaError_t launch_gemm(const char* where, const Gemm<In, Out>& g, int version,
                         const std::string& shape) {
-  if (g.M == 0 || g.N == 0) return cudaSuccess;
+  if (g.rows == 0 || g.cols == 0) return cudaSuccess;
   switch (version) {
     case 1:
-      check_grid_y(where, ceil_div(g.N, kFlatY), shape);
-      return launch(
-          launch_config(dim3(ceil_div(g.M, kFlatX), ceil_div(g.N, kFlatY)), dim3(kFlatX, kFlatY)),
-          gemm_v1<T>, g);
+      check_grid_y(where, ceil_div(g.cols, kFlatY), shape);
+      return launch(launch_config(dim3(ceil_div(g.rows, kFlatX), ceil_div(g.cols, kFlatY)),
+                                  dim3(kFlatX, kFlatY)),
+                    gemm_v1<In, Out>, g);
     case 2:
-      check_grid_y(where, ceil_div(g.M, kFlatY), shape);
-      return launch(
-          launch_config(dim3(ceil_div(g.N, kFlatX), ceil_div(g.M, kFlatY)), dim3(kFlatX, kFlatY)),
-          gemm_v2<T>, g);
+      check_grid_y(where, ceil_div(g.rows, kFlatY), shape);
+      return launch(launch_config(dim3(ceil_div(g.cols, kFlatX), ceil_div(g.rows, kFlatY)),
+                                  dim3(kFlatX, kFlatY)),
+                    gemm_v2<In, Out>, g);
     case 3:
-      check_grid_y(where, ceil_div(g.M, kTile), shape);
+      check_grid_y(where, ceil_div(g.rows, kTile), shape);
       return launch(
-          launch_config(dim3(ceil_div(g.N, kTile), ceil_div(g.M, kTile)), dim3(kTile, kTile)),
-          gemm_v3<T>, g);
+          launch_config(dim3(ceil_div(g.cols, kTile), ceil_div(g.rows, kTile)), dim3(kTile, kTile)),
+          gemm_v3<In, Out>, g);
     default:
-      check_grid_y(where, ceil_div(g.M, kBM), shape);
-      return launch(
-          launch_config(dim3(ceil_div(g.N, kBN), ceil_div(g.M, kBM)), dim3(kThreads, kThreads)),
-          gemm_v4<T>, g);
+      check_grid_y(where, ceil_div(g.rows, kTileRows), shape);
+      return launch(launch_config(dim3(ceil_div(g.cols, kTileCols), ceil_div(g.rows, kTileRows)),
+                                  dim3(kThreads, kThreads)),
+                    gemm_v4<In, Out>, g);
   }
 }
 
@@ -286,18 +308,21 @@ constexpr cudaDataType_t cuda_type() {
   return sizeof(T) == 4 ? CUDA_R_32F : CUDA_R_16BF;
 }
 
-/// Row-major C (M, N) (+)= A B as cuBLAS's column-major Cᵀ = Bᵀ Aᵀ. op_a / op_b say whether the
-/// row-major A, B are used transposed; lda / ldb are their row-major row lengths.
-template <class T>
-void cublas_gemm(const char* where, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N,
-                 std::int64_t K, const T* A, std::int64_t lda, const T* B, std::int64_t ldb, T* C,
-                 float beta) {
+/// Row-major dst (rows, cols) (+)= lhs · rhs (depth products each) as cuBLAS's column-major
+/// dstᵀ = rhsᵀ lhsᵀ, in fp32 compute; dst may be fp32 while the operands are bf16 (dW of a bf16
+/// run). trans_lhs / trans_rhs say whether the row-major lhs, rhs are used transposed; lhs_ld /
+/// rhs_ld are their row-major row lengths.
+template <class In, class Out>
+void cublas_gemm(const char* where, bool trans_lhs, bool trans_rhs, std::int64_t rows,
+                 std::int64_t cols, std::int64_t depth, const In* lhs, std::int64_t lhs_ld,
+                 const In* rhs, std::int64_t rhs_ld, Out* dst, float beta) {
   const float alpha = 1.0f;
   const cublasStatus_t st = cublasGemmEx(
-      cublas_handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-      static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &alpha, B, cuda_type<T>(),
-      static_cast<int>(ldb), A, cuda_type<T>(), static_cast<int>(lda), &beta, C, cuda_type<T>(),
-      static_cast<int>(N), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+      cublas_handle(), trans_rhs ? CUBLAS_OP_T : CUBLAS_OP_N, trans_lhs ? CUBLAS_OP_T : CUBLAS_OP_N,
+      static_cast<int>(cols), static_cast<int>(rows), static_cast<int>(depth), &alpha, rhs,
+      cuda_type<In>(), static_cast<int>(rhs_ld), lhs, cuda_type<In>(), static_cast<int>(lhs_ld),
+      &beta, dst, cuda_type<Out>(), static_cast<int>(cols), CUBLAS_COMPUTE_32F,
+      CUBLAS_GEMM_DEFAULT);
   if (st != CUBLAS_STATUS_SUCCESS)
     throw Error(where, std::string("cublasGemmEx failed: ") + cublasGetStatusString(st));
 }
@@ -351,16 +376,29 @@ cudaError_t forward_impl(const T* x, const T* w, const T* b, T* y, std::int64_t 
       if (err != cudaSuccess) return err;
       beta = 1.0f;
     }
-    cublas_gemm<T>(where, false, true, N, out, in, x, in, w, in, y, beta);
+    cublas_gemm(where, false, true, N, out, in, x, in, w, in, y, beta);
     return cudaGetLastError();
   }
 #endif
-  const Gemm<T> g{x, in, 1, w, 1, in, y, b, N, out, in, false};
+  // y (N, out) = x (N, in) · Wᵀ (in, out) + b
+  const Gemm<T> g{.rows = N,
+                  .cols = out,
+                  .depth = in,
+                  .lhs = x,
+                  .lhs_row_stride = in,
+                  .lhs_depth_stride = 1,
+                  .rhs = w,
+                  .rhs_depth_stride = 1,
+                  .rhs_col_stride = in,
+                  .dst = y,
+                  .bias = b};
   return launch_gemm(where, g, version == 0 ? matmul_versions : version, shape);
 }
 
-template <class T>
-cudaError_t backward_impl(const T* dy, const T* x, const T* w, T* dx, T* dw, T* db, std::int64_t N,
+/// T: the activations' element type (dy, x, w, dx); G: the parameter gradients' (dw, db), fp32
+/// whenever T is bf16.
+template <class T, class G>
+cudaError_t backward_impl(const T* dy, const T* x, const T* w, T* dx, G* dw, G* db, std::int64_t N,
                           std::int64_t in, std::int64_t out, int version) {
   constexpr const char* where = "matmul_backward";
   check_sizes(where, N, in, out, version);
@@ -373,25 +411,45 @@ cudaError_t backward_impl(const T* dy, const T* x, const T* w, T* dx, T* dw, T* 
 #if !LLMLAB_EMULATED
   if (version == 0) {
     if (N > 0 && in > 0 && out > 0) {
-      cublas_gemm<T>(where, false, false, N, in, out, dy, out, w, in, dx, 1.0f);  // dx += dy W
-      cublas_gemm<T>(where, true, false, out, in, N, dy, out, x, in, dw, 1.0f);   // dW += dyᵀ x
+      cublas_gemm(where, false, false, N, in, out, dy, out, w, in, dx, 1.0f);  // dx += dy W
+      cublas_gemm(where, true, false, out, in, N, dy, out, x, in, dw, 1.0f);   // dW += dyᵀ x
     }
   } else
 #endif
   {
     const int v = version == 0 ? matmul_versions : version;
     // dx (N, in) += dy (N, out) · W (out, in)
-    const Gemm<T> gx{dy, out, 1, w, in, 1, dx, nullptr, N, in, out, true};
+    const Gemm<T> gx{.rows = N,
+                     .cols = in,
+                     .depth = out,
+                     .lhs = dy,
+                     .lhs_row_stride = out,
+                     .lhs_depth_stride = 1,
+                     .rhs = w,
+                     .rhs_depth_stride = in,
+                     .rhs_col_stride = 1,
+                     .dst = dx,
+                     .accumulate = true};
     cudaError_t err = launch_gemm(where, gx, v, shape);
     if (err != cudaSuccess) return err;
     // dW (out, in) += dyᵀ (out, N) · x (N, in)
-    const Gemm<T> gw{dy, 1, out, x, in, 1, dw, nullptr, out, in, N, true};
+    const Gemm<T, G> gw{.rows = out,
+                        .cols = in,
+                        .depth = N,
+                        .lhs = dy,
+                        .lhs_row_stride = 1,
+                        .lhs_depth_stride = out,
+                        .rhs = x,
+                        .rhs_depth_stride = in,
+                        .rhs_col_stride = 1,
+                        .dst = dw,
+                        .accumulate = true};
     err = launch_gemm(where, gw, v, shape);
     if (err != cudaSuccess) return err;
   }
   if (db != nullptr && out > 0)  // db += column sums of dy
     return launch(launch_config(dim3(ceil_div(out, kColumnBlock)), dim3(kColumnBlock)),
-                  column_sum_accumulate<T>, dy, db, N, out);
+                  column_sum_accumulate<T, G>, dy, db, N, out);
   return cudaGetLastError();
 }
 
@@ -415,7 +473,7 @@ cudaError_t matmul_backward(const float* dy, const float* x, const float* w, flo
 }
 
 cudaError_t matmul_backward(const __nv_bfloat16* dy, const __nv_bfloat16* x, const __nv_bfloat16* w,
-                            __nv_bfloat16* dx, __nv_bfloat16* dw, __nv_bfloat16* db, std::int64_t N,
+                            __nv_bfloat16* dx, float* dw, float* db, std::int64_t N,
                             std::int64_t in, std::int64_t out, int version) {
   return backward_impl(dy, x, w, dx, dw, db, N, in, out, version);
 }

@@ -66,7 +66,6 @@ void bind_matmul(py::module_& ref, py::module_& cuda) {
       "matmul_forward",
       [](const py::array& x, const py::array& w, const std::optional<py::array>& b,
          const std::string& dtype, int version) {
-        const DType t = cuda_dtype("matmul_forward", dtype);
         const py::array x2 = as_rows(x, "matmul_forward", "x");
         require_ndim<2>(w, "matmul_forward", "w");
         const auto N = static_cast<std::int64_t>(x2.shape(0)),
@@ -76,21 +75,17 @@ void bind_matmul(py::module_& ref, py::module_& cuda) {
           throw Error("matmul_forward", "x is " + shape_of(x) + " but w is " + shape_of(w));
         if (b && (b->ndim() != 1 || b->shape(0) != out))
           throw Error("matmul_forward", "w is " + shape_of(w) + " but b is " + shape_of(*b));
-        DeviceMemory dx = to_device(x2, t, "matmul_forward", "x"),
-                     dw = to_device(w, t, "matmul_forward", "w");
-        std::optional<DeviceMemory> db;
-        if (b) db.emplace(to_device(*b, t, "matmul_forward", "b"));
-        DeviceMemory dy(N * out, bytes_of(t));
-        launch_checked("matmul_forward", [&] {
-          return t == DType::f32 ? cuda::matmul_forward(dx.as<const float>(), dw.as<const float>(),
-                                                        db ? db->as<const float>() : nullptr,
-                                                        dy.as<float>(), N, in, out, version)
-                                 : cuda::matmul_forward(
-                                       dx.as<const __nv_bfloat16>(), dw.as<const __nv_bfloat16>(),
-                                       db ? db->as<const __nv_bfloat16>() : nullptr,
-                                       dy.as<__nv_bfloat16>(), N, in, out, version);
+        return dispatch_cuda("matmul_forward", dtype, [&]<class E>() {
+          auto dx = device_input<E>(x2, "matmul_forward", "x");
+          auto dw = device_input<E>(w, "matmul_forward", "w");
+          auto db = b ? device_input<E>(*b, "matmul_forward", "b") : testing::DeviceBuffer<E>(0);
+          testing::DeviceBuffer<E> dy(N * out);
+          launch_checked("matmul_forward", [&] {
+            return cuda::matmul_forward(dx.cget(), dw.cget(), b ? db.cget() : nullptr, dy.get(), N,
+                                        in, out, version);
+          });
+          return to_numpy(dy, with_last(x, static_cast<py::ssize_t>(out)));
         });
-        return from_device(dy, t, with_last(x, static_cast<py::ssize_t>(out)));
       },
       py::arg("x"), py::arg("w"), py::arg("b") = py::none(), py::arg("dtype") = "float32",
       py::arg("version") = 0, "y (..., out) = x Wᵀ + b on the device in `dtype`; returns float32.");
@@ -98,7 +93,6 @@ void bind_matmul(py::module_& ref, py::module_& cuda) {
       "matmul_backward",
       [](const py::array& dy, const py::array& x, const py::array& w, const std::string& dtype,
          int version) {
-        const DType t = cuda_dtype("matmul_backward", dtype);
         const py::array dy2 = as_rows(dy, "matmul_backward", "dy"),
                         x2 = as_rows(x, "matmul_backward", "x");
         require_ndim<2>(w, "matmul_backward", "w");
@@ -108,28 +102,25 @@ void bind_matmul(py::module_& ref, py::module_& cuda) {
         if (w.shape(1) != in || dy2.shape(0) != N || dy2.shape(1) != out)
           throw Error("matmul_backward", "dy is " + shape_of(dy) + ", x is " + shape_of(x) +
                                              " and w is " + shape_of(w));
-        DeviceMemory ddy = to_device(dy2, t, "matmul_backward", "dy"),
-                     dx = to_device(x2, t, "matmul_backward", "x");
-        DeviceMemory dw = to_device(w, t, "matmul_backward", "w");
-        // Gradients accumulate: start from zero.
-        DeviceMemory ddx = device_zeros(N * in, bytes_of(t)),
-                     ddw = device_zeros(out * in, bytes_of(t));
-        DeviceMemory ddb = device_zeros(out, bytes_of(t));
-        launch_checked("matmul_backward", [&] {
-          return t == DType::f32
-                     ? cuda::matmul_backward(ddy.as<const float>(), dx.as<const float>(),
-                                             dw.as<const float>(), ddx.as<float>(), ddw.as<float>(),
-                                             ddb.as<float>(), N, in, out, version)
-                     : cuda::matmul_backward(
-                           ddy.as<const __nv_bfloat16>(), dx.as<const __nv_bfloat16>(),
-                           dw.as<const __nv_bfloat16>(), ddx.as<__nv_bfloat16>(),
-                           ddw.as<__nv_bfloat16>(), ddb.as<__nv_bfloat16>(), N, in, out, version);
+        return dispatch_cuda("matmul_backward", dtype, [&]<class E>() {
+          auto ddy = device_input<E>(dy2, "matmul_backward", "dy");
+          auto dx = device_input<E>(x2, "matmul_backward", "x");
+          auto dw = device_input<E>(w, "matmul_backward", "w");
+          // Gradients accumulate: start from zero. dx in E; dw and db fp32 in both dtypes.
+          testing::DeviceBuffer<E> ddx(N * in);
+          testing::DeviceBuffer<float> ddw(out * in), ddb(out);
+          launch_checked("matmul_backward", [&] {
+            return cuda::matmul_backward(ddy.cget(), dx.cget(), dw.cget(), ddx.get(), ddw.get(),
+                                         ddb.get(), N, in, out, version);
+          });
+          return py::make_tuple(to_numpy(ddx, shape_vec(x)), to_numpy(ddw, {out, in}),
+                                to_numpy(ddb, {out}));
         });
-        return py::make_tuple(from_device(ddx, t, shape_vec(x)), from_device(ddw, t, {out, in}),
-                              from_device(ddb, t, {out}));
       },
       py::arg("dy"), py::arg("x"), py::arg("w"), py::arg("dtype") = "float32",
-      py::arg("version") = 0, "(dx, dw, db) on the device in `dtype`; returns float32.");
+      py::arg("version") = 0,
+      "(dx, dw, db) on the device in `dtype` (dw and db accumulated in fp32 either way); returns "
+      "float32.");
   cuda.attr("matmul_versions") = cuda::matmul_versions;
 }
 
