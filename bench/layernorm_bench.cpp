@@ -1,6 +1,7 @@
 /// \file
-/// \brief layernorm forward and backward on (N, C) = (256, 768) (GPT-2 small's width): the
-/// reference in float and every emulated kernel version, fp32 and bf16. Bytes processed: forward
+/// \brief layernorm forward and backward on (N, C) = (256, 768) (GPT-2 small's width), inputs
+/// from layernorm's seeded case (llmlab/testing/layernorm_case.hpp): the reference in float and
+/// every emulated kernel version, fp32 and bf16. Bytes processed: forward
 /// reads x and writes y (+ w, b, mean, rstd); backward reads dy, x and reads and writes dx
 /// (+ the small vectors).
 ///
@@ -10,17 +11,26 @@
 
 #include <benchmark/benchmark.h>
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
 #include "bandwidth.hpp"
-#include "llmlab/core/rng.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/layernorm.cuh"
 #include "llmlab/ref/layernorm.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/layernorm_case.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace {
+
+using llmlab::DType;
+using llmlab::testing::device_values;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::LayerNormCase;
 
 /// Rows: 256 under the emulator (seconds per run); 8 × 1024 tokens on a GPU, where a launch must
 /// move megabytes for its bandwidth to show.
@@ -34,17 +44,22 @@ std::int64_t backward_bytes(std::int64_t act) {
   return 4 * N * C * act + C * act + 2 * N * 4 + 4 * C * 4;
 }
 
-xt::xtensor<float, 3> activations(std::uint64_t seed) {
-  const std::vector<float> v = llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(N * C));
-  xt::xtensor<float, 3> t =
-      xt::empty<float>({std::size_t{1}, static_cast<std::size_t>(N), static_cast<std::size_t>(C)});
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
+/// layernorm's seeded case at (N, C), x ~ U(−0.5, 1.5) (its description,
+/// llmlab/testing/layernorm_case.hpp).
+LayerNormCase bench_case(DType dtype) {
+  return llmlab::testing::make_layernorm_case({N, C}, dtype);
+}
+
+/// The reference's (1, N, C) view of a case's (N·C) values.
+xt::xtensor<float, 3> rows(const std::vector<float>& v) {
+  return llmlab::testing::tensor<float>(
+      v, std::array<std::size_t, 3>{1, static_cast<std::size_t>(N), static_cast<std::size_t>(C)});
 }
 
 void reference_forward_f32(benchmark::State& state) {
-  const auto x = activations(1);
-  const xt::xtensor<float, 1> w = xt::ones<float>({static_cast<std::size_t>(C)}), b = w * 0.5f;
+  const LayerNormCase k = bench_case(DType::f32);
+  const auto x = rows(k.x);
+  const auto w = llmlab::testing::tensor<float>(k.w), b = llmlab::testing::tensor<float>(k.b);
   for (auto _ : state) {
     auto out = llmlab::ref::layernorm_forward(x, w, b);
     benchmark::DoNotOptimize(out.y.data());
@@ -53,11 +68,12 @@ void reference_forward_f32(benchmark::State& state) {
 }
 
 void reference_backward_f32(benchmark::State& state) {
-  const auto x = activations(1), dy = activations(2);
-  const xt::xtensor<float, 1> w = xt::ones<float>({static_cast<std::size_t>(C)}), b = w * 0.5f;
+  const LayerNormCase k = bench_case(DType::f32);
+  const auto x = rows(k.x), dy = rows(k.dy);
+  const auto w = llmlab::testing::tensor<float>(k.w), b = llmlab::testing::tensor<float>(k.b);
   const auto fwd = llmlab::ref::layernorm_forward(x, w, b);
-  xt::xtensor<float, 3> dx = xt::zeros<float>(x.shape());
-  xt::xtensor<float, 1> dw = xt::zeros<float>(w.shape()), db = xt::zeros<float>(w.shape());
+  auto dx = rows(k.dx0);
+  auto dw = llmlab::testing::tensor<float>(k.dw0), db = llmlab::testing::tensor<float>(k.db0);
   for (auto _ : state) {
     llmlab::ref::layernorm_backward(dy, x, w, fwd.mean, fwd.rstd, dx, dw, db);
     benchmark::DoNotOptimize(dx.data());
@@ -65,27 +81,21 @@ void reference_backward_f32(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * backward_bytes(4));
 }
 
-/// Device memory for one benchmark, freed on scope exit.
+/// The dtype of device element type T.
 template <class T>
-struct Device {
-  T* p = nullptr;
-  explicit Device(std::int64_t n, float fill) {
-    cudaMalloc(&p, static_cast<std::size_t>(n) * sizeof(T));
-    std::vector<T> host(static_cast<std::size_t>(n), static_cast<T>(fill));
-    cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  ~Device() { cudaFree(p); }
-};
+constexpr DType dtype_of = sizeof(T) == 2 ? DType::bf16 : DType::f32;
 
-/// Forward version state.range(0) on emulated device memory; T is float or __nv_bfloat16.
+/// Forward version state.range(0) on device memory; T is float or __nv_bfloat16.
 template <class T>
 void emulated_forward(benchmark::State& state) {
   const int version = static_cast<int>(state.range(0));
-  Device<T> x(N * C, 0.25f), w(C, 1.0f), b(C, 0.5f), y(N * C, 0.0f);
-  Device<float> mean(N, 0.0f), rstd(N, 0.0f);
+  const LayerNormCase k = bench_case(dtype_of<T>);
+  DeviceBuffer<T> x(device_values<T>(k.x)), w(device_values<T>(k.w)), b(device_values<T>(k.b)),
+      y(N * C);
+  DeviceBuffer<float> mean(N), rstd(N);
   for (auto _ : state) {
-    if (llmlab::cuda::layernorm_forward(x.p, w.p, b.p, y.p, mean.p, rstd.p, N, C, 1e-5f, version) !=
-        cudaSuccess) {
+    if (llmlab::cuda::layernorm_forward(x.cget(), w.cget(), b.cget(), y.get(), mean.get(),
+                                        rstd.get(), N, C, 1e-5f, version) != cudaSuccess) {
       state.SkipWithError("layernorm_forward failed");
       break;
     }
@@ -95,16 +105,20 @@ void emulated_forward(benchmark::State& state) {
   llmlab::bench::report_peak(state);
 }
 
-/// Backward version state.range(0) on emulated device memory.
+/// Backward version state.range(0) on device memory, from the statistics a float forward saved.
 template <class T>
 void emulated_backward(benchmark::State& state) {
   const int version = static_cast<int>(state.range(0));
-  Device<T> dy(N * C, 0.1f), x(N * C, 0.25f), w(C, 1.0f), dx(N * C, 0.0f);
-  Device<float> mean(N, 0.25f), rstd(N, 2.0f), dw(C, 0.0f), db(C, 0.0f),
-      scratch(llmlab::cuda::layernorm_backward_scratch(N, C), 0.0f);
+  const LayerNormCase k = bench_case(dtype_of<T>);
+  const llmlab::testing::LayerNormSaved saved = llmlab::testing::layernorm_saved(k);
+  DeviceBuffer<T> dy(device_values<T>(k.dy)), x(device_values<T>(k.x)), w(device_values<T>(k.w)),
+      dx(device_values<T>(k.dx0));
+  DeviceBuffer<float> mean(saved.mean), rstd(saved.rstd), dw(k.dw0), db(k.db0),
+      scratch(llmlab::cuda::layernorm_backward_scratch(N, C));
   for (auto _ : state) {
-    if (llmlab::cuda::layernorm_backward(dy.p, x.p, w.p, mean.p, rstd.p, dx.p, dw.p, db.p,
-                                         scratch.p, N, C, version) != cudaSuccess) {
+    if (llmlab::cuda::layernorm_backward(dy.cget(), x.cget(), w.cget(), mean.cget(), rstd.cget(),
+                                         dx.get(), dw.get(), db.get(), scratch.get(), N, C,
+                                         version) != cudaSuccess) {
       state.SkipWithError("layernorm_backward failed");
       break;
     }

@@ -77,31 +77,25 @@ void bind_layernorm(py::module_& ref, py::module_& cuda) {
       "layernorm_forward",
       [](const py::array& x, const py::array& w, const py::array& b, double eps,
          const std::string& dtype, int version) {
-        const DType t = cuda_dtype("layernorm_forward", dtype);
-        const py::array x2 = as_rows(x, "layernorm_forward", "x");
-        const auto N = static_cast<std::int64_t>(x2.shape(0)),
-                   C = static_cast<std::int64_t>(x2.shape(1));
-        if (w.ndim() != 1 || b.ndim() != 1 || w.shape(0) != C || b.shape(0) != C)
-          throw Error("layernorm_forward", "x is " + shape_of(x) + " but w is " + shape_of(w) +
-                                               " and b is " + shape_of(b));
-        DeviceMemory dx = to_device(x2, t, "layernorm_forward", "x"),
-                     dw = to_device(w, t, "layernorm_forward", "w");
-        DeviceMemory db = to_device(b, t, "layernorm_forward", "b");
-        DeviceMemory dy(N * C, bytes_of(t)), dmean(N, sizeof(float)), drstd(N, sizeof(float));
-        launch_checked("layernorm_forward", [&] {
-          return t == DType::f32
-                     ? cuda::layernorm_forward(dx.as<const float>(), dw.as<const float>(),
-                                               db.as<const float>(), dy.as<float>(),
-                                               dmean.as<float>(), drstd.as<float>(), N, C,
-                                               static_cast<float>(eps), version)
-                     : cuda::layernorm_forward(
-                           dx.as<const __nv_bfloat16>(), dw.as<const __nv_bfloat16>(),
-                           db.as<const __nv_bfloat16>(), dy.as<__nv_bfloat16>(), dmean.as<float>(),
-                           drstd.as<float>(), N, C, static_cast<float>(eps), version);
+        return dispatch_cuda("layernorm_forward", dtype, [&]<class E>() {
+          const py::array x2 = as_rows(x, "layernorm_forward", "x");
+          const auto N = static_cast<std::int64_t>(x2.shape(0)),
+                     C = static_cast<std::int64_t>(x2.shape(1));
+          if (w.ndim() != 1 || b.ndim() != 1 || w.shape(0) != C || b.shape(0) != C)
+            throw Error("layernorm_forward", "x is " + shape_of(x) + " but w is " + shape_of(w) +
+                                                 " and b is " + shape_of(b));
+          auto dx = device_input<E>(x2, "layernorm_forward", "x");
+          auto dw = device_input<E>(w, "layernorm_forward", "w");
+          auto db = device_input<E>(b, "layernorm_forward", "b");
+          testing::DeviceBuffer<E> dy(N * C);
+          testing::DeviceBuffer<float> dmean(N), drstd(N);  // fp32 in both dtypes
+          launch_checked("layernorm_forward", [&] {
+            return cuda::layernorm_forward(dx.cget(), dw.cget(), db.cget(), dy.get(), dmean.get(),
+                                           drstd.get(), N, C, static_cast<float>(eps), version);
+          });
+          return py::make_tuple(to_numpy(dy, shape_vec(x)), to_numpy(dmean, leading(x)),
+                                to_numpy(drstd, leading(x)));
         });
-        return py::make_tuple(from_device(dy, t, shape_vec(x)),
-                              from_device(dmean, DType::f32, leading(x)),
-                              from_device(drstd, DType::f32, leading(x)));
       },
       py::arg("x"), py::arg("w"), py::arg("b"), py::arg("eps") = 1e-5, py::arg("dtype") = "float32",
       py::arg("version") = 0,
@@ -110,39 +104,33 @@ void bind_layernorm(py::module_& ref, py::module_& cuda) {
       "layernorm_backward",
       [](const py::array& dy, const py::array& x, const py::array& w, const py::array& mean,
          const py::array& rstd, const std::string& dtype, int version) {
-        const DType t = cuda_dtype("layernorm_backward", dtype);
-        const py::array dy2 = as_rows(dy, "layernorm_backward", "dy"),
-                        x2 = as_rows(x, "layernorm_backward", "x");
-        const auto N = static_cast<std::int64_t>(x2.shape(0)),
-                   C = static_cast<std::int64_t>(x2.shape(1));
-        if (shape_vec(dy) != shape_vec(x) || w.ndim() != 1 || w.shape(0) != C || mean.size() != N ||
-            rstd.size() != N)
-          throw Error("layernorm_backward", "dy is " + shape_of(dy) + ", x is " + shape_of(x) +
-                                                ", w is " + shape_of(w) + ", mean is " +
-                                                shape_of(mean) + ", rstd is " + shape_of(rstd));
-        DeviceMemory ddy = to_device(dy2, t, "layernorm_backward", "dy");
-        DeviceMemory dx = to_device(x2, t, "layernorm_backward", "x"),
-                     dw = to_device(w, t, "layernorm_backward", "w");
-        DeviceMemory dmean = to_device(mean, DType::f32, "layernorm_backward", "mean");
-        DeviceMemory drstd = to_device(rstd, DType::f32, "layernorm_backward", "rstd");
-        // Gradients accumulate: start from zero. dw and db stay fp32 in both dtypes.
-        DeviceMemory ddx = device_zeros(N * C, bytes_of(t));
-        DeviceMemory ddw = device_zeros(C, sizeof(float)), ddb = device_zeros(C, sizeof(float));
-        DeviceMemory scratch(cuda::layernorm_backward_scratch(N, C), sizeof(float));
-        launch_checked("layernorm_backward", [&] {
-          return t == DType::f32
-                     ? cuda::layernorm_backward(
-                           ddy.as<const float>(), dx.as<const float>(), dw.as<const float>(),
-                           dmean.as<const float>(), drstd.as<const float>(), ddx.as<float>(),
-                           ddw.as<float>(), ddb.as<float>(), scratch.as<float>(), N, C, version)
-                     : cuda::layernorm_backward(
-                           ddy.as<const __nv_bfloat16>(), dx.as<const __nv_bfloat16>(),
-                           dw.as<const __nv_bfloat16>(), dmean.as<const float>(),
-                           drstd.as<const float>(), ddx.as<__nv_bfloat16>(), ddw.as<float>(),
-                           ddb.as<float>(), scratch.as<float>(), N, C, version);
+        return dispatch_cuda("layernorm_backward", dtype, [&]<class E>() {
+          const py::array dy2 = as_rows(dy, "layernorm_backward", "dy"),
+                          x2 = as_rows(x, "layernorm_backward", "x");
+          const auto N = static_cast<std::int64_t>(x2.shape(0)),
+                     C = static_cast<std::int64_t>(x2.shape(1));
+          if (shape_vec(dy) != shape_vec(x) || w.ndim() != 1 || w.shape(0) != C ||
+              mean.size() != N || rstd.size() != N)
+            throw Error("layernorm_backward", "dy is " + shape_of(dy) + ", x is " + shape_of(x) +
+                                                  ", w is " + shape_of(w) + ", mean is " +
+                                                  shape_of(mean) + ", rstd is " + shape_of(rstd));
+          auto ddy = device_input<E>(dy2, "layernorm_backward", "dy");
+          auto dx = device_input<E>(x2, "layernorm_backward", "x");
+          auto dw = device_input<E>(w, "layernorm_backward", "w");
+          auto dmean = device_input<float>(mean, "layernorm_backward", "mean");
+          auto drstd = device_input<float>(rstd, "layernorm_backward", "rstd");
+          // Gradients accumulate: they start zeroed. dw and db stay fp32 in both dtypes.
+          testing::DeviceBuffer<E> ddx(N * C);
+          testing::DeviceBuffer<float> ddw(C), ddb(C),
+              scratch(cuda::layernorm_backward_scratch(N, C));
+          launch_checked("layernorm_backward", [&] {
+            return cuda::layernorm_backward(ddy.cget(), dx.cget(), dw.cget(), dmean.cget(),
+                                            drstd.cget(), ddx.get(), ddw.get(), ddb.get(),
+                                            scratch.get(), N, C, version);
+          });
+          return py::make_tuple(to_numpy(ddx, shape_vec(x)), to_numpy(ddw, {C}),
+                                to_numpy(ddb, {C}));
         });
-        return py::make_tuple(from_device(ddx, t, shape_vec(x)), from_device(ddw, DType::f32, {C}),
-                              from_device(ddb, DType::f32, {C}));
       },
       py::arg("dy"), py::arg("x"), py::arg("w"), py::arg("mean"), py::arg("rstd"),
       py::arg("dtype") = "float32", py::arg("version") = 0,
