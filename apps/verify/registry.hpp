@@ -125,8 +125,8 @@ inline std::map<std::string, std::string> rules_in_words(
   for (const auto& expected : per_dtype)
     for (const testing::Expected& e : expected) {
       std::string& s = out[e.name];
-      s += (s.empty() ? "" : "; ") + std::string(dtype_name(e.rule.dtype)) + ": " +
-           e.rule.describe();
+      const std::string rule = std::string(dtype_name(e.rule.dtype)) + ": " + e.rule.describe();
+      if (s.find(rule) == std::string::npos) s += (s.empty() ? "" : "; ") + rule;  // once each
     }
   return out;
 }
