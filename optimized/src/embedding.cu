@@ -29,8 +29,9 @@
 ///   keeps (b, t) order) and uploads them; one block per distinct token sums its bucket's rows.
 ///   O(B·T·C) work; the cost is one host round trip and a temporary device buffer per call.
 ///
-/// The launchers use v2 for both by default. (Not yet timed on a GPU: the machines this was
-/// written on have none.)
+/// The launchers use v2 for both by default. Timing on a GPU awaits a GPU: none has been lent to
+/// this project yet. bench/embedding_bench times the emulated versions, which measures the
+/// emulator, not a GPU.
 
 #include <algorithm>
 #include <climits>

@@ -18,9 +18,9 @@
 ///   more loads in flight per row.
 ///
 /// Version 0 picks v2 for C ≤ 1024 and v3 above: a warp per row needs no barrier and fills the
-/// GPU with rows, until a row is long enough that one warp's loop latency dominates. (The
-/// threshold is llm.c's experience, not yet timed here: the machines this was written on have no
-/// GPU.)
+/// GPU with rows, until a row is long enough that one warp's loop latency dominates. The threshold
+/// is llm.c's experience: timing on a GPU awaits a GPU, none has been lent to this project yet.
+/// bench/layernorm_bench times the emulated versions, which measures the emulator, not a GPU.
 
 #include <cstdint>
 

@@ -28,8 +28,9 @@
 ///
 /// The launchers default (version 0) to cuBLAS under nvcc — tensor cores, asynchronous copies
 /// and autotuned tiles beat any of ours — and to v4 under the emulator, our fastest on a GPU by
-/// design (fewest global and shared loads per FMA). Not yet timed on a GPU: the machines this was
-/// written on have none (bench/matmul_bench.cpp prints TFLOP/s next to the peak there).
+/// design (fewest global and shared loads per FMA). Timing on a GPU awaits a GPU: none has been
+/// lent to this project yet (there, matmul_bench_gpu prints TFLOP/s next to the peak).
+/// bench/matmul_bench times the emulated versions, which measures the emulator, not a GPU.
 
 #include <climits>
 #include <cstdint>

@@ -21,8 +21,9 @@
 ///   gets the wide loads.
 ///
 /// The launcher uses v3 by default: the reduction is memory-bound, and v3 issues the fewest memory
-/// instructions for the same bytes with the fewest barriers. (Not yet timed on a GPU: the machines
-/// this was written on have none.)
+/// instructions for the same bytes with the fewest barriers. Timing on a GPU awaits a GPU: none
+/// has been lent to this project yet. bench/reduce_sum_bench times the emulated versions, which
+/// measures the emulator, not a GPU.
 
 #include <climits>
 #include <cstdint>

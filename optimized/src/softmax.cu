@@ -26,8 +26,9 @@
 ///
 /// The launcher uses v3 forward and v2 backward: coalesced, barrier-free, and (v3) one read of x
 /// fewer. One warp per row suits C up to a few thousand (attention rows, hidden sizes); for a
-/// 50k-wide vocabulary a block per row would keep more loads in flight. (Not yet timed on a GPU:
-/// the machines this was written on have none.)
+/// 50k-wide vocabulary a block per row would keep more loads in flight. Timing on a GPU awaits a
+/// GPU: none has been lent to this project yet. bench/softmax_bench times the emulated versions,
+/// which measures the emulator, not a GPU.
 
 #include <climits>
 #include <cmath>

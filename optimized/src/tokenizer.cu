@@ -22,8 +22,10 @@
 ///   letter is one long piece.
 ///
 /// The launcher uses v2 by default: it does the same work as v1 for short pieces with ~L times
-/// fewer table lookups, and a long piece costs O(L / 128) per merge instead of O(L). (Not yet
-/// timed on a GPU: the machines this was written on have none.)
+/// fewer table lookups, and a long piece costs O(L / 128) per merge instead of O(L). Timing on a
+/// GPU awaits a GPU: none has been lent to this project yet. No bench program times encode_pieces
+/// yet (bench/tokenizer_bench.py times the CPU tokenizers); the kernel benches in bench/ (e.g.
+/// bench/softmax_bench) time emulated versions, which measures the emulator, not a GPU.
 
 #include <cstdint>
 #include <cstring>
