@@ -29,8 +29,9 @@
 ///   keeps (b, t) order) and uploads them; one block per distinct token sums its bucket's rows.
 ///   O(B·T·C) work; the cost is one host round trip and a temporary device buffer per call.
 ///
-/// The launchers use v2 for both by default. (Not yet timed on a GPU: the machines this was
-/// written on have none.)
+/// The launchers use v2 for both by default. Timing on a GPU awaits a GPU: none has been lent to
+/// this project yet. bench/embedding_bench times the emulated versions, which measures the
+/// emulator, not a GPU.
 
 #include <algorithm>
 #include <climits>
@@ -43,24 +44,14 @@
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/embedding.cuh"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/primitives.cuh"
 #include "llmlab/cuda/wide_loads.cuh"
 
 namespace llmlab::cuda {
 namespace {
 
-constexpr int kBlock = 256;  // threads per block, every kernel here
-
-/// a + b formed in fp32, rounded once to the inputs' type (elements and wide vectors).
-__device__ __forceinline__ float add(float a, float b) { return a + b; }
-__device__ __forceinline__ __nv_bfloat16 add(__nv_bfloat16 a, __nv_bfloat16 b) {
-  return __float2bfloat16(__bfloat162float(a) + __bfloat162float(b));
-}
-__device__ __forceinline__ float4 add(float4 a, float4 b) {
-  return float4{a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w};
-}
-__device__ __forceinline__ __nv_bfloat162 add(__nv_bfloat162 a, __nv_bfloat162 b) {
-  return __nv_bfloat162(add(a.x, b.x), add(a.y, b.y));
-}
+// Every kernel here runs blocks of kBlock threads; add() forms a + b in fp32 and rounds once to
+// the inputs' type, for elements and wide vectors (primitives.cuh).
 
 // ---- forward v1: one thread per output element --------------------------------------------------
 
@@ -147,17 +138,14 @@ __global__ void embedding_backward_dwte_v2(const T* __restrict__ dout,
 
 /// Checks sizes, version and pointers, copies the ids to the host and checks each is in [0, V).
 /// @returns the host copy of the ids (B·T)
-std::vector<std::int32_t> checked_ids(
-    const char* where, const std::int32_t* ids, std::int64_t B, std::int64_t T_, std::int64_t C,
-    std::int64_t V, std::int64_t maxT, int version, int versions,
-    std::initializer_list<std::pair<const char*, const void*>> tensors) {
+std::vector<std::int32_t> checked_ids(const char* where, const std::int32_t* ids, std::int64_t B,
+                                      std::int64_t T_, std::int64_t C, std::int64_t V,
+                                      std::int64_t maxT, int version, int versions,
+                                      std::initializer_list<NamedPointer> tensors) {
   const std::pair<const char*, std::int64_t> sizes[] = {
       {"B", B}, {"T", T_}, {"C", C}, {"V", V}, {"maxT", maxT}};
-  for (const auto& [name, n] : sizes)
-    if (n < 0) throw Error(where, std::string(name) + " = " + std::to_string(n) + " must be >= 0");
-  if (version < 0 || version > versions)
-    throw Error(where, "version = " + std::to_string(version) + " but versions are 0 (best) to " +
-                           std::to_string(versions));
+  for (const auto& [name, n] : sizes) check_count(where, name, n);
+  check_version(where, version, versions);
   if (T_ > maxT)
     throw Error(where, "ids is " + shape_str({B, T_}) + ": T = " + std::to_string(T_) +
                            " positions but wpe has only maxT = " + std::to_string(maxT));
@@ -166,11 +154,8 @@ std::vector<std::int32_t> checked_ids(
     throw Error(where, "(B, T, C) = " + shape_str({B, T_, C}) + ": too many elements");
   const std::int64_t BT = B * T_;
   if (BT == 0) return {};
-  if (ids == nullptr) throw Error(where, "ids is null but (B, T) = " + shape_str({B, T_}));
-  if (C > 0)
-    for (const auto& [name, p] : tensors)
-      if (p == nullptr)
-        throw Error(where, std::string(name) + " is null but (B, T, C) = " + shape_str({B, T_, C}));
+  check_pointers(where, "(B, T)", {B, T_}, {{ids, "ids"}});
+  check_pointers(where, "(B, T, C)", {B, T_, C}, tensors);
 
   std::vector<std::int32_t> host(static_cast<std::size_t>(BT));
   const cudaError_t err =
@@ -217,18 +202,18 @@ cudaError_t forward_impl(const std::int32_t* ids, const T* wte, const T* wpe, T*
                          std::int64_t B, std::int64_t T_, std::int64_t C, std::int64_t V,
                          std::int64_t maxT, int version) {
   checked_ids("embedding_forward", ids, B, T_, C, V, maxT, version, embedding_forward_versions,
-              {{"wte", wte}, {"wpe", wpe}, {"out", out}});
+              {{wte, "wte"}, {wpe, "wpe"}, {out, "out"}});
   const std::int64_t BT = B * T_;
   if (BT * C == 0) return cudaSuccess;
   if (version == 0) version = embedding_forward_versions;
 
   constexpr int W = Wide<T>::width;
   if (version == 2 && C % W == 0 && wide_aligned(wte) && wide_aligned(wpe) && wide_aligned(out)) {
-    const auto cfg = launch_config(dim3(ceil_div(BT * (C / W), kBlock)), dim3(kBlock));
-    return launch(cfg, embedding_forward_v2<T>, ids, wte, wpe, out, BT, T_, C);
+    return launch(thread_per_item_config(BT * (C / W)), embedding_forward_v2<T>, ids, wte, wpe, out,
+                  BT, T_, C);
   }
-  const auto cfg = launch_config(dim3(ceil_div(BT * C, kBlock)), dim3(kBlock));
-  return launch(cfg, embedding_forward_v1<T>, ids, wte, wpe, out, BT, T_, C);
+  return launch(thread_per_item_config(BT * C), embedding_forward_v1<T>, ids, wte, wpe, out, BT, T_,
+                C);
 }
 
 template <class T>
@@ -237,13 +222,13 @@ cudaError_t backward_impl(const T* dout, const std::int32_t* ids, float* dwte, f
                           std::int64_t maxT, int version) {
   const std::vector<std::int32_t> host_ids =
       checked_ids("embedding_backward", ids, B, T_, C, V, maxT, version,
-                  embedding_backward_versions, {{"dout", dout}, {"dwte", dwte}, {"dwpe", dwpe}});
+                  embedding_backward_versions, {{dout, "dout"}, {dwte, "dwte"}, {dwpe, "dwpe"}});
   const std::int64_t BT = B * T_;
   if (BT * C == 0) return cudaSuccess;
   if (version == 0) version = embedding_backward_versions;
 
-  cudaError_t err = launch(launch_config(dim3(ceil_div(T_ * C, kBlock)), dim3(kBlock)),
-                           embedding_backward_dwpe<T>, dout, dwpe, B, T_, C);
+  cudaError_t err =
+      launch(thread_per_item_config(T_ * C), embedding_backward_dwpe<T>, dout, dwpe, B, T_, C);
   if (err != cudaSuccess) return err;
   if (version == 1) {
     if (V > INT_MAX) throw Error("embedding_backward", "v1 needs V <= 2^31 - 1 blocks");

@@ -13,14 +13,14 @@
 ///   warp-wide load is 32 neighbouring values; the sums are 5 `__shfl_xor_sync` steps that leave
 ///   the total in every lane — no shared memory, no barrier.
 /// - v3 one block per row: 256 threads stride the row, warps sum with shuffles and the 8 warp
-///   sums meet in shared memory (block_allsum: 2 barriers per sum). For large C (GPT-2 XL's 1600,
-///   wider models' 4096+) a warp would loop 50+ times per pass; a block keeps 8× more loads in
-///   flight per row.
+///   sums meet in shared memory (primitives.cuh's block_allsum: 2 barriers per sum). For large C
+///   (GPT-2 XL's 1600, wider models' 4096+) a warp would loop 50+ times per pass; a block keeps 8×
+///   more loads in flight per row.
 ///
 /// Version 0 picks v2 for C ≤ 1024 and v3 above: a warp per row needs no barrier and fills the
-/// GPU with rows, until a row is long enough that one warp's loop latency dominates. (The
-/// threshold is llm.c's experience, not yet timed here: the machines this was written on have no
-/// GPU.)
+/// GPU with rows, until a row is long enough that one warp's loop latency dominates. The threshold
+/// is llm.c's experience: timing on a GPU awaits a GPU, none has been lent to this project yet.
+/// bench/layernorm_bench times the emulated versions, which measures the emulator, not a GPU.
 
 #include <cstdint>
 
@@ -76,21 +76,21 @@ __global__ void layernorm_forward_v2(const T* __restrict__ x, const T* __restric
                                      const T* __restrict__ b, T* __restrict__ y,
                                      float* __restrict__ mean, float* __restrict__ rstd,
                                      std::int64_t rows, std::int64_t cols, float eps) {
-  const int lane = static_cast<int>(threadIdx.x) % kWarp;
+  const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const std::int64_t r =
-      static_cast<std::int64_t>(blockIdx.x) * kWarps + static_cast<int>(threadIdx.x) / kWarp;
+      static_cast<std::int64_t>(blockIdx.x) * kWarps + static_cast<int>(threadIdx.x) / kWarpSize;
   if (r >= rows) return;  // the whole warp leaves together: no shuffle misses a lane
   const T* row = x + r * cols;
   float sum = 0.0f;
-  for (std::int64_t c = lane; c < cols; c += kWarp) sum += to_float(row[c]);
+  for (std::int64_t c = lane; c < cols; c += kWarpSize) sum += to_float(row[c]);
   const float mu = warp_allsum(sum) / static_cast<float>(cols);
   float sq = 0.0f;
-  for (std::int64_t c = lane; c < cols; c += kWarp) {
+  for (std::int64_t c = lane; c < cols; c += kWarpSize) {
     const float d = to_float(row[c]) - mu;
     sq += d * d;
   }
   const float s = 1.0f / sqrtf(warp_allsum(sq) / static_cast<float>(cols) + eps);
-  normalise_row(row, w, b, y + r * cols, cols, mu, s, lane, kWarp);
+  normalise_row(row, w, b, y + r * cols, cols, mu, s, lane, kWarpSize);
   if (lane == 0 && mean != nullptr) mean[r] = mu;
   if (lane == 0 && rstd != nullptr) rstd[r] = s;
 }
@@ -128,16 +128,13 @@ cudaError_t layernorm_forward_impl(const T* x, const T* w, const T* b, T* y, flo
   constexpr const char* where = "layernorm_forward";
   check_sizes(where, rows, cols, version, layernorm_forward_versions);
   if (!(eps > 0.0f)) throw Error(where, "eps = " + std::to_string(eps) + " must be > 0");
-  check_pointer(where, x, "x", rows, cols);
-  check_pointer(where, w, "w", rows, cols);
-  check_pointer(where, b, "b", rows, cols);
-  check_pointer(where, y, "y", rows, cols);
+  check_pointers(where, "(rows, cols)", {rows, cols}, {{x, "x"}, {w, "w"}, {b, "b"}, {y, "y"}});
   if (rows == 0) return cudaSuccess;
 
   switch (pick_version(version, cols)) {
     case 1:
-      return launch(launch_config(dim3(ceil_div(rows, kBlock)), dim3(kBlock)),
-                    layernorm_forward_v1<T>, x, w, b, y, mean, rstd, rows, cols, eps);
+      return launch(thread_per_item_config(rows), layernorm_forward_v1<T>, x, w, b, y, mean, rstd,
+                    rows, cols, eps);
     case 2:
       return launch(launch_config(dim3(ceil_div(rows, kWarps)), dim3(kBlock)),
                     layernorm_forward_v2<T>, x, w, b, y, mean, rstd, rows, cols, eps);

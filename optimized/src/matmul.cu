@@ -34,8 +34,9 @@
 ///
 /// The launchers default (version 0) to cuBLAS under nvcc — tensor cores, asynchronous copies
 /// and autotuned tiles beat any of ours — and to v4 under the emulator, our fastest on a GPU by
-/// design (fewest global and shared loads per FMA). Not yet timed on a GPU: the machines this was
-/// written on have none (bench/matmul_bench.cpp prints TFLOP/s next to the peak there).
+/// design (fewest global and shared loads per FMA). Timing on a GPU awaits a GPU: none has been
+/// lent to this project yet (there, matmul_bench_gpu prints TFLOP/s next to the peak).
+/// bench/matmul_bench times the emulated versions, which measures the emulator, not a GPU.
 
 #include <climits>
 #include <cstdint>
@@ -44,7 +45,7 @@
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/matmul.cuh"
-#include "llmlab/cuda/wide_loads.cuh"
+#include "llmlab/cuda/primitives.cuh"
 
 #if !LLMLAB_EMULATED
 #include <cublas_v2.h>
@@ -74,11 +75,6 @@ struct Gemm {
   bool accumulate = false;        ///< dst += result (backward) instead of dst = result (+ bias)
 };
 
-__device__ __forceinline__ float from_float(float v, float*) { return v; }
-__device__ __forceinline__ __nv_bfloat16 from_float(float v, __nv_bfloat16*) {
-  return __float2bfloat16(v);  // round to nearest, ties to even
-}
-
 template <class In, class Out>
 __device__ __forceinline__ float lhs_at(const Gemm<In, Out>& g, std::int64_t row, std::int64_t k) {
   return to_float(g.lhs[row * g.lhs_row_stride + k * g.lhs_depth_stride]);
@@ -88,7 +84,7 @@ __device__ __forceinline__ float rhs_at(const Gemm<In, Out>& g, std::int64_t k, 
   return to_float(g.rhs[k * g.rhs_depth_stride + col * g.rhs_col_stride]);
 }
 
-/// The epilogue every version shares: the sum, then the bias or the old dst, rounded once.
+/// The epilogue every version shares: the sum, then the bias or the old dst, rounded once (store).
 template <class In, class Out>
 __device__ __forceinline__ void epilogue(const Gemm<In, Out>& g, std::int64_t row, std::int64_t col,
                                          float sum) {
@@ -98,7 +94,7 @@ __device__ __forceinline__ void epilogue(const Gemm<In, Out>& g, std::int64_t ro
     v = to_float(*c) + sum;
   else if (g.bias != nullptr)
     v = sum + to_float(g.bias[col]);
-  *c = from_float(v, c);
+  store(c, v);
 }
 
 // ---- v1 naive and v2 coalesced: one thread per element of C -------------------------------------
@@ -229,27 +225,30 @@ __global__ void gemm_v4(Gemm<In, Out> g) {
 
 // ---- db: column sums ----------------------------------------------------------------------------
 
-constexpr int kColumnBlock = 256;
+// column_sum_accumulate and fill_rows run one thread per item in blocks of kBlock threads.
 
 /// db_o (+)= Σ_n dy_{n,o}: thread o walks column o top to bottom (a warp reads 32 neighbours).
 /// T: dy's element type; G: db's (fp32 in a bf16 run).
 template <class T, class G>
 __global__ void column_sum_accumulate(const T* __restrict__ dy, G* __restrict__ db, std::int64_t N,
                                       std::int64_t out) {
-  const std::int64_t o = static_cast<std::int64_t>(blockIdx.x) * kColumnBlock + threadIdx.x;
+  const std::int64_t o = static_cast<std::int64_t>(blockIdx.x) * kBlock + threadIdx.x;
   if (o >= out) return;
   float sum = 0.0f;
   for (std::int64_t n = 0; n < N; ++n) sum += to_float(dy[n * out + o]);
-  db[o] = from_float(to_float(db[o]) + sum, db);
+  store(db + o, to_float(db[o]) + sum);
 }
 
 /// y_{n,o} = b_o (or 0): the cuBLAS path's C before a GEMM with β = 1, and y when in = 0.
 template <class T>
 __global__ void fill_rows(const T* __restrict__ b, T* __restrict__ y, std::int64_t N,
                           std::int64_t out) {
-  const std::int64_t idx = static_cast<std::int64_t>(blockIdx.x) * kColumnBlock + threadIdx.x;
+  const std::int64_t idx = static_cast<std::int64_t>(blockIdx.x) * kBlock + threadIdx.x;
   if (idx >= N * out) return;
-  y[idx] = b != nullptr ? b[idx % out] : from_float(0.0f, y);
+  if (b != nullptr)
+    y[idx] = b[idx % out];
+  else
+    store(y + idx, 0.0f);
 }
 
 // ---- launching one GEMM -------------------------------------------------------------------------
@@ -332,23 +331,14 @@ void cublas_gemm(const char* where, bool trans_lhs, bool trans_rhs, std::int64_t
 
 void check_sizes(const char* where, std::int64_t N, std::int64_t in, std::int64_t out,
                  int version) {
-  if (N < 0) throw Error(where, "N = " + std::to_string(N) + " must be >= 0");
-  if (in < 0) throw Error(where, "in = " + std::to_string(in) + " must be >= 0");
-  if (out < 0) throw Error(where, "out = " + std::to_string(out) + " must be >= 0");
-  if (version < 0 || version > matmul_versions)
-    throw Error(where, "version = " + std::to_string(version) + " but versions are 0 (best) to " +
-                           std::to_string(matmul_versions));
+  check_count(where, "N", N);
+  check_count(where, "in", in);
+  check_count(where, "out", out);
+  check_version(where, version, matmul_versions);  // 0: cuBLAS under nvcc, v4 under the emulator
   // cuBLAS takes int sizes and every grid dimension is at most 2^31 - 1 blocks.
   if (N > INT_MAX || in > INT_MAX || out > INT_MAX ||
       (N > 0 && (in > INT64_MAX / N || out > INT64_MAX / N)) || (out > 0 && in > INT64_MAX / out))
     throw Error(where, "(N, in, out) = " + shape_str({N, in, out}) + " is too large");
-}
-
-/// Throws naming `name` when p is null although `count` elements of it would be touched.
-void require_pointer(const char* where, const void* p, const char* name, std::int64_t count,
-                     const std::string& shape) {
-  if (p == nullptr && count > 0)
-    throw Error(where, std::string(name) + " is null but (N, in, out) = " + shape);
 }
 
 // ---- the launchers ------------------------------------------------------------------------------
@@ -359,20 +349,17 @@ cudaError_t forward_impl(const T* x, const T* w, const T* b, T* y, std::int64_t 
   constexpr const char* where = "matmul_forward";
   check_sizes(where, N, in, out, version);
   const std::string shape = shape_str({N, in, out});
-  require_pointer(where, x, "x", N * in, shape);
-  require_pointer(where, w, "w", out * in, shape);
-  require_pointer(where, y, "y", N * out, shape);
+  // Each operand is needed when it has elements (x with N = 0 or in = 0 is never read).
+  check_pointers(where, "(N, in, out) = " + shape,
+                 {{x, "x", N * in > 0}, {w, "w", out * in > 0}, {y, "y", N * out > 0}});
   if (N == 0 || out == 0) return cudaSuccess;
   if (in == 0)  // an empty sum: y = b (or 0) on every row
-    return launch(launch_config(dim3(ceil_div(N * out, kColumnBlock)), dim3(kColumnBlock)),
-                  fill_rows<T>, b, y, N, out);
+    return launch(thread_per_item_config(N * out), fill_rows<T>, b, y, N, out);
 #if !LLMLAB_EMULATED
   if (version == 0) {  // y = b on every row, then y += x Wᵀ with β = 1
     float beta = 0.0f;
     if (b != nullptr) {
-      const cudaError_t err =
-          launch(launch_config(dim3(ceil_div(N * out, kColumnBlock)), dim3(kColumnBlock)),
-                 fill_rows<T>, b, y, N, out);
+      const cudaError_t err = launch(thread_per_item_config(N * out), fill_rows<T>, b, y, N, out);
       if (err != cudaSuccess) return err;
       beta = 1.0f;
     }
@@ -403,11 +390,12 @@ cudaError_t backward_impl(const T* dy, const T* x, const T* w, T* dx, G* dw, G* 
   constexpr const char* where = "matmul_backward";
   check_sizes(where, N, in, out, version);
   const std::string shape = shape_str({N, in, out});
-  require_pointer(where, dy, "dy", N * out, shape);
-  require_pointer(where, x, "x", N * in, shape);
-  require_pointer(where, w, "w", out * in, shape);
-  require_pointer(where, dx, "dx", N * in, shape);
-  require_pointer(where, dw, "dw", out * in, shape);
+  check_pointers(where, "(N, in, out) = " + shape,
+                 {{dy, "dy", N * out > 0},
+                  {x, "x", N * in > 0},
+                  {w, "w", out * in > 0},
+                  {dx, "dx", N * in > 0},
+                  {dw, "dw", out * in > 0}});
 #if !LLMLAB_EMULATED
   if (version == 0) {
     if (N > 0 && in > 0 && out > 0) {
@@ -448,8 +436,7 @@ cudaError_t backward_impl(const T* dy, const T* x, const T* w, T* dx, G* dw, G* 
     if (err != cudaSuccess) return err;
   }
   if (db != nullptr && out > 0)  // db += column sums of dy
-    return launch(launch_config(dim3(ceil_div(out, kColumnBlock)), dim3(kColumnBlock)),
-                  column_sum_accumulate<T, G>, dy, db, N, out);
+    return launch(thread_per_item_config(out), column_sum_accumulate<T, G>, dy, db, N, out);
   return cudaGetLastError();
 }
 

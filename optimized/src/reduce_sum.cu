@@ -12,16 +12,18 @@
 /// - v1 shared-memory tree, sequential addressing: partials in shared memory, then 8 halving steps
 ///   (thread t < s adds partial[t + s]) with a __syncthreads after each — no bank conflicts, but
 ///   most threads idle in the late steps and every step pays a block-wide barrier.
-/// - v2 warp shuffles: each warp sums its 32 partials with 5 `__shfl_down_sync` steps in registers,
-///   the 8 warp sums meet in shared memory, and the first warp adds them — one barrier instead
-///   of 9.
+/// - v2 warp shuffles: each warp sums its 32 partials with 5 `__shfl_xor_sync` steps in registers
+///   (warp_allsum; lane 0 adds in the tree of the textbook `__shfl_down_sync` loop, so the bits
+///   are the same), the 8 warp sums meet in shared memory, and the first warp adds them — one
+///   barrier instead of 9.
 /// - v3 v2 with wide loads: float4 (fp32) or __nv_bfloat162 (bf16) per load; each row peels the
 ///   scalar head up to its first aligned address and the scalar tail, so any C and any row offset
 ///   gets the wide loads.
 ///
 /// The launcher uses v3 by default: the reduction is memory-bound, and v3 issues the fewest memory
-/// instructions for the same bytes with the fewest barriers. (Not yet timed on a GPU: the machines
-/// this was written on have none.)
+/// instructions for the same bytes with the fewest barriers. Timing on a GPU awaits a GPU: none
+/// has been lent to this project yet. bench/reduce_sum_bench times the emulated versions, which
+/// measures the emulator, not a GPU.
 
 #include <climits>
 #include <cstdint>
@@ -29,16 +31,15 @@
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/primitives.cuh"
 #include "llmlab/cuda/reduce_sum.cuh"
 #include "llmlab/cuda/wide_loads.cuh"
 
 namespace llmlab::cuda {
 namespace {
 
-constexpr int kBlock = 256;             // threads per block (one block per row)
-constexpr int kWarp = 32;               // lanes per warp
-constexpr int kWarps = kBlock / kWarp;  // warps per block
-constexpr unsigned kFullMask = 0xffffffffu;
+// One block of kBlock threads per row.
+constexpr int kWarps = kBlock / kWarpSize;  // warps per block
 
 /// The elements of one wide load, summed in float.
 __device__ __forceinline__ float sum_of(float4 v) { return (v.x + v.y) + (v.z + v.w); }
@@ -52,22 +53,18 @@ __device__ __forceinline__ float strided_slice_sum(const T* __restrict__ row, st
   return sum;
 }
 
-/// Sum over the 32 lanes of a warp; lane 0 ends with the total (5 shuffle steps: 16, 8, 4, 2, 1).
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_down_sync(kFullMask, v, offset);
-  return v;
-}
-
-/// Sum of every thread's `partial` over the block; thread 0 ends with the total (v2, v3).
+/// Sum of every thread's `partial` over the block; thread 0 ends with the total (v2, v3). Unlike
+/// block_allsum (every thread adds the 8 warp sums in a row, two barriers), the first warp adds
+/// the 8 warp sums by shuffles, and one barrier suffices since nothing reuses `warp_partial`.
 __device__ __forceinline__ float block_sum(float partial) {
   __shared__ float warp_partial[kWarps];
-  const int lane = static_cast<int>(threadIdx.x) % kWarp;
-  const int warp = static_cast<int>(threadIdx.x) / kWarp;
-  partial = warp_sum(partial);
+  const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
+  const int warp = static_cast<int>(threadIdx.x) / kWarpSize;
+  partial = warp_allsum(partial);
   if (lane == 0) warp_partial[warp] = partial;
   __syncthreads();
   float total = 0.0f;
-  if (warp == 0) total = warp_sum(lane < kWarps ? warp_partial[lane] : 0.0f);
+  if (warp == 0) total = warp_allsum(lane < kWarps ? warp_partial[lane] : 0.0f);
   return total;
 }
 
@@ -129,23 +126,18 @@ template <class T>
 cudaError_t reduce_sum_impl(const T* x, float* out, std::int64_t rows, std::int64_t cols,
                             int version) {
   constexpr const char* where = "reduce_sum";
-  if (rows < 0) throw Error(where, "rows = " + std::to_string(rows) + " must be >= 0");
-  if (cols < 0) throw Error(where, "cols = " + std::to_string(cols) + " must be >= 0");
-  if (version < 0 || version > reduce_sum_versions)
-    throw Error(where, "version = " + std::to_string(version) + " but versions are 0 (best) to " +
-                           std::to_string(reduce_sum_versions));
+  check_count(where, "rows", rows);
+  check_count(where, "cols", cols);
+  version = checked_version(where, version, reduce_sum_versions);
   const std::string shape = shape_str({rows, cols});
   if (rows > INT_MAX)
     throw Error(where,
                 "(rows, cols) = " + shape + ": more rows than the 2^31 - 1 blocks of one grid");
   if (cols > 0 && rows > INT64_MAX / cols)
     throw Error(where, "(rows, cols) = " + shape + ": too many elements");
-  if (x == nullptr && rows > 0 && cols > 0)
-    throw Error(where, "x is null but (rows, cols) = " + shape);
-  if (out == nullptr && rows > 0)
-    throw Error(where, "out is null but rows = " + std::to_string(rows));
+  check_pointers(where, "(rows, cols)", {rows, cols}, {{x, "x"}});
+  check_pointers(where, "rows", {rows}, {{out, "out"}});
   if (rows == 0) return cudaSuccess;
-  if (version == 0) version = reduce_sum_versions;
 
   const cudaLaunchConfig_t cfg = launch_config(dim3(static_cast<unsigned>(rows)), dim3(kBlock));
   switch (version) {

@@ -16,20 +16,12 @@
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/primitives.cuh"
 #include "llmlab/cuda/residual.cuh"
 #include "llmlab/cuda/vector_add.cuh"
 
 namespace llmlab::cuda {
 namespace {
-
-constexpr int kBlock = 256;             // threads per block
-constexpr long long kMaxBlocks = 1024;  // the grid's cap (about what an A100/H100 keeps resident)
-
-/// g + d, formed in fp32 and rounded once to the gradient's type.
-__device__ __forceinline__ float accumulate(float g, float d) { return g + d; }
-__device__ __forceinline__ __nv_bfloat16 accumulate(__nv_bfloat16 g, __nv_bfloat16 d) {
-  return __float2bfloat16(__bfloat162float(g) + __bfloat162float(d));
-}
 
 template <class T>
 __global__ void residual_backward_v1(const T* __restrict__ dout, T* __restrict__ da,
@@ -37,9 +29,9 @@ __global__ void residual_backward_v1(const T* __restrict__ dout, T* __restrict__
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
-    const T d = dout[i];  // in the forward out_i = a_i + b_i, so dout_i flows to both unchanged
-    da[i] = accumulate(da[i], d);
-    db[i] = accumulate(db[i], d);
+    const T d = dout[i];    // in the forward out_i = a_i + b_i, so dout_i flows to both unchanged
+    da[i] = add(da[i], d);  // formed in fp32, rounded once to T
+    db[i] = add(db[i], d);
   }
 }
 
@@ -59,19 +51,11 @@ cudaError_t forward_impl(const T* a, const T* b, T* out, std::int64_t n, int ver
 template <class T>
 cudaError_t backward_impl(const T* dout, T* da, T* db, std::int64_t n, int version) {
   constexpr const char* where = "residual_backward";
-  if (n < 0) throw Error(where, "n = " + std::to_string(n) + " must be >= 0");
-  if (version < 0 || version > residual_backward_versions)
-    throw Error(where, "version = " + std::to_string(version) + " but versions are 0 (best) to " +
-                           std::to_string(residual_backward_versions));
+  check_count(where, "n", n);
+  check_version(where, version, residual_backward_versions);  // v1 is the only one
   if (n == 0) return cudaSuccess;
-  const std::string size = " is null but n = " + std::to_string(n);
-  if (dout == nullptr) throw Error(where, "dout" + size);
-  if (da == nullptr) throw Error(where, "da" + size);
-  if (db == nullptr) throw Error(where, "db" + size);
-  long long blocks = (n + kBlock - 1) / kBlock;
-  if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-  return launch(launch_config(dim3(static_cast<unsigned>(blocks)), dim3(kBlock)),
-                residual_backward_v1<T>, dout, da, db, n);
+  check_pointers(where, "n", {n}, {{dout, "dout"}, {da, "da"}, {db, "db"}});
+  return launch(grid_stride_config(n), residual_backward_v1<T>, dout, da, db, n);
 }
 
 }  // namespace

@@ -12,11 +12,13 @@
 /// - v1 naive: one thread per row, three passes over the row (max, sum of exponentials, write).
 ///   Neighbouring threads read addresses C apart, so no load is coalesced.
 /// - v2 one warp per row: lane l takes columns l, l + 32, …, so a warp's loads are coalesced;
-///   the max and the sum are combined across lanes with 5 `__shfl_xor_sync` steps each (every
-///   lane ends with the total, no shared memory, no barrier). Still three passes over x.
+///   the max and the sum are combined across lanes with 5 `__shfl_xor_sync` steps each
+///   (warp_allmax, warp_allsum: every lane ends with the total, no shared memory, no barrier).
+///   Still three passes over x.
 /// - v3 online softmax (Milakov & Gimelshein, 2018): each lane keeps a running maximum m and a
 ///   running sum d rescaled whenever m grows (\f$ d \leftarrow d e^{m - m'} + e^{x - m'} \f$), and
-///   lanes merge their (m, d) pairs the same way — max and sum in one pass, two passes over x.
+///   lanes merge their (m, d) pairs the same way (primitives.cuh's MaxSum, push, warp_allmerge) —
+///   max and sum in one pass, two passes over x.
 ///
 /// Backward versions (ratio rule, k = 3):
 /// - v1 naive: one thread per row (the dot product, then the write).
@@ -24,56 +26,31 @@
 ///
 /// The launcher uses v3 forward and v2 backward: coalesced, barrier-free, and (v3) one read of x
 /// fewer. One warp per row suits C up to a few thousand (attention rows, hidden sizes); for a
-/// 50k-wide vocabulary a block per row would keep more loads in flight. (Not yet timed on a GPU:
-/// the machines this was written on have none.)
+/// 50k-wide vocabulary a block per row would keep more loads in flight. Timing on a GPU awaits a
+/// GPU: none has been lent to this project yet. bench/softmax_bench times the emulated versions,
+/// which measures the emulator, not a GPU.
 
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
-#include <utility>
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/primitives.cuh"
 #include "llmlab/cuda/softmax.cuh"
-#include "llmlab/cuda/wide_loads.cuh"
 
 namespace llmlab::cuda {
 namespace {
 
-constexpr int kWarp = 32;
-constexpr int kBlock = 256;  // v2, v3: 8 warps (rows) per block
-constexpr int kRowsPerBlock = kBlock / kWarp;
-constexpr int kThreadBlock = 128;  // v1: rows per block, one per thread
-constexpr unsigned kFullMask = 0xffffffffu;
+// v2, v3 and backward v2 run blocks of kBlock threads, one warp per row.
+constexpr int kRowsPerBlock = kBlock / kWarpSize;  // v2, v3, backward v2: 8 rows per block
+constexpr int kThreadRowsPerBlock = 128;           // v1: rows per block, one row per thread
 
-/// f rounded to the element type (once, nearest-even for bf16).
-template <class T>
-__device__ __forceinline__ T from_float(float f);
-template <>
-__device__ __forceinline__ float from_float<float>(float f) {
-  return f;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float f) {
-  return __float2bfloat16(f);
-}
-
-/// Max and sum over the 32 lanes of a warp; every lane ends with the result.
-__device__ __forceinline__ float warp_max(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
-    v = fmaxf(v, __shfl_xor_sync(kFullMask, v, offset));
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
-  return v;
-}
-
-/// This thread's warp's row (v2, v3, backward v2), and its lane.
+/// This thread's warp's row (v2, v3, backward v2).
 __device__ __forceinline__ std::int64_t warp_row() {
-  return static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
+  return static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarpSize;
 }
 
 // ---- forward v1: one thread per row -------------------------------------------------------------
@@ -89,7 +66,7 @@ __global__ void softmax_forward_v1(const T* __restrict__ x, T* __restrict__ y, s
   for (std::int64_t k = 0; k < cols; ++k) m = fmaxf(m, to_float(xr[k]));
   float sum = 0.0f;
   for (std::int64_t k = 0; k < cols; ++k) sum += expf(to_float(xr[k]) - m);
-  for (std::int64_t j = 0; j < cols; ++j) yr[j] = from_float<T>(expf(to_float(xr[j]) - m) / sum);
+  for (std::int64_t j = 0; j < cols; ++j) store(yr + j, expf(to_float(xr[j]) - m) / sum);
 }
 
 // ---- forward v2: one warp per row, shuffles -----------------------------------------------------
@@ -99,56 +76,34 @@ __global__ void softmax_forward_v2(const T* __restrict__ x, T* __restrict__ y, s
                                    std::int64_t cols) {
   const std::int64_t r = warp_row();
   if (r >= rows) return;  // the whole warp leaves together
-  const int lane = static_cast<int>(threadIdx.x) % kWarp;
+  const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const T* xr = x + r * cols;
   T* yr = y + r * cols;
   float m = -INFINITY;
-  for (std::int64_t k = lane; k < cols; k += kWarp) m = fmaxf(m, to_float(xr[k]));
-  m = warp_max(m);
+  for (std::int64_t k = lane; k < cols; k += kWarpSize) m = fmaxf(m, to_float(xr[k]));
+  m = warp_allmax(m);
   float sum = 0.0f;
-  for (std::int64_t k = lane; k < cols; k += kWarp) sum += expf(to_float(xr[k]) - m);
-  sum = warp_sum(sum);
-  for (std::int64_t j = lane; j < cols; j += kWarp)
-    yr[j] = from_float<T>(expf(to_float(xr[j]) - m) / sum);
+  for (std::int64_t k = lane; k < cols; k += kWarpSize) sum += expf(to_float(xr[k]) - m);
+  sum = warp_allsum(sum);
+  for (std::int64_t j = lane; j < cols; j += kWarpSize)
+    store(yr + j, expf(to_float(xr[j]) - m) / sum);
 }
 
 // ---- forward v3: online softmax, one warp per row -----------------------------------------------
-
-/// Merges the running (max m, sum d) of two parts:
-/// \f$ m = \max(m_a, m_b), \quad d = d_a e^{m_a - m} + d_b e^{m_b - m} \f$;
-/// a part with no elements has m = −∞ and d = 0.
-__device__ __forceinline__ void merge(float& m, float& d, float m_b, float d_b) {
-  const float m_new = fmaxf(m, m_b);
-  if (m_new == -INFINITY) return;  // both empty: avoid e^{−∞ − (−∞)} = NaN
-  d = d * expf(m - m_new) + d_b * expf(m_b - m_new);
-  m = m_new;
-}
 
 template <class T>
 __global__ void softmax_forward_v3(const T* __restrict__ x, T* __restrict__ y, std::int64_t rows,
                                    std::int64_t cols) {
   const std::int64_t r = warp_row();
   if (r >= rows) return;
-  const int lane = static_cast<int>(threadIdx.x) % kWarp;
+  const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const T* xr = x + r * cols;
   T* yr = y + r * cols;
-  float m = -INFINITY, d = 0.0f;  // this lane's running max and sum of e^{x − m}
-  for (std::int64_t k = lane; k < cols; k += kWarp) {
-    const float xk = to_float(xr[k]);
-    if (xk > m) {
-      d = d * expf(m - xk) + 1.0f;  // rescale the old sum to the new max; e^{xk − xk} = 1
-      m = xk;
-    } else {
-      d += expf(xk - m);
-    }
-  }
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
-    const float m_b = __shfl_xor_sync(kFullMask, m, offset);
-    const float d_b = __shfl_xor_sync(kFullMask, d, offset);
-    merge(m, d, m_b, d_b);
-  }
-  for (std::int64_t j = lane; j < cols; j += kWarp)
-    yr[j] = from_float<T>(expf(to_float(xr[j]) - m) / d);
+  MaxSum s{-INFINITY, 0.0f};  // this lane's running max and sum of e^{x − m}
+  for (std::int64_t k = lane; k < cols; k += kWarpSize) s = push(s, to_float(xr[k]));
+  s = warp_allmerge(s);  // the row's (m, d), in every lane
+  for (std::int64_t j = lane; j < cols; j += kWarpSize)
+    store(yr + j, expf(to_float(xr[j]) - s.m) / s.d);
 }
 
 // ---- backward v1: one thread per row ------------------------------------------------------------
@@ -162,8 +117,7 @@ __global__ void softmax_backward_v1(const T* __restrict__ dy, const T* __restric
   float dot = 0.0f;  // Σ_j dy_j y_j
   for (std::int64_t j = 0; j < cols; ++j) dot += to_float(dy[o + j]) * to_float(y[o + j]);
   for (std::int64_t i = 0; i < cols; ++i)
-    dx[o + i] =
-        from_float<T>(to_float(dx[o + i]) + to_float(y[o + i]) * (to_float(dy[o + i]) - dot));
+    store(dx + o + i, to_float(dx[o + i]) + to_float(y[o + i]) * (to_float(dy[o + i]) - dot));
 }
 
 // ---- backward v2: one warp per row, shuffles ----------------------------------------------------
@@ -173,48 +127,44 @@ __global__ void softmax_backward_v2(const T* __restrict__ dy, const T* __restric
                                     T* __restrict__ dx, std::int64_t rows, std::int64_t cols) {
   const std::int64_t r = warp_row();
   if (r >= rows) return;
-  const int lane = static_cast<int>(threadIdx.x) % kWarp;
+  const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const std::int64_t o = r * cols;
   float dot = 0.0f;
-  for (std::int64_t j = lane; j < cols; j += kWarp) dot += to_float(dy[o + j]) * to_float(y[o + j]);
-  dot = warp_sum(dot);
-  for (std::int64_t i = lane; i < cols; i += kWarp)
-    dx[o + i] =
-        from_float<T>(to_float(dx[o + i]) + to_float(y[o + i]) * (to_float(dy[o + i]) - dot));
+  for (std::int64_t j = lane; j < cols; j += kWarpSize)
+    dot += to_float(dy[o + j]) * to_float(y[o + j]);
+  dot = warp_allsum(dot);
+  for (std::int64_t i = lane; i < cols; i += kWarpSize)
+    store(dx + o + i, to_float(dx[o + i]) + to_float(y[o + i]) * (to_float(dy[o + i]) - dot));
 }
 
 // ---- the launchers ------------------------------------------------------------------------------
 
 /// Checks the sizes, version and pointers of a softmax launch; @returns false when R == 0.
 bool check_args(const char* where, std::int64_t rows, std::int64_t cols, int version, int versions,
-                std::initializer_list<std::pair<const char*, const void*>> tensors) {
-  if (rows < 0) throw Error(where, "rows = " + std::to_string(rows) + " must be >= 0");
-  if (cols < 0) throw Error(where, "cols = " + std::to_string(cols) + " must be >= 0");
-  if (version < 0 || version > versions)
-    throw Error(where, "version = " + std::to_string(version) + " but versions are 0 (best) to " +
-                           std::to_string(versions));
+                std::initializer_list<NamedPointer> tensors) {
+  check_count(where, "rows", rows);
+  check_count(where, "cols", cols);
+  check_version(where, version, versions);
   if (rows == 0) return false;
   const std::string shape = shape_str({rows, cols});
   if (cols == 0)
     throw Error(where, "(rows, cols) = " + shape + ": a softmax over 0 values has no sum");
   if (rows > static_cast<std::int64_t>(INT_MAX) * kRowsPerBlock || rows > INT64_MAX / cols)
     throw Error(where, "(rows, cols) = " + shape + ": too many rows for one grid");
-  for (const auto& [name, p] : tensors)
-    if (p == nullptr)
-      throw Error(where, std::string(name) + " is null but (rows, cols) = " + shape);
+  check_pointers(where, "(rows, cols)", {rows, cols}, tensors);
   return true;
 }
 
 /// The launch configuration of a version: a thread per row (v1) or a warp per row.
 cudaLaunchConfig_t row_config(std::int64_t rows, bool thread_per_row) {
-  return thread_per_row ? launch_config(dim3(ceil_div(rows, kThreadBlock)), dim3(kThreadBlock))
+  return thread_per_row ? thread_per_item_config(rows, kThreadRowsPerBlock)
                         : launch_config(dim3(ceil_div(rows, kRowsPerBlock)), dim3(kBlock));
 }
 
 template <class T>
 cudaError_t forward_impl(const T* x, T* y, std::int64_t rows, std::int64_t cols, int version) {
   if (!check_args("softmax_forward", rows, cols, version, softmax_forward_versions,
-                  {{"x", x}, {"y", y}}))
+                  {{x, "x"}, {y, "y"}}))
     return cudaSuccess;
   if (version == 0) version = softmax_forward_versions;
   const cudaLaunchConfig_t cfg = row_config(rows, version == 1);
@@ -232,7 +182,7 @@ template <class T>
 cudaError_t backward_impl(const T* dy, const T* y, T* dx, std::int64_t rows, std::int64_t cols,
                           int version) {
   if (!check_args("softmax_backward", rows, cols, version, softmax_backward_versions,
-                  {{"dy", dy}, {"y", y}, {"dx", dx}}))
+                  {{dy, "dy"}, {y, "y"}, {dx, "dx"}}))
     return cudaSuccess;
   if (version == 0) version = softmax_backward_versions;
   const cudaLaunchConfig_t cfg = row_config(rows, version == 1);

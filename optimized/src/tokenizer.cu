@@ -22,8 +22,10 @@
 ///   letter is one long piece.
 ///
 /// The launcher uses v2 by default: it does the same work as v1 for short pieces with ~L times
-/// fewer table lookups, and a long piece costs O(L / 128) per merge instead of O(L). (Not yet
-/// timed on a GPU: the machines this was written on have none.)
+/// fewer table lookups, and a long piece costs O(L / 128) per merge instead of O(L). Timing on a
+/// GPU awaits a GPU: none has been lent to this project yet. No bench program times encode_pieces
+/// yet (bench/tokenizer_bench.py times the CPU tokenizers); the kernel benches in bench/ (e.g.
+/// bench/softmax_bench) time emulated versions, which measures the emulator, not a GPU.
 
 #include <cstdint>
 #include <cstring>
@@ -35,18 +37,17 @@
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/primitives.cuh"
 #include "llmlab/cuda/tokenizer.cuh"
 
 namespace llmlab::cuda {
 namespace {
 
 constexpr TokenId kNone = 0xffffffffu;  // no token / an empty slot / a pair not in the table
-constexpr int kBlock = 128;             // threads per block = pieces per block
-constexpr int kWarp = 32;               // lanes per warp
-constexpr int kWarps = kBlock / kWarp;  // warps per block
+constexpr int kPiecesPerBlock = 128;    // threads per block = pieces per block (one per thread)
+constexpr int kWarps = kPiecesPerBlock / kWarpSize;                    // warps per block
 constexpr int kShort = static_cast<int>(tokenizer_short_piece_bytes);  // v2: one thread's pieces
-constexpr int kShiftPerThread = 8;  // v2 long pieces: tokens each thread moves per round
-constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kShiftPerThread = 8;             // v2 long pieces: tokens each thread moves per round
 constexpr unsigned long long kNoPair = ~0ull;  // v2 long pieces: "no pair" in the argmin
 
 /// The 64-bit finaliser of MurmurHash3 on the key (left << 32) | right: every key bit reaches
@@ -163,16 +164,16 @@ __device__ __forceinline__ unsigned long long min64(unsigned long long a, unsign
 /// barrier after the warps' minima are written; the caller puts a barrier between two calls.
 __device__ __forceinline__ unsigned long long block_min(unsigned long long v) {
   __shared__ unsigned long long warp_min[kWarps];
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2)
     v = min64(v, __shfl_down_sync(kFullMask, v, offset));
-  if (threadIdx.x % kWarp == 0) warp_min[threadIdx.x / kWarp] = v;
+  if (threadIdx.x % kWarpSize == 0) warp_min[threadIdx.x / kWarpSize] = v;
   __syncthreads();
   unsigned long long m = warp_min[0];
   for (int w = 1; w < kWarps; ++w) m = min64(m, warp_min[w]);
   return m;
 }
 
-/// BPE on one long piece by all kBlock threads of the block, in its id slots tok[0..len).
+/// BPE on one long piece by all kPiecesPerBlock threads of the block, in its id slots tok[0..len).
 /// Each step: every thread takes the pairs j ≡ threadIdx.x (mod 128), the block's argmin of
 /// (rank << 32 | j) is the lowest rank at the leftmost position, and the tokens right of the
 /// merged pair move one slot left in rounds of 128 × kShiftPerThread (read all, barrier, write
@@ -181,12 +182,12 @@ __device__ std::int64_t encode_long(const DeviceBpeView& table,
                                     const std::uint8_t* __restrict__ bytes, std::int64_t len,
                                     TokenId* __restrict__ tok) {
   const std::int64_t t = threadIdx.x;
-  for (std::int64_t j = t; j < len; j += kBlock) tok[j] = table.byte_ids[bytes[j]];
+  for (std::int64_t j = t; j < len; j += kPiecesPerBlock) tok[j] = table.byte_ids[bytes[j]];
   __syncthreads();
   std::int64_t n = len;
   while (n > 1) {
     unsigned long long mine = kNoPair;
-    for (std::int64_t j = t; j + 1 < n; j += kBlock) {
+    for (std::int64_t j = t; j + 1 < n; j += kPiecesPerBlock) {
       const TokenId r = lookup(table, tok[j], tok[j + 1]);
       if (r != kNone)
         mine = min64(
@@ -196,15 +197,15 @@ __device__ std::int64_t encode_long(const DeviceBpeView& table,
     if (best == kNoPair) break;
     const std::int64_t p = static_cast<std::int64_t>(best & 0xffffffffull);
     // tok[p+1 .. n−1) = tok[p+2 .. n), each round reading before any thread writes.
-    for (std::int64_t base = p + 1; base < n - 1; base += kBlock * kShiftPerThread) {
+    for (std::int64_t base = p + 1; base < n - 1; base += kPiecesPerBlock * kShiftPerThread) {
       TokenId moved[kShiftPerThread];
       for (int k = 0; k < kShiftPerThread; ++k) {
-        const std::int64_t j = base + k * kBlock + t;
+        const std::int64_t j = base + k * kPiecesPerBlock + t;
         moved[k] = j < n - 1 ? tok[j + 1] : kNone;
       }
       __syncthreads();
       for (int k = 0; k < kShiftPerThread; ++k) {
-        const std::int64_t j = base + k * kBlock + t;
+        const std::int64_t j = base + k * kPiecesPerBlock + t;
         if (j < n - 1) tok[j] = moved[k];
       }
       __syncthreads();
@@ -220,7 +221,7 @@ __device__ std::int64_t encode_long(const DeviceBpeView& table,
 __global__ void encode_pieces_v2(DeviceBpeView table, const std::uint8_t* __restrict__ bytes,
                                  const std::int64_t* __restrict__ offsets, std::int64_t n,
                                  TokenId* __restrict__ ids, std::uint32_t* __restrict__ counts) {
-  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kBlock;
+  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kPiecesPerBlock;
   const std::int64_t i = first + threadIdx.x;
   bool is_long = false;
   if (i < n) {  // no early return: every thread takes part in the long pieces below
@@ -232,7 +233,7 @@ __global__ void encode_pieces_v2(DeviceBpeView table, const std::uint8_t* __rest
           encode_short(table, bytes + begin, static_cast<int>(len), ids + begin));
   }
   if (!__syncthreads_or(is_long)) return;  // the same answer in every thread of the block
-  const std::int64_t last = first + kBlock < n ? first + kBlock : n;
+  const std::int64_t last = first + kPiecesPerBlock < n ? first + kPiecesPerBlock : n;
   for (std::int64_t p = first; p < last; ++p) {
     std::int64_t begin, len;
     piece_extent(offsets, p, begin, len);
@@ -393,25 +394,19 @@ cudaError_t encode_pieces(const DeviceBpeView& table, const std::uint8_t* bytes,
                           const std::int64_t* offsets, std::int64_t n, TokenId* ids,
                           std::uint32_t* counts, int version) {
   constexpr const char* where = "encode_pieces";
-  if (n < 0) throw Error(where, "n = " + std::to_string(n) + " must be >= 0");
-  if (version < 0 || version > tokenizer_versions)
-    throw Error(where, "version = " + std::to_string(version) + " but versions are 0 (best) to " +
-                           std::to_string(tokenizer_versions));
-  if (n / kBlock >= 0x7fffffff)
+  check_count(where, "n", n);
+  version = checked_version(where, version, tokenizer_versions);
+  if (n / kPiecesPerBlock >= 0x7fffffff)
     throw Error(where, "n = " + std::to_string(n) + " pieces need more than 2^31 − 1 blocks");
   if (table.slots == nullptr || table.byte_ids == nullptr)
     throw Error(where, "table is empty (a moved-from DeviceBpeTable?)");
   if (n == 0) return cudaSuccess;
-  const std::string with_n = " is null but n = " + std::to_string(n);
-  if (offsets == nullptr) throw Error(where, "offsets" + with_n);
-  if (counts == nullptr) throw Error(where, "counts" + with_n);
   // bytes and ids may be null only when every piece is empty; the launcher cannot read offsets[n]
   // (device memory), so it asks for both.
-  if (bytes == nullptr) throw Error(where, "bytes" + with_n);
-  if (ids == nullptr) throw Error(where, "ids" + with_n);
-  if (version == 0) version = tokenizer_versions;
+  check_pointers(where, "n", {n},
+                 {{offsets, "offsets"}, {counts, "counts"}, {bytes, "bytes"}, {ids, "ids"}});
 
-  const cudaLaunchConfig_t cfg = launch_config(dim3(ceil_div(n, kBlock)), dim3(kBlock));
+  const cudaLaunchConfig_t cfg = thread_per_item_config(n, kPiecesPerBlock);
   if (version == 1) return launch(cfg, encode_pieces_v1, table, bytes, offsets, n, ids, counts);
   return launch(cfg, encode_pieces_v2, table, bytes, offsets, n, ids, counts);
 }

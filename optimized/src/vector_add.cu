@@ -13,8 +13,10 @@
 ///   cost are paid once per several items; when a, b and c are all aligned it moves float4 (fp32,
 ///   16 B) or __nv_bfloat162 (bf16, 4 B) per load, and the < 4 trailing elements go scalar.
 ///
-/// The launcher uses v2 by default: fewer, wider memory instructions for the same bytes. (Not yet
-/// timed on a GPU: the machines this was written on have none.)
+/// The launcher uses v2 by default: fewer, wider memory instructions for the same bytes. Timing
+/// on a GPU awaits a GPU: none has been lent to this project yet. No bench/vector_add_bench
+/// exists; the kernel benches in bench/ (e.g. bench/reduce_sum_bench) time emulated versions,
+/// which measures the emulator, not a GPU.
 
 #include <climits>
 #include <cstdint>
@@ -22,31 +24,16 @@
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/primitives.cuh"
 #include "llmlab/cuda/vector_add.cuh"
 #include "llmlab/cuda/wide_loads.cuh"
 
 namespace llmlab::cuda {
 namespace {
 
-constexpr int kBlock = 256;             // threads per block, both versions
-constexpr int kItemsPerThread = 4;      // v2: grid sized so each thread handles at least this many
-constexpr long long kMaxBlocks = 1024;  // v2: the fixed grid's cap
-
-// ---- element and wide-vector additions ----------------------------------------------------------
-
-__device__ __forceinline__ float add(float a, float b) { return a + b; }
-
-__device__ __forceinline__ __nv_bfloat16 add(__nv_bfloat16 a, __nv_bfloat16 b) {
-  return __float2bfloat16(__bfloat162float(a) + __bfloat162float(b));  // in float, rounded once
-}
-
-__device__ __forceinline__ float4 add(float4 a, float4 b) {
-  return float4{a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w};
-}
-
-__device__ __forceinline__ __nv_bfloat162 add(__nv_bfloat162 a, __nv_bfloat162 b) {
-  return __nv_bfloat162(add(a.x, b.x), add(a.y, b.y));
-}
+// Both versions run blocks of kBlock threads; add() (fp32, bf16 rounded once, and the wide
+// vectors) is primitives.cuh's.
+constexpr int kItemsPerThread = 4;  // v2: grid sized so each thread handles at least this many
 
 // ---- v1: one thread per element -----------------------------------------------------------------
 
@@ -82,34 +69,22 @@ __global__ void vector_add_v2(const T* __restrict__ a, const T* __restrict__ b, 
 template <class T>
 cudaError_t vector_add_impl(const T* a, const T* b, T* c, std::int64_t n, int version) {
   constexpr const char* where = "vector_add";
-  if (n < 0) throw Error(where, "n = " + std::to_string(n) + " must be >= 0");
-  if (version < 0 || version > vector_add_versions)
-    throw Error(where, "version = " + std::to_string(version) + " but versions are 0 (best) to " +
-                           std::to_string(vector_add_versions));
-  if (n > 0) {
-    const std::string size = " is null but n = " + std::to_string(n);
-    if (a == nullptr) throw Error(where, "a" + size);
-    if (b == nullptr) throw Error(where, "b" + size);
-    if (c == nullptr) throw Error(where, "c" + size);
-  }
+  check_count(where, "n", n);
+  version = checked_version(where, version, vector_add_versions);
+  check_pointers(where, "n", {n}, {{a, "a"}, {b, "b"}, {c, "c"}});
   if (n == 0) return cudaSuccess;
-  if (version == 0) version = vector_add_versions;
 
   if (version == 1) {
     const long long blocks = (n + kBlock - 1) / kBlock;
     if (blocks > INT_MAX)
       throw Error(where, "n = " + std::to_string(n) + " needs " + std::to_string(blocks) +
                              " blocks, more than v1's grid limit of 2^31 - 1 (use v2)");
-    return launch(launch_config(dim3(ceil_div(n, kBlock)), dim3(kBlock)), vector_add_v1<T>, a, b, c,
-                  n);
+    return launch(thread_per_item_config(n), vector_add_v1<T>, a, b, c, n);
   }
   // v2
   const bool wide = wide_aligned(a) && wide_aligned(b) && wide_aligned(c);
   const std::int64_t items = wide ? n / Wide<T>::width : n;  // the < width tail rides along
-  long long blocks = (items + kBlock * kItemsPerThread - 1) / (kBlock * kItemsPerThread);
-  if (blocks < 1) blocks = 1;
-  if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-  const cudaLaunchConfig_t cfg = launch_config(dim3(static_cast<unsigned>(blocks)), dim3(kBlock));
+  const cudaLaunchConfig_t cfg = grid_stride_config(items, kItemsPerThread);
   return wide ? launch(cfg, vector_add_v2<T, true>, a, b, c, n)
               : launch(cfg, vector_add_v2<T, false>, a, b, c, n);
 }

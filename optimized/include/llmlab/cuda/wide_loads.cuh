@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// \brief Wide loads for memory-bound kernels: the vector type a kernel moves per load for an
-/// element type, whether a pointer allows it, and float widening of the elements.
+/// element type, and whether a pointer allows it.
 ///
 /// One wide load moves `Wide<T>::width` elements of T in a single memory instruction:
 ///
@@ -12,11 +12,14 @@
 ///
 /// A kernel may reinterpret `const T*` as `const Wide<T>::type*` only where the address is a
 /// multiple of those bytes (`wide_aligned`); the elements before the first such address and after
-/// the last whole vector go one T at a time. Used by vector_add (v2) and reduce_sum (v3).
+/// the last whole vector go one T at a time. Used by vector_add (v2), reduce_sum (v3), gelu (v2)
+/// and embedding (forward v2). The elements' float widening (to_float) and the wide adds are in
+/// primitives.cuh, which this header includes.
 
 #include <cstdint>
 
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/primitives.cuh"
 
 namespace llmlab::cuda {
 
@@ -41,10 +44,5 @@ template <class T>
 __host__ __device__ __forceinline__ bool wide_aligned(const T* p) {
   return reinterpret_cast<std::uintptr_t>(p) % sizeof(typename Wide<T>::type) == 0;
 }
-
-/// x as a float (exact for both element types): what kernels accumulate in.
-__device__ __forceinline__ float to_float(float x) { return x; }
-/// x as a float (exact).
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 
 }  // namespace llmlab::cuda
