@@ -3,12 +3,12 @@
 ///
 /// Each check runs a launcher (the solution's, or yours in lab/ when built with
 /// -DLLMLAB_CHECK_LAB=ON) over the component's sweep (awkward sizes and value edge cases, from
-/// llmlab/testing/<component>_case.hpp — the same cases `llmlab verify` runs) and compares its
-/// output with the reference computed in double, by the oracle's ratio rule: the kernel's largest
-/// error may be at most twice the error of the same computation done plainly in the kernel's
-/// precision (plus a couple of ulps), so an honest kernel passes and a wrong one cannot hide. A
-/// failure prints both errors, the ratio and the first bad index (see "What the checker's messages
-/// mean" in the handout).
+/// llmlab/testing/vector_add_case.hpp and reduce_sum_case.hpp — the same cases `llmlab verify`
+/// runs) and compares its output with the reference computed in double, by the oracle's ratio
+/// rule: the kernel's largest error may be at most twice the error of the same computation done
+/// plainly in the kernel's precision (plus a couple of ulps), so an honest kernel passes and a
+/// wrong one cannot hide. A failure prints both errors, the ratio and the first bad index (see
+/// "What the checker's messages mean" in the handout).
 
 #include <gtest/gtest.h>
 
