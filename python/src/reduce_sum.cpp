@@ -21,19 +21,17 @@ void bind_reduce_sum(py::module_& ref, py::module_& cuda) {
   cuda.def(
       "reduce_sum",
       [](const py::array& x, const std::string& dtype, int version) {
-        const DType t = cuda_dtype("reduce_sum", dtype);
-        require_ndim<2>(x, "reduce_sum", "x");
-        const auto rows = static_cast<std::int64_t>(x.shape(0)),
-                   cols = static_cast<std::int64_t>(x.shape(1));
-        DeviceMemory dx = to_device(x, t, "reduce_sum", "x");
-        DeviceMemory dout(rows, sizeof(float));
-        launch_checked("reduce_sum", [&] {
-          return t == DType::f32
-                     ? cuda::reduce_sum(dx.as<const float>(), dout.as<float>(), rows, cols, version)
-                     : cuda::reduce_sum(dx.as<const __nv_bfloat16>(), dout.as<float>(), rows, cols,
-                                        version);
+        return dispatch_cuda("reduce_sum", dtype, [&]<class E>() {
+          require_ndim<2>(x, "reduce_sum", "x");
+          const auto rows = static_cast<std::int64_t>(x.shape(0)),
+                     cols = static_cast<std::int64_t>(x.shape(1));
+          auto dx = device_input<E>(x, "reduce_sum", "x");
+          testing::DeviceBuffer<float> dout(rows);  // fp32 sums for either input dtype
+          launch_checked("reduce_sum", [&] {
+            return cuda::reduce_sum(dx.cget(), dout.get(), rows, cols, version);
+          });
+          return to_numpy(dout, {static_cast<py::ssize_t>(rows)});
         });
-        return from_device(dout, DType::f32, {static_cast<py::ssize_t>(rows)});
       },
       py::arg("x"), py::arg("dtype") = "float32", py::arg("version") = 0,
       "Row sums of x (R, C) on the device, x in `dtype` (float32 or bfloat16), accumulated in "

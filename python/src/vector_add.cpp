@@ -25,23 +25,19 @@ void bind_vector_add(py::module_& ref, py::module_& cuda) {
   cuda.def(
       "vector_add",
       [](const py::array& a, const py::array& b, const std::string& dtype, int version) {
-        const DType t = cuda_dtype("vector_add", dtype);
-        require_ndim<1>(a, "vector_add", "a");
-        require_ndim<1>(b, "vector_add", "b");
-        if (a.shape(0) != b.shape(0))
-          throw Error("vector_add", "a is " + shape_of(a) + " but b is " + shape_of(b));
-        const auto n = static_cast<std::int64_t>(a.shape(0));
-        DeviceMemory da = to_device(a, t, "vector_add", "a"),
-                     db = to_device(b, t, "vector_add", "b");
-        DeviceMemory dc(n, t == DType::f32 ? sizeof(float) : sizeof(std::uint16_t));
-        launch_checked("vector_add", [&] {
-          return t == DType::f32
-                     ? cuda::vector_add(da.as<const float>(), db.as<const float>(), dc.as<float>(),
-                                        n, version)
-                     : cuda::vector_add(da.as<const __nv_bfloat16>(), db.as<const __nv_bfloat16>(),
-                                        dc.as<__nv_bfloat16>(), n, version);
+        return dispatch_cuda("vector_add", dtype, [&]<class E>() {
+          require_ndim<1>(a, "vector_add", "a");
+          require_ndim<1>(b, "vector_add", "b");
+          if (a.shape(0) != b.shape(0))
+            throw Error("vector_add", "a is " + shape_of(a) + " but b is " + shape_of(b));
+          auto da = device_input<E>(a, "vector_add", "a"),
+               db = device_input<E>(b, "vector_add", "b");
+          testing::DeviceBuffer<E> dc(da.size());
+          launch_checked("vector_add", [&] {
+            return cuda::vector_add(da.cget(), db.cget(), dc.get(), da.size(), version);
+          });
+          return to_numpy(dc, shape_vec(a));
         });
-        return from_device(dc, t, {static_cast<py::ssize_t>(n)});
       },
       py::arg("a"), py::arg("b"), py::arg("dtype") = "float32", py::arg("version") = 0,
       "c = a + b on the device in `dtype` (float32 or bfloat16); returns float32 (n).\n"
