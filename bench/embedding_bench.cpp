@@ -1,144 +1,137 @@
 /// \file
 /// \brief embedding forward and backward: the reference in float at GPT-2 small's C = 768, and
-/// every emulated kernel version at a small size. Bytes processed: forward reads B·T ids, B·T rows
-/// of wte and of wpe and writes B·T rows; backward reads the B·T dout rows and reads and writes
-/// the touched gradient rows (counted as B·T rows each of dwte and dwpe, an upper bound).
+/// every kernel version, fp32 and bf16, at a small size under the emulator. Bytes processed:
+/// forward reads B·T ids, B·T rows of wte and of wpe and writes B·T rows; backward reads the B·T
+/// ids and dout rows and reads and writes the touched fp32 gradient rows (counted as B·T rows each
+/// of dwte and dwpe, an upper bound).
 ///
 /// The emulated timings measure the emulator on this CPU (fibers, scheduling), not a GPU: they
-/// show what each version costs to *emulate*, which is not its GPU speed.
+/// show what each version costs to *emulate*, which is not its GPU speed. Compiled by nvcc
+/// (embedding_bench_gpu) it times the GPU kernels on 8 × 1024 tokens and prints the achieved
+/// bytes_per_second next to the device's peak_GB/s (the forward is memory-bound).
 
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
+#include <array>
 #include <cstdint>
-#include <vector>
 #include <xtensor/xtensor.hpp>
 
-#include "llmlab/core/rng.hpp"
+#include "bandwidth.hpp"
 #include "llmlab/cuda/embedding.cuh"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/ref/embedding.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/embedding_case.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace {
 
-/// The sizes of one benchmark: (B, T, C) activations over a (V, C) table and (maxT, C) positions.
-struct Sizes {
-  std::int64_t B, T, C, V;
-};
-constexpr Sizes kReference{4, 256, 768, 4096};  // GPT-2 small's width, a 4k-token table
-constexpr Sizes kEmulated{2, 32, 128, 512};
+using llmlab::DType;
+using llmlab::testing::device_values;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::EmbeddingCase;
+using llmlab::testing::EmbeddingShape;
 
-std::vector<std::int32_t> ids_for(const Sizes& s) {
-  llmlab::Rng rng(11);
-  std::vector<std::int32_t> ids(static_cast<std::size_t>(s.B * s.T));
-  for (auto& id : ids)
-    id = static_cast<std::int32_t>(std::min<double>(rng.uniform() * s.V, s.V - 1));
-  return ids;
-}
+/// The reference's sizes: GPT-2 small's width, a 4k-token table, T = maxT.
+constexpr EmbeddingShape kReference{4, 256, 768, 4096, 256};
+/// The kernels' sizes: small under the emulator, 8 × 1024 tokens of C = 768 on a GPU.
+constexpr EmbeddingShape kKernel = LLMLAB_EMULATED ? EmbeddingShape{2, 32, 128, 512, 32}
+                                                   : EmbeddingShape{8, 1024, 768, 8192, 1024};
 
-/// Bytes one forward or backward call moves (float rows, int32 ids).
-std::int64_t bytes_per_call(const Sizes& s) {
-  return s.B * s.T * (static_cast<std::int64_t>(sizeof(std::int32_t)) + 3 * s.C * 4);
-}
-
+/// The dtype of device element type T.
 template <class T>
-xt::xtensor<T, 2> table(std::int64_t rows, std::int64_t cols, std::uint64_t seed) {
-  const std::vector<float> v =
-      llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(rows * cols));
-  xt::xtensor<T, 2> t =
-      xt::empty<T>({static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)});
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
+constexpr DType dtype_of = sizeof(T) == 2 ? DType::bf16 : DType::f32;
+
+/// embedding's seeded case (its description, llmlab/testing/embedding_case.hpp), made once.
+template <class T>
+const EmbeddingCase& kernel_case() {
+  static const EmbeddingCase k = llmlab::testing::make_embedding_case(kKernel, dtype_of<T>);
+  return k;
+}
+
+/// Bytes one forward call moves: ids, two table rows read and one row written per position.
+template <class T>
+std::int64_t forward_bytes(const EmbeddingShape& s) {
+  return s.B * s.T * (4 + 3 * s.C * static_cast<std::int64_t>(sizeof(T)));
+}
+
+/// Bytes one backward call moves: ids and a dout row per position, plus a row each of the fp32
+/// dwte and dwpe.
+template <class T>
+std::int64_t backward_bytes(const EmbeddingShape& s) {
+  return s.B * s.T * (4 + s.C * static_cast<std::int64_t>(sizeof(T)) + 2 * s.C * 4);
 }
 
 void reference_forward_f32(benchmark::State& state) {
-  const Sizes s = kReference;
-  const std::vector<std::int32_t> v = ids_for(s);
-  xt::xtensor<std::int32_t, 2> ids =
-      xt::empty<std::int32_t>({static_cast<std::size_t>(s.B), static_cast<std::size_t>(s.T)});
-  std::copy(v.begin(), v.end(), ids.begin());
-  const auto wte = table<float>(s.V, s.C, 1), wpe = table<float>(s.T, s.C, 2);
+  const auto& s = kReference;
+  const EmbeddingCase k = llmlab::testing::make_embedding_case(s, DType::f32);
+  const auto ids = k.ids_tensor();
+  const auto wte = llmlab::testing::matrix<float>(k.wte, s.V, s.C);
+  const auto wpe = llmlab::testing::matrix<float>(k.wpe, s.maxT, s.C);
   for (auto _ : state) {
     auto out = llmlab::ref::embedding_forward(ids, wte, wpe);
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetBytesProcessed(state.iterations() * bytes_per_call(s));
+  state.SetBytesProcessed(state.iterations() * forward_bytes<float>(s));
 }
 
 void reference_backward_f32(benchmark::State& state) {
-  const Sizes s = kReference;
-  const std::vector<std::int32_t> v = ids_for(s);
-  xt::xtensor<std::int32_t, 2> ids =
-      xt::empty<std::int32_t>({static_cast<std::size_t>(s.B), static_cast<std::size_t>(s.T)});
-  std::copy(v.begin(), v.end(), ids.begin());
-  auto dwte = table<float>(s.V, s.C, 3), dwpe = table<float>(s.T, s.C, 4);
-  xt::xtensor<float, 3> dout =
-      xt::ones<float>({static_cast<std::size_t>(s.B), static_cast<std::size_t>(s.T),
-                       static_cast<std::size_t>(s.C)});
+  const auto& s = kReference;
+  const EmbeddingCase k = llmlab::testing::make_embedding_case(s, DType::f32);
+  const auto ids = k.ids_tensor();
+  auto dwte = llmlab::testing::matrix<float>(k.dwte0, s.V, s.C);
+  auto dwpe = llmlab::testing::matrix<float>(k.dwpe0, s.maxT, s.C);
+  const auto dout = llmlab::testing::tensor<float>(
+      k.dout,
+      std::array<std::size_t, 3>{static_cast<std::size_t>(s.B), static_cast<std::size_t>(s.T),
+                                 static_cast<std::size_t>(s.C)});
   for (auto _ : state) {
     llmlab::ref::embedding_backward(dout, ids, dwte, dwpe);
     benchmark::DoNotOptimize(dwte.data());
   }
-  state.SetBytesProcessed(state.iterations() * bytes_per_call(s));
+  state.SetBytesProcessed(state.iterations() * backward_bytes<float>(s));
 }
 
-/// Device copies of the emulated case's inputs, freed on scope exit.
-struct DeviceCase {
-  std::int32_t* ids = nullptr;
-  float *wte = nullptr, *wpe = nullptr, *out = nullptr;
-  bool ok = true;
-  explicit DeviceCase(const Sizes& s) {
-    const std::vector<std::int32_t> host_ids = ids_for(s);
-    const std::vector<float> w = llmlab::Rng(5).uniform_floats(static_cast<std::size_t>(s.V * s.C));
-    const std::vector<float> p = llmlab::Rng(6).uniform_floats(static_cast<std::size_t>(s.T * s.C));
-    ok = cudaMalloc(&ids, host_ids.size() * 4) == cudaSuccess &&
-         cudaMalloc(&wte, w.size() * 4) == cudaSuccess &&
-         cudaMalloc(&wpe, p.size() * 4) == cudaSuccess &&
-         cudaMalloc(&out, static_cast<std::size_t>(s.B * s.T * s.C) * 4) == cudaSuccess;
-    if (!ok) return;
-    cudaMemcpy(ids, host_ids.data(), host_ids.size() * 4, cudaMemcpyHostToDevice);
-    cudaMemcpy(wte, w.data(), w.size() * 4, cudaMemcpyHostToDevice);
-    cudaMemcpy(wpe, p.data(), p.size() * 4, cudaMemcpyHostToDevice);
-    cudaMemset(out, 0, static_cast<std::size_t>(s.B * s.T * s.C) * 4);
-  }
-  ~DeviceCase() {
-    cudaFree(ids);
-    cudaFree(wte);
-    cudaFree(wpe);
-    cudaFree(out);
-  }
-  DeviceCase(const DeviceCase&) = delete;
-  DeviceCase& operator=(const DeviceCase&) = delete;
-};
-
-/// Times `launch(version)` (a launcher call for version state.range(0)) on the emulated case.
-template <class Launch>
-void emulated(benchmark::State& state, const DeviceCase& d, Launch launch) {
-  if (!d.ok) return state.SkipWithError("cudaMalloc failed");
+/// Forward version state.range(0) on the kernels' case.
+template <class T>
+void kernel_forward(benchmark::State& state) {
+  const int version = static_cast<int>(state.range(0));
+  const EmbeddingCase& k = kernel_case<T>();
+  const auto& s = k.shape;
+  DeviceBuffer<std::int32_t> ids(k.ids);
+  DeviceBuffer<T> wte(device_values<T>(k.wte)), wpe(device_values<T>(k.wpe)), out(s.B * s.T * s.C);
   for (auto _ : state) {
-    if (launch(static_cast<int>(state.range(0))) != cudaSuccess)
-      return state.SkipWithError("launch failed");
+    if (llmlab::cuda::embedding_forward(ids.cget(), wte.cget(), wpe.cget(), out.get(), s.B, s.T,
+                                        s.C, s.V, s.maxT, version) != cudaSuccess) {
+      state.SkipWithError("embedding_forward failed");
+      break;
+    }
     cudaDeviceSynchronize();
   }
-  state.SetBytesProcessed(state.iterations() * bytes_per_call(kEmulated));
+  state.SetBytesProcessed(state.iterations() * forward_bytes<T>(s));
+  llmlab::bench::report_peak(state);
 }
 
-void emulated_forward_f32(benchmark::State& state) {
-  const Sizes s = kEmulated;
-  DeviceCase d(s);
-  emulated(state, d, [&](int v) {
-    return llmlab::cuda::embedding_forward(d.ids, d.wte, d.wpe, d.out, s.B, s.T, s.C, s.V, s.T, v);
-  });
-}
-
-/// dout is the forward's output buffer and the gradients are wte and wpe: values do not matter
-/// to the timing.
-void emulated_backward_f32(benchmark::State& state) {
-  const Sizes s = kEmulated;
-  DeviceCase d(s);
-  emulated(state, d, [&](int v) {
-    return llmlab::cuda::embedding_backward(d.out, d.ids, d.wte, d.wpe, s.B, s.T, s.C, s.V, s.T, v);
-  });
+/// Backward version state.range(0) on the kernels' case, dout in T (the gradients keep
+/// accumulating: the timing ignores values).
+template <class T>
+void kernel_backward(benchmark::State& state) {
+  const int version = static_cast<int>(state.range(0));
+  const EmbeddingCase& k = kernel_case<T>();
+  const auto& s = k.shape;
+  DeviceBuffer<std::int32_t> ids(k.ids);
+  DeviceBuffer<T> dout(device_values<T>(k.dout));
+  DeviceBuffer<float> dwte(k.dwte0), dwpe(k.dwpe0);
+  for (auto _ : state) {
+    if (llmlab::cuda::embedding_backward(dout.cget(), ids.cget(), dwte.get(), dwpe.get(), s.B, s.T,
+                                         s.C, s.V, s.maxT, version) != cudaSuccess) {
+      state.SkipWithError("embedding_backward failed");
+      break;
+    }
+    cudaDeviceSynchronize();
+  }
+  state.SetBytesProcessed(state.iterations() * backward_bytes<T>(s));
+  llmlab::bench::report_peak(state);
 }
 
 }  // namespace
@@ -149,14 +142,27 @@ BENCHMARK(reference_forward_f32)
 BENCHMARK(reference_backward_f32)
     ->Name("embedding/reference_backward_f32")
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(emulated_forward_f32)
-    ->Name("embedding/emulated_forward_f32")
+// UseRealTime: the emulator's pool threads do the work, not the calling thread.
+BENCHMARK(kernel_forward<float>)
+    ->Name(LLMLAB_EMULATED ? "embedding/emulated_forward_f32" : "embedding/gpu_forward_f32")
     ->DenseRange(1, llmlab::cuda::embedding_forward_versions)
     ->ArgName("v")
-    ->UseRealTime()  // the emulator's pool threads do the work, not the calling thread
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(emulated_backward_f32)
-    ->Name("embedding/emulated_backward_f32")
+BENCHMARK(kernel_forward<__nv_bfloat16>)
+    ->Name(LLMLAB_EMULATED ? "embedding/emulated_forward_bf16" : "embedding/gpu_forward_bf16")
+    ->DenseRange(1, llmlab::cuda::embedding_forward_versions)
+    ->ArgName("v")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(kernel_backward<float>)
+    ->Name(LLMLAB_EMULATED ? "embedding/emulated_backward_f32" : "embedding/gpu_backward_f32")
+    ->DenseRange(1, llmlab::cuda::embedding_backward_versions)
+    ->ArgName("v")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(kernel_backward<__nv_bfloat16>)
+    ->Name(LLMLAB_EMULATED ? "embedding/emulated_backward_bf16" : "embedding/gpu_backward_bf16")
     ->DenseRange(1, llmlab::cuda::embedding_backward_versions)
     ->ArgName("v")
     ->UseRealTime()

@@ -1,51 +1,60 @@
 /// \file
-/// \brief softmax forward and backward on (R, C) = (256, 1024) for the reference in float and
-/// (64, 1024) for every emulated kernel version. Bytes processed: forward reads x and writes y;
-/// backward reads dy and y and reads and writes dx (R·C floats each).
+/// \brief softmax forward and backward on rows of C = 1024 (a context of 1024 tokens' attention
+/// scores): the reference in float on 256 rows, and every kernel version, fp32 and bf16, on 64 rows
+/// under the emulator. Bytes processed: forward reads x and writes y; backward reads dy and y and
+/// reads and writes dx (R·C elements each).
 ///
 /// The emulated timings measure the emulator on this CPU (fibers, shuffles), not a GPU: they
-/// show what each version costs to *emulate*, which is not its GPU speed.
+/// show what each version costs to *emulate*, which is not its GPU speed. Compiled by nvcc
+/// (softmax_bench_gpu) it times the GPU kernels on 8 · 1024 rows and prints the achieved
+/// bytes_per_second next to the device's peak_GB/s (softmax is memory-bound).
 
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <cstdint>
-#include <vector>
 #include <xtensor/xarray.hpp>
-#include <xtensor/xtensor.hpp>
 
-#include "llmlab/core/rng.hpp"
+#include "bandwidth.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/softmax.cuh"
 #include "llmlab/ref/softmax.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/softmax_case.hpp"
+#include "llmlab/testing/values.hpp"
 
 namespace {
 
+using llmlab::DType;
+using llmlab::testing::device_values;
+using llmlab::testing::DeviceBuffer;
+using llmlab::testing::SoftmaxCase;
+
 constexpr std::int64_t C = 1024;
 constexpr std::int64_t kReferenceRows = 256;
-constexpr std::int64_t kEmulatedRows = 64;
+/// Rows of the kernels' case: 64 under the emulator, 8 · 1024 on a GPU.
+constexpr std::int64_t kKernelRows = LLMLAB_EMULATED ? 64 : 8 * 1024;
 
-xt::xarray<float> logits(std::int64_t rows, std::uint64_t seed) {
-  const std::vector<float> v =
-      llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(rows * C), -4.0, 4.0);
-  xt::xarray<float> x =
-      xt::empty<float>({static_cast<std::size_t>(rows), static_cast<std::size_t>(C)});
-  std::copy(v.begin(), v.end(), x.begin());
-  return x;
+/// softmax's seeded case on `rows` rows, logits ~ U(±4) (its description,
+/// llmlab/testing/softmax_case.hpp).
+SoftmaxCase bench_case(std::int64_t rows, DType dtype) {
+  return llmlab::testing::make_softmax_case({rows, C, 0, 4}, dtype);
 }
 
 void reference_forward_f32(benchmark::State& state) {
-  const auto x = logits(kReferenceRows, 1);
+  const auto x =
+      llmlab::testing::matrix<float>(bench_case(kReferenceRows, DType::f32).x, kReferenceRows, C);
+  const xt::xarray<float> xa = x;
   for (auto _ : state) {
-    auto y = llmlab::ref::softmax_forward(x);
+    auto y = llmlab::ref::softmax_forward(xa);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(state.iterations() * kReferenceRows * C * 2 * 4);
 }
 
 void reference_backward_f32(benchmark::State& state) {
-  const auto y = llmlab::ref::softmax_forward(logits(kReferenceRows, 2));
-  const auto dy = logits(kReferenceRows, 3);
+  const SoftmaxCase k = bench_case(kReferenceRows, DType::f32);
+  const xt::xarray<float> y = llmlab::testing::matrix<float>(k.y, kReferenceRows, C),
+                          dy = llmlab::testing::matrix<float>(k.dy, kReferenceRows, C);
   xt::xarray<float> dx = xt::zeros<float>(y.shape());
   for (auto _ : state) {
     llmlab::ref::softmax_backward(dy, y, dx);
@@ -54,53 +63,54 @@ void reference_backward_f32(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * kReferenceRows * C * 4 * 4);
 }
 
-/// Three (R, C) device buffers, the first two holding logits; freed on scope exit.
-struct DeviceRows {
-  float *a = nullptr, *b = nullptr, *c = nullptr;
-  bool ok = true;
-  DeviceRows() {
-    const auto x = logits(kEmulatedRows, 4);
-    const std::size_t bytes = x.size() * sizeof(float);
-    ok = cudaMalloc(&a, bytes) == cudaSuccess && cudaMalloc(&b, bytes) == cudaSuccess &&
-         cudaMalloc(&c, bytes) == cudaSuccess;
-    if (!ok) return;
-    cudaMemcpy(a, x.data(), bytes, cudaMemcpyHostToDevice);
-    cudaMemcpy(b, x.data(), bytes, cudaMemcpyHostToDevice);
-    cudaMemset(c, 0, bytes);
-  }
-  ~DeviceRows() {
-    cudaFree(a);
-    cudaFree(b);
-    cudaFree(c);
-  }
-  DeviceRows(const DeviceRows&) = delete;
-  DeviceRows& operator=(const DeviceRows&) = delete;
-};
+/// The dtype of device element type T.
+template <class T>
+constexpr DType dtype_of = sizeof(T) == 2 ? DType::bf16 : DType::f32;
 
-/// Forward version state.range(0), emulated.
-void emulated_forward_f32(benchmark::State& state) {
-  DeviceRows d;
-  if (!d.ok) return state.SkipWithError("cudaMalloc failed");
-  for (auto _ : state) {
-    if (llmlab::cuda::softmax_forward(d.a, d.c, kEmulatedRows, C,
-                                      static_cast<int>(state.range(0))) != cudaSuccess)
-      return state.SkipWithError("softmax_forward failed");
-    cudaDeviceSynchronize();
-  }
-  state.SetBytesProcessed(state.iterations() * kEmulatedRows * C * 2 * 4);
+/// The kernels' case in T's dtype, made once (on a GPU it is 8M logits and their softmax in
+/// double).
+template <class T>
+const SoftmaxCase& kernel_case() {
+  static const SoftmaxCase k = bench_case(kKernelRows, dtype_of<T>);
+  return k;
 }
 
-/// Backward version state.range(0), emulated (dy and y are logits: the timing ignores values).
-void emulated_backward_f32(benchmark::State& state) {
-  DeviceRows d;
-  if (!d.ok) return state.SkipWithError("cudaMalloc failed");
+/// Forward version state.range(0) on the kernels' case.
+template <class T>
+void kernel_forward(benchmark::State& state) {
+  const int version = static_cast<int>(state.range(0));
+  const SoftmaxCase& k = kernel_case<T>();
+  DeviceBuffer<T> x(device_values<T>(k.x)), y(kKernelRows * C);
   for (auto _ : state) {
-    if (llmlab::cuda::softmax_backward(d.a, d.b, d.c, kEmulatedRows, C,
-                                       static_cast<int>(state.range(0))) != cudaSuccess)
-      return state.SkipWithError("softmax_backward failed");
+    if (llmlab::cuda::softmax_forward(x.cget(), y.get(), kKernelRows, C, version) != cudaSuccess) {
+      state.SkipWithError("softmax_forward failed");
+      break;
+    }
     cudaDeviceSynchronize();
   }
-  state.SetBytesProcessed(state.iterations() * kEmulatedRows * C * 4 * 4);
+  state.SetBytesProcessed(state.iterations() * kKernelRows * C * 2 *
+                          static_cast<std::int64_t>(sizeof(T)));
+  llmlab::bench::report_peak(state);
+}
+
+/// Backward version state.range(0) on the kernels' case (dx keeps accumulating: the timing ignores
+/// values).
+template <class T>
+void kernel_backward(benchmark::State& state) {
+  const int version = static_cast<int>(state.range(0));
+  const SoftmaxCase& k = kernel_case<T>();
+  DeviceBuffer<T> dy(device_values<T>(k.dy)), y(device_values<T>(k.y)), dx(device_values<T>(k.dx0));
+  for (auto _ : state) {
+    if (llmlab::cuda::softmax_backward(dy.cget(), y.cget(), dx.get(), kKernelRows, C, version) !=
+        cudaSuccess) {
+      state.SkipWithError("softmax_backward failed");
+      break;
+    }
+    cudaDeviceSynchronize();
+  }
+  state.SetBytesProcessed(state.iterations() * kKernelRows * C * 4 *
+                          static_cast<std::int64_t>(sizeof(T)));
+  llmlab::bench::report_peak(state);
 }
 
 }  // namespace
@@ -111,14 +121,27 @@ BENCHMARK(reference_forward_f32)
 BENCHMARK(reference_backward_f32)
     ->Name("softmax/reference_backward_f32")
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(emulated_forward_f32)
-    ->Name("softmax/emulated_forward_f32")
+// UseRealTime: the emulator's pool threads do the work, not the calling thread.
+BENCHMARK(kernel_forward<float>)
+    ->Name(LLMLAB_EMULATED ? "softmax/emulated_forward_f32" : "softmax/gpu_forward_f32")
     ->DenseRange(1, llmlab::cuda::softmax_forward_versions)
     ->ArgName("v")
-    ->UseRealTime()  // the emulator's pool threads do the work, not the calling thread
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(emulated_backward_f32)
-    ->Name("softmax/emulated_backward_f32")
+BENCHMARK(kernel_forward<__nv_bfloat16>)
+    ->Name(LLMLAB_EMULATED ? "softmax/emulated_forward_bf16" : "softmax/gpu_forward_bf16")
+    ->DenseRange(1, llmlab::cuda::softmax_forward_versions)
+    ->ArgName("v")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(kernel_backward<float>)
+    ->Name(LLMLAB_EMULATED ? "softmax/emulated_backward_f32" : "softmax/gpu_backward_f32")
+    ->DenseRange(1, llmlab::cuda::softmax_backward_versions)
+    ->ArgName("v")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(kernel_backward<__nv_bfloat16>)
+    ->Name(LLMLAB_EMULATED ? "softmax/emulated_backward_bf16" : "softmax/gpu_backward_bf16")
     ->DenseRange(1, llmlab::cuda::softmax_backward_versions)
     ->ArgName("v")
     ->UseRealTime()

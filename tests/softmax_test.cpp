@@ -1,9 +1,10 @@
 /// \file
 /// \brief softmax over the last axis, \f$ y_j = e^{x_j - m} / \sum_k e^{x_k - m} \f$, and its
 /// backward \f$ \mathrm{dx}_i \mathrel{+}= y_i (\mathrm{dy}_i - \sum_j \mathrm{dy}_j y_j) \f$: the
-/// reference against PyTorch's golden files, every kernel version in fp32 and bf16 with the ratio
-/// rule (k = 2 forward, k = 3 backward), a kernel that forgets to subtract the maximum rejected on
-/// large logits, and the launchers' errors.
+/// reference against PyTorch's golden files, every kernel version in fp32 and bf16 over softmax's
+/// sweep (llmlab/testing/softmax_case.hpp) under each output's rule (k = 2 forward, k = 3
+/// backward), a kernel that forgets to subtract the maximum rejected wherever e^x overflows or
+/// underflows, and the launchers' errors.
 ///
 /// Built twice: against the emulated kernels (softmax_test) and, on a GPU machine, against the
 /// nvcc-built ones (softmax_test_gpu).
@@ -12,26 +13,25 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <type_traits>
 #include <vector>
 #include <xtensor/xarray.hpp>
 
 #include "llmlab/core/dtype.hpp"
 #include "llmlab/core/npy.hpp"
-#include "llmlab/core/rng.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/oracle/gtest.hpp"
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/ref/softmax.hpp"
+#include "llmlab/testing/agree.hpp"
 #include "llmlab/testing/device.hpp"
 #include "llmlab/testing/expect.hpp"
 #include "llmlab/testing/golden.hpp"
+#include "llmlab/testing/softmax_case.hpp"
 #include "llmlab/testing/values.hpp"
 
 namespace {
@@ -39,55 +39,23 @@ namespace {
 namespace fs = std::filesystem;
 using llmlab::DType;
 using llmlab::oracle::compare_golden;
-using llmlab::oracle::compare_ratio;
-using llmlab::oracle::Report;
 using llmlab::oracle::Rule;
-using llmlab::testing::bf16_bits;
+using llmlab::testing::all_agree;
 using llmlab::testing::check;
+using llmlab::testing::device_values;
 using llmlab::testing::DeviceBuffer;
+using llmlab::testing::expect_all_agree;
 using llmlab::testing::expect_error;
 using llmlab::testing::golden_cases;
-using llmlab::testing::rounded_to_bf16;
+using llmlab::testing::make_softmax_case;
+using llmlab::testing::only;
+using llmlab::testing::Outputs;
+using llmlab::testing::softmax_expected;
+using llmlab::testing::softmax_shapes;
+using llmlab::testing::SoftmaxCase;
 using llmlab::testing::widened;
 
 const fs::path kGolden = fs::path(LLMLAB_GOLDEN_DIR) / "softmax";
-
-/// A kernel case: R rows of C logits uniform in [offset − scale, offset + scale).
-struct Case {
-  std::int64_t R, C;
-  double offset, scale;
-};
-
-/// C = 1, shorter and longer than a warp, no multiple of 32, GPT-2's 768; R not a multiple of
-/// the 8 rows of a block; logits near 90, where e^x overflows float32 unless the max is
-/// subtracted; a wide spread (±30), where most terms underflow.
-constexpr Case kCases[] = {{1, 1, 0, 1},   {3, 17, 0, 4},  {5, 97, 0, 2},  {9, 33, 0, 1},
-                           {2, 768, 0, 3}, {4, 65, 90, 8}, {3, 129, 0, 30}};
-
-std::string case_name(const char* what, int version, const char* dtype, const Case& c) {
-  return std::string(what) + " v" + std::to_string(version) + " " + dtype + " " +
-         llmlab::shape_str({c.R, c.C});
-}
-
-template <class T>
-xt::xarray<T> matrix_of(const std::vector<float>& v, std::int64_t R, std::int64_t C) {
-  xt::xarray<T> a = xt::empty<T>({static_cast<std::size_t>(R), static_cast<std::size_t>(C)});
-  std::copy(v.begin(), v.end(), a.begin());
-  return a;
-}
-
-std::vector<float> logits(std::uint64_t seed, const Case& c) {
-  return llmlab::Rng(seed).uniform_floats(static_cast<std::size_t>(c.R * c.C), c.offset - c.scale,
-                                          c.offset + c.scale);
-}
-
-/// v widened, each element first rounded to bf16 when `to_bf16` (the baseline of a bf16 output).
-std::vector<double> baseline(const xt::xarray<float>& v, bool to_bf16) {
-  std::vector<double> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i)
-    out[i] = to_bf16 ? llmlab::round_to_bf16(v.flat(i)) : v.flat(i);
-  return out;
-}
 
 /// Test names for a version parameter: "Default" for 0 (the launcher's choice), "V1", "V2", ….
 std::string version_name(const ::testing::TestParamInfo<int>& info) {
@@ -165,107 +133,71 @@ TEST(SoftmaxReference, RejectsEmptyRowsAndMismatchedShapesNamingThem) {
 
 // ---- every kernel version against the reference -------------------------------------------------
 
-/// Host values as the device element type: floats, or their bf16 bits.
-template <class Dev>
-auto device_values(const std::vector<float>& v) {
-  if constexpr (std::is_same_v<Dev, __nv_bfloat16>)
-    return bf16_bits(v);
-  else
-    return v;
+/// One case through forward version v: y (its buffer NaN first, so an unwritten element cannot
+/// pass).
+template <class E>
+Outputs run_forward(const SoftmaxCase& k, int v) {
+  const std::int64_t R = k.shape.R, C = k.shape.C;
+  DeviceBuffer<E> x(device_values<E>(k.x)), y(R * C);
+  y.fill_nan();
+  check(llmlab::cuda::softmax_forward(x.cget(), y.get(), R, C, v), "softmax_forward");
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  return {{"y", y.widened()}};
 }
 
-/// A device buffer's values widened to double.
-template <class Dev>
-std::vector<double> widened_from(const DeviceBuffer<Dev>& d) {
-  if constexpr (std::is_same_v<Dev, __nv_bfloat16>)
-    return llmlab::oracle::widen_bf16(d.template download<std::uint16_t>());
-  else
-    return llmlab::oracle::widen(d.template download<float>());
+/// One case through backward version v: dx accumulated onto dx0 from the case's y and dy.
+template <class E>
+Outputs run_backward(const SoftmaxCase& k, int v) {
+  DeviceBuffer<E> dy(device_values<E>(k.dy)), y(device_values<E>(k.y)), dx(device_values<E>(k.dx0));
+  check(llmlab::cuda::softmax_backward(dy.cget(), y.cget(), dx.get(), k.shape.R, k.shape.C, v),
+        "softmax_backward");
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  return {{"dx", dx.widened()}};
 }
 
-template <class Dev>
-void check_forward(int version) {
-  constexpr bool bf16 = std::is_same_v<Dev, __nv_bfloat16>;
-  const char* dtype = bf16 ? "bf16" : "f32";
-  for (const Case& c : kCases) {
-    std::vector<float> x = logits(12000 + static_cast<std::uint64_t>(c.R * c.C), c);
-    if (bf16) x = rounded_to_bf16(x);  // both references start from the kernel's inputs
-    const auto ref64 = llmlab::ref::softmax_forward(matrix_of<double>(x, c.R, c.C));
-    const auto ref32 = llmlab::ref::softmax_forward(matrix_of<float>(x, c.R, c.C));
-
-    DeviceBuffer<Dev> dx(device_values<Dev>(x)), dy(c.R * c.C);
-    dy.fill_nan();
-    const cudaError_t err = llmlab::cuda::softmax_forward(dx.get(), dy.get(), c.R, c.C, version);
-    ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
-    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-    Report r = compare_ratio(case_name("softmax_forward", version, dtype, c), widened(ref64),
-                             baseline(ref32, bf16), widened_from(dy),
-                             Rule::forward(bf16 ? DType::bf16 : DType::f32));
-    r.shape = {c.R, c.C};
-    LLMLAB_EXPECT_AGREES(r);
-  }
+std::string case_name(const char* what, const SoftmaxCase& k, int v) {
+  return std::string(what) + " v" + std::to_string(v) + " " +
+         std::string(llmlab::dtype_name(k.dtype)) + " " + k.shape.label();
 }
 
 class SoftmaxForwardKernel : public ::testing::TestWithParam<int> {};
 
 TEST_P(SoftmaxForwardKernel, Float32MatchesReferenceWithinTwiceFloat32Error) {
-  check_forward<float>(GetParam());
+  for (const auto& shape : softmax_shapes()) {
+    const SoftmaxCase k = make_softmax_case(shape, DType::f32);
+    expect_all_agree(case_name("softmax_forward", k, GetParam()), only(softmax_expected(k), {"y"}),
+                     run_forward<float>(k, GetParam()));
+  }
 }
 
 TEST_P(SoftmaxForwardKernel, Bfloat16MatchesReferenceWithinTwiceBfloat16Error) {
-  check_forward<__nv_bfloat16>(GetParam());
+  for (const auto& shape : softmax_shapes()) {
+    const SoftmaxCase k = make_softmax_case(shape, DType::bf16);
+    expect_all_agree(case_name("softmax_forward", k, GetParam()), only(softmax_expected(k), {"y"}),
+                     run_forward<__nv_bfloat16>(k, GetParam()));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryVersion, SoftmaxForwardKernel,
                          ::testing::Range(0, llmlab::cuda::softmax_forward_versions + 1),
                          version_name);
 
-template <class Dev>
-void check_backward(int version) {
-  constexpr bool bf16 = std::is_same_v<Dev, __nv_bfloat16>;
-  const char* dtype = bf16 ? "bf16" : "f32";
-  for (const Case& c : kCases) {
-    const auto seed = static_cast<std::uint64_t>(13000 + c.R * c.C);
-    // y: a real softmax output (from the double reference, stored in the kernel's dtype); dy and
-    // the gradient gathered so far, dx0, uniform in [-1, 1).
-    const auto y64 = llmlab::ref::softmax_forward(matrix_of<double>(logits(seed, c), c.R, c.C));
-    std::vector<float> y(y64.begin(), y64.end());
-    std::vector<float> dy = llmlab::Rng(seed + 1).uniform_floats(y.size());
-    std::vector<float> dx0 = llmlab::Rng(seed + 2).uniform_floats(y.size());
-    if (bf16) {
-      y = rounded_to_bf16(y);
-      dy = rounded_to_bf16(dy);
-      dx0 = rounded_to_bf16(dx0);
-    }
-    auto ref64 = matrix_of<double>(dx0, c.R, c.C);
-    auto ref32 = matrix_of<float>(dx0, c.R, c.C);
-    llmlab::ref::softmax_backward(matrix_of<double>(dy, c.R, c.C), matrix_of<double>(y, c.R, c.C),
-                                  ref64);
-    llmlab::ref::softmax_backward(matrix_of<float>(dy, c.R, c.C), matrix_of<float>(y, c.R, c.C),
-                                  ref32);
-
-    DeviceBuffer<Dev> d_dy(device_values<Dev>(dy)), d_y(device_values<Dev>(y)),
-        d_dx(device_values<Dev>(dx0));
-    const cudaError_t err =
-        llmlab::cuda::softmax_backward(d_dy.get(), d_y.get(), d_dx.get(), c.R, c.C, version);
-    ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
-    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-    Report r = compare_ratio(case_name("softmax_backward", version, dtype, c), widened(ref64),
-                             baseline(ref32, bf16), widened_from(d_dx),
-                             Rule::gradient(bf16 ? DType::bf16 : DType::f32));
-    r.shape = {c.R, c.C};
-    LLMLAB_EXPECT_AGREES(r);
-  }
-}
-
 class SoftmaxBackwardKernel : public ::testing::TestWithParam<int> {};
 
 TEST_P(SoftmaxBackwardKernel, Float32MatchesReferenceWithinThriceFloat32Error) {
-  check_backward<float>(GetParam());
+  for (const auto& shape : softmax_shapes()) {
+    const SoftmaxCase k = make_softmax_case(shape, DType::f32);
+    expect_all_agree(case_name("softmax_backward", k, GetParam()),
+                     only(softmax_expected(k), {"dx"}), run_backward<float>(k, GetParam()));
+  }
 }
 
 TEST_P(SoftmaxBackwardKernel, Bfloat16MatchesReferenceWithinThriceBfloat16Error) {
-  check_backward<__nv_bfloat16>(GetParam());
+  for (const auto& shape : softmax_shapes()) {
+    const SoftmaxCase k = make_softmax_case(shape, DType::bf16);
+    expect_all_agree(case_name("softmax_backward", k, GetParam()),
+                     only(softmax_expected(k), {"dx"}), run_backward<__nv_bfloat16>(k, GetParam()));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryVersion, SoftmaxBackwardKernel,
@@ -276,7 +208,8 @@ INSTANTIATE_TEST_SUITE_P(EveryVersion, SoftmaxBackwardKernel,
 
 /// WRONG on purpose: \f$ e^{x_j} / \sum_k e^{x_k} \f$ without subtracting the row maximum —
 /// algebraically the same, but e^{90} overflows float32 (max ≈ 3.4e38 ≈ e^{88.7}) and the row
-/// becomes inf / inf = NaN. One thread per row, otherwise v1.
+/// becomes inf / inf = NaN, while e^{-120} underflows to 0 and a row of them is 0 / 0. One thread
+/// per row, otherwise v1.
 __global__ void softmax_without_max(const float* __restrict__ x, float* __restrict__ y,
                                     std::int64_t rows, std::int64_t cols) {
   const std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -286,19 +219,30 @@ __global__ void softmax_without_max(const float* __restrict__ x, float* __restri
   for (std::int64_t j = 0; j < cols; ++j) y[r * cols + j] = expf(x[r * cols + j]) / sum;
 }
 
-TEST(SoftmaxOracle, RejectsAKernelThatForgetsToSubtractTheMaximum) {
-  const Case c{4, 65, 90, 8};  // logits in [82, 98)
-  const std::vector<float> x = logits(12900, c);
-  const auto ref64 = llmlab::ref::softmax_forward(matrix_of<double>(x, c.R, c.C));
-  const auto ref32 = llmlab::ref::softmax_forward(matrix_of<float>(x, c.R, c.C));
-  DeviceBuffer<float> dx(x), dy(c.R * c.C);
-  const cudaError_t err = llmlab::cuda::launch(llmlab::cuda::launch_config(dim3(1), dim3(32)),
-                                               softmax_without_max, dx.cget(), dy.get(), c.R, c.C);
-  ASSERT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
-  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  const Report r = compare_ratio("softmax without the max", widened(ref64), baseline(ref32, false),
-                                 llmlab::oracle::widen(dy.download()), Rule::forward(DType::f32));
-  EXPECT_FALSE(r.pass) << r.detail();
+TEST(SoftmaxOracle, RejectsAKernelThatForgetsTheMaximumWhereExpOverflowsOrUnderflows) {
+  // The forgetful kernel is algebraically right, so it passes where every e^x stays a normal float
+  // and fails exactly at the sweep's points where it overflows (U(±1000), near +90, a logit of 100)
+  // or underflows (constant rows at −120); the real kernels pass every one of those cases.
+  std::vector<std::string> rejected;
+  for (const auto& shape : softmax_shapes()) {
+    const SoftmaxCase k = make_softmax_case(shape, DType::f32);
+    const std::int64_t R = k.shape.R, C = k.shape.C;
+    DeviceBuffer<float> x(k.x), y(R * C);
+    y.fill_nan();
+    const auto cfg =
+        llmlab::cuda::launch_config(dim3(static_cast<unsigned>((R + 31) / 32)), dim3(32));
+    check(llmlab::cuda::launch(cfg, softmax_without_max, x.cget(), y.get(), R, C), "launch");
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    const auto expected = only(softmax_expected(k), {"y"});
+    if (!all_agree("softmax without the max " + shape.label(), expected, {{"y", y.widened()}}))
+      rejected.push_back(shape.label());
+    EXPECT_TRUE(all_agree("softmax " + shape.label(), expected, run_forward<float>(k, 0)))
+        << shape.label();
+  }
+  const std::vector<std::string> want = {"(5, 97) x~U(±1000)", "(9, 65) x~90+U(±8)",
+                                         "(6, 200) x~U(±1), one x=100 per row",
+                                         "(3, 129) x=-120 (constant rows)"};
+  EXPECT_EQ(rejected, want);
 }
 
 // ---- the launchers' argument errors -------------------------------------------------------------

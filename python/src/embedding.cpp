@@ -7,6 +7,14 @@
 #include "llmlab/ref/embedding.hpp"
 
 namespace llmlab::python {
+namespace {
+
+/// The ids (B, T) as the flat vector a device buffer takes.
+std::vector<std::int32_t> ids_vector(const xt::xtensor<std::int32_t, 2>& ids) {
+  return {ids.begin(), ids.end()};
+}
+
+}  // namespace
 
 void bind_embedding(py::module_& ref, py::module_& cuda) {
   ref.def(
@@ -44,34 +52,28 @@ void bind_embedding(py::module_& ref, py::module_& cuda) {
       "embedding_forward",
       [](const py::array& ids, const py::array& wte, const py::array& wpe, const std::string& dtype,
          int version) {
-        const DType t = cuda_dtype("embedding_forward", dtype);
-        const auto xids = ids_int32(ids, "embedding_forward");
-        require_ndim<2>(wte, "embedding_forward", "wte");
-        require_ndim<2>(wpe, "embedding_forward", "wpe");
-        const auto B = static_cast<std::int64_t>(ids.shape(0)),
-                   T = static_cast<std::int64_t>(ids.shape(1));
-        const auto V = static_cast<std::int64_t>(wte.shape(0)),
-                   C = static_cast<std::int64_t>(wte.shape(1));
-        const auto maxT = static_cast<std::int64_t>(wpe.shape(0));
-        if (wpe.shape(1) != wte.shape(1))
-          throw Error("embedding_forward",
-                      "wte is " + shape_of(wte) + " but wpe is " + shape_of(wpe));
-        DeviceMemory dids(B * T, sizeof(std::int32_t));
-        dids.upload(xids.data(), static_cast<std::size_t>(B * T) * sizeof(std::int32_t));
-        DeviceMemory dwte = to_device(wte, t, "embedding_forward", "wte");
-        DeviceMemory dwpe = to_device(wpe, t, "embedding_forward", "wpe");
-        DeviceMemory dout(B * T * C, bytes_of(t));
-        launch_checked("embedding_forward", [&] {
-          return t == DType::f32
-                     ? cuda::embedding_forward(dids.as<const std::int32_t>(),
-                                               dwte.as<const float>(), dwpe.as<const float>(),
-                                               dout.as<float>(), B, T, C, V, maxT, version)
-                     : cuda::embedding_forward(dids.as<const std::int32_t>(),
-                                               dwte.as<const __nv_bfloat16>(),
-                                               dwpe.as<const __nv_bfloat16>(),
-                                               dout.as<__nv_bfloat16>(), B, T, C, V, maxT, version);
+        return dispatch_cuda("embedding_forward", dtype, [&]<class E>() {
+          const auto xids = ids_int32(ids, "embedding_forward");
+          require_ndim<2>(wte, "embedding_forward", "wte");
+          require_ndim<2>(wpe, "embedding_forward", "wpe");
+          const auto B = static_cast<std::int64_t>(ids.shape(0)),
+                     T = static_cast<std::int64_t>(ids.shape(1));
+          const auto V = static_cast<std::int64_t>(wte.shape(0)),
+                     C = static_cast<std::int64_t>(wte.shape(1));
+          const auto maxT = static_cast<std::int64_t>(wpe.shape(0));
+          if (wpe.shape(1) != wte.shape(1))
+            throw Error("embedding_forward",
+                        "wte is " + shape_of(wte) + " but wpe is " + shape_of(wpe));
+          testing::DeviceBuffer<std::int32_t> dids(ids_vector(xids));
+          auto dwte = device_input<E>(wte, "embedding_forward", "wte");
+          auto dwpe = device_input<E>(wpe, "embedding_forward", "wpe");
+          testing::DeviceBuffer<E> dout(B * T * C);
+          launch_checked("embedding_forward", [&] {
+            return cuda::embedding_forward(dids.cget(), dwte.cget(), dwpe.cget(), dout.get(), B, T,
+                                           C, V, maxT, version);
+          });
+          return to_numpy(dout, {B, T, C});
         });
-        return from_device(dout, t, {B, T, C});
       },
       py::arg("ids"), py::arg("wte"), py::arg("wpe"), py::arg("dtype") = "float32",
       py::arg("version") = 0,
@@ -80,34 +82,27 @@ void bind_embedding(py::module_& ref, py::module_& cuda) {
       "embedding_backward",
       [](const py::array& dout, const py::array& ids, std::int64_t V, std::int64_t maxT,
          const std::string& dtype, int version) {
-        const DType t = cuda_dtype("embedding_backward", dtype);
-        const auto xids = ids_int32(ids, "embedding_backward");
-        require_ndim<3>(dout, "embedding_backward", "dout");
-        require(V >= 0 && maxT >= 0, "embedding_backward", "V and maxT must be >= 0");
-        const auto B = static_cast<std::int64_t>(dout.shape(0)),
-                   T = static_cast<std::int64_t>(dout.shape(1));
-        const auto C = static_cast<std::int64_t>(dout.shape(2));
-        if (ids.shape(0) != B || ids.shape(1) != T)
-          throw Error("embedding_backward",
-                      "dout is " + shape_of(dout) + " but ids is " + shape_of(ids));
-        DeviceMemory dids(B * T, sizeof(std::int32_t));
-        dids.upload(xids.data(), static_cast<std::size_t>(B * T) * sizeof(std::int32_t));
-        DeviceMemory ddout = to_device(dout, t, "embedding_backward", "dout");
-        // The gradients stay fp32 in both dtypes (the launcher's contract), zeroed: they
-        // accumulate.
-        DeviceMemory ddwte = device_zeros(V * C, sizeof(float)),
-                     ddwpe = device_zeros(maxT * C, sizeof(float));
-        launch_checked("embedding_backward", [&] {
-          return t == DType::f32
-                     ? cuda::embedding_backward(ddout.as<const float>(),
-                                                dids.as<const std::int32_t>(), ddwte.as<float>(),
-                                                ddwpe.as<float>(), B, T, C, V, maxT, version)
-                     : cuda::embedding_backward(ddout.as<const __nv_bfloat16>(),
-                                                dids.as<const std::int32_t>(), ddwte.as<float>(),
-                                                ddwpe.as<float>(), B, T, C, V, maxT, version);
+        return dispatch_cuda("embedding_backward", dtype, [&]<class E>() {
+          const auto xids = ids_int32(ids, "embedding_backward");
+          require_ndim<3>(dout, "embedding_backward", "dout");
+          require(V >= 0 && maxT >= 0, "embedding_backward", "V and maxT must be >= 0");
+          const auto B = static_cast<std::int64_t>(dout.shape(0)),
+                     T = static_cast<std::int64_t>(dout.shape(1));
+          const auto C = static_cast<std::int64_t>(dout.shape(2));
+          if (ids.shape(0) != B || ids.shape(1) != T)
+            throw Error("embedding_backward",
+                        "dout is " + shape_of(dout) + " but ids is " + shape_of(ids));
+          testing::DeviceBuffer<std::int32_t> dids(ids_vector(xids));
+          auto ddout = device_input<E>(dout, "embedding_backward", "dout");
+          // The gradients stay fp32 in both dtypes (the launcher's contract), zeroed: they
+          // accumulate.
+          testing::DeviceBuffer<float> ddwte(V * C), ddwpe(maxT * C);
+          launch_checked("embedding_backward", [&] {
+            return cuda::embedding_backward(ddout.cget(), dids.cget(), ddwte.get(), ddwpe.get(), B,
+                                            T, C, V, maxT, version);
+          });
+          return py::make_tuple(to_numpy(ddwte, {V, C}), to_numpy(ddwpe, {maxT, C}));
         });
-        return py::make_tuple(from_device(ddwte, DType::f32, {V, C}),
-                              from_device(ddwpe, DType::f32, {maxT, C}));
       },
       py::arg("dout"), py::arg("ids"), py::arg("V"), py::arg("maxT"), py::arg("dtype") = "float32",
       py::arg("version") = 0,

@@ -48,41 +48,33 @@ void bind_softmax(py::module_& ref, py::module_& cuda) {
   cuda.def(
       "softmax_forward",
       [](const py::array& x, const std::string& dtype, int version) {
-        const DType t = cuda_dtype("softmax_forward", dtype);
-        const auto [rows, cols] = rows_cols(x, "softmax_forward", "x");
-        DeviceMemory dx = to_device(x, t, "softmax_forward", "x");
-        DeviceMemory dy(static_cast<std::int64_t>(x.size()), bytes_of(t));
-        launch_checked("softmax_forward", [&] {
-          return t == DType::f32
-                     ? cuda::softmax_forward(dx.as<const float>(), dy.as<float>(), rows, cols,
-                                             version)
-                     : cuda::softmax_forward(dx.as<const __nv_bfloat16>(), dy.as<__nv_bfloat16>(),
-                                             rows, cols, version);
+        return dispatch_cuda("softmax_forward", dtype, [&]<class E>() {
+          const auto [rows, cols] = rows_cols(x, "softmax_forward", "x");
+          auto dx = device_input<E>(x, "softmax_forward", "x");
+          testing::DeviceBuffer<E> dy(dx.size());
+          launch_checked("softmax_forward", [&] {
+            return cuda::softmax_forward(dx.cget(), dy.get(), rows, cols, version);
+          });
+          return to_numpy(dy, shape_vec(x));
         });
-        return from_device(dy, t, shape_vec(x));
       },
       py::arg("x"), py::arg("dtype") = "float32", py::arg("version") = 0,
       "Softmax over the last axis of x (..., C) on the device in `dtype`; returns float32.");
   cuda.def(
       "softmax_backward",
       [](const py::array& dy, const py::array& y, const std::string& dtype, int version) {
-        const DType t = cuda_dtype("softmax_backward", dtype);
-        if (shape_vec(dy) != shape_vec(y))
-          throw Error("softmax_backward", "dy is " + shape_of(dy) + " but y is " + shape_of(y));
-        const auto [rows, cols] = rows_cols(dy, "softmax_backward", "dy");
-        DeviceMemory ddy = to_device(dy, t, "softmax_backward", "dy");
-        DeviceMemory dyy = to_device(y, t, "softmax_backward", "y");
-        DeviceMemory ddx =
-            device_zeros(static_cast<std::int64_t>(dy.size()), bytes_of(t));  // dx accumulates
-        launch_checked("softmax_backward", [&] {
-          return t == DType::f32
-                     ? cuda::softmax_backward(ddy.as<const float>(), dyy.as<const float>(),
-                                              ddx.as<float>(), rows, cols, version)
-                     : cuda::softmax_backward(ddy.as<const __nv_bfloat16>(),
-                                              dyy.as<const __nv_bfloat16>(),
-                                              ddx.as<__nv_bfloat16>(), rows, cols, version);
+        return dispatch_cuda("softmax_backward", dtype, [&]<class E>() {
+          if (shape_vec(dy) != shape_vec(y))
+            throw Error("softmax_backward", "dy is " + shape_of(dy) + " but y is " + shape_of(y));
+          const auto [rows, cols] = rows_cols(dy, "softmax_backward", "dy");
+          auto ddy = device_input<E>(dy, "softmax_backward", "dy");
+          auto dyy = device_input<E>(y, "softmax_backward", "y");
+          testing::DeviceBuffer<E> ddx(ddy.size());  // zeroed: dx accumulates
+          launch_checked("softmax_backward", [&] {
+            return cuda::softmax_backward(ddy.cget(), dyy.cget(), ddx.get(), rows, cols, version);
+          });
+          return to_numpy(ddx, shape_vec(dy));
         });
-        return from_device(ddx, t, shape_vec(dy));
       },
       py::arg("dy"), py::arg("y"), py::arg("dtype") = "float32", py::arg("version") = 0,
       "dx (..., C) on the device from dy and the forward's output y; returns float32.");

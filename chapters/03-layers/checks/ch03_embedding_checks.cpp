@@ -1,6 +1,8 @@
 /// \file
 /// \brief Chapter 03's checks of the embedding and the residual stream (no lab: they check the
-/// kernels the chapter reads, llmlab::cuda::embedding_* and residual_*, against the reference).
+/// kernels the chapter reads, llmlab::cuda::embedding_* and residual_*, against the reference,
+/// each output under its rule from the component's description: llmlab/testing/embedding_case.hpp
+/// and residual_case.hpp).
 ///
 /// The numbers are the handout's worked example: V = 4 tokens of C = 2, T = 3 positions,
 /// ids = [2, 0, 2] — token 2 twice, so its gradient row gathers two rows of dout.
@@ -16,15 +18,23 @@
 #include "llmlab/oracle/gtest.hpp"
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/ref/embedding.hpp"
+#include "llmlab/testing/agree.hpp"
 #include "llmlab/testing/device.hpp"
+#include "llmlab/testing/embedding_case.hpp"
+#include "llmlab/testing/residual_case.hpp"
 #include "llmlab/testing/values.hpp"
 
 namespace {
 
+using llmlab::DType;
 using llmlab::oracle::compare_exact;
 using llmlab::testing::check;
 using llmlab::testing::DeviceBuffer;
-using llmlab::testing::widened;
+using llmlab::testing::EmbeddingCase;
+using llmlab::testing::expect_all_agree;
+using llmlab::testing::only;
+using llmlab::testing::Outputs;
+using llmlab::testing::ResidualCase;
 
 const std::vector<float> kWte = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};  // (4, 2)
 const std::vector<float> kWpe = {0.01f, 0.02f, 0.03f, 0.04f, 0.05f, 0.06f};        // (3, 2)
@@ -57,12 +67,16 @@ TEST(Ch03Embedding, TheWorkedExampleGathersBothRowsOfTheRepeatedToken) {
 }
 
 TEST(Ch03Embedding, TheKernelsGiveTheReferencesBitsOnTheWorkedExample) {
-  const auto want =
-      llmlab::ref::embedding_forward(kIdsTensor, table<float>(kWte, 4), table<float>(kWpe, 3));
-  xt::xtensor<float, 2> dwte = xt::zeros<float>({4, 2}), dwpe = xt::zeros<float>({3, 2});
-  llmlab::ref::embedding_backward(
-      llmlab::testing::tensor<float>(kDout, std::array<std::size_t, 3>{1, 3, 2}), kIdsTensor, dwte,
-      dwpe);
+  // The worked example as a case of embedding's description: fp32, gradients from zero.
+  const EmbeddingCase k{{1, 3, 2, 4, 3},
+                        DType::f32,
+                        kIds,
+                        kWte,
+                        kWpe,
+                        kDout,
+                        std::vector<float>(8, 0.0f),
+                        std::vector<float>(6, 0.0f)};
+  const auto expected = llmlab::testing::embedding_expected(k);
   for (int version = 0; version <= llmlab::cuda::embedding_forward_versions; ++version) {
     DeviceBuffer<std::int32_t> ids(kIds);
     DeviceBuffer<float> wte(kWte), wpe(kWpe), out(6), dout(kDout), gte(8), gpe(6);
@@ -73,29 +87,28 @@ TEST(Ch03Embedding, TheKernelsGiveTheReferencesBitsOnTheWorkedExample) {
                                            3, version),
           "embedding_backward");
     check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-    const std::string v = " v" + std::to_string(version);
-    // The forward only moves data and adds once; the backward adds in the reference's order.
-    LLMLAB_EXPECT_AGREES(compare_exact("embedding_forward" + v, widened(want),
-                                       llmlab::oracle::widen(out.download())));
-    LLMLAB_EXPECT_AGREES(compare_exact("embedding_backward dwte" + v, widened(dwte),
-                                       llmlab::oracle::widen(gte.download())));
-    LLMLAB_EXPECT_AGREES(compare_exact("embedding_backward dwpe" + v, widened(dwpe),
-                                       llmlab::oracle::widen(gpe.download())));
+    const std::string v = "embedding v" + std::to_string(version);
+    const Outputs got = {{"out", out.widened()}, {"dwte", gte.widened()}, {"dwpe", gpe.widened()}};
+    // The forward only moves data and adds once: exact under its rule. The gradients pass their
+    // rule, and more: the backward adds in the reference's order, so it gives its bits.
+    expect_all_agree(v, expected, got);
+    for (const auto& e : only(expected, {"dwte", "dwpe"}))
+      LLMLAB_EXPECT_AGREES(compare_exact(v + " " + e.name + " bits", e.ref32, got.at(e.name)));
   }
 }
 
 TEST(Ch03ResidualStream, TheGradientOfTheStreamPassesToBothBranchesAndAccumulates) {
   // x feeds both the skip path and the block, so its gradient is the sum of both: residual_backward
-  // adds dout to what the block's backward already left in dx.
-  const std::vector<float> dout = {1.0f, -2.0f, 0.5f}, from_block = {0.25f, 0.25f, 0.25f};
-  DeviceBuffer<float> d_dout(dout), dx(from_block), dbranch(3);
-  check(llmlab::cuda::residual_backward(d_dout.get(), dx.get(), dbranch.get(), 3), "residual");
+  // adds dout to what the block's backward already left in dx (da0), and the branch's gradient,
+  // from zero (db0), is dout itself.
+  const ResidualCase k{{3, 1, 1},          DType::f32,          {0.0f, 0.0f, 0.0f},
+                       {0.0f, 0.0f, 0.0f}, {1.0f, -2.0f, 0.5f}, {0.25f, 0.25f, 0.25f},
+                       {0.0f, 0.0f, 0.0f}};
+  DeviceBuffer<float> dout(k.dout), dx(k.da0), dbranch(k.db0);
+  check(llmlab::cuda::residual_backward(dout.get(), dx.get(), dbranch.get(), 3), "residual");
   check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  const std::vector<float> got = dx.download(), got_branch = dbranch.download();
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(got[i], from_block[i] + dout[i]) << "dx element " << i;
-    EXPECT_EQ(got_branch[i], dout[i]) << "dbranch element " << i;
-  }
+  expect_all_agree("residual stream", only(llmlab::testing::residual_expected(k), {"da", "db"}),
+                   {{"da", dx.widened()}, {"db", dbranch.widened()}});
 }
 
 }  // namespace

@@ -42,8 +42,19 @@ struct Expected {
 /// What a kernel produced: each output by name, widened to double in the reference's order.
 using Outputs = std::map<std::string, std::vector<double>>;
 
+/// The exact rule in dtype `d`: the output must equal the float reference element for element —
+/// itself for fp32, rounded once to bf16 for bf16 (data movement, and at most one fp32 addition,
+/// before a single rounding on the final store). Judged by `judge` with compare_exact.
+inline oracle::Rule exact_rule(DType d) {
+  oracle::Rule r = oracle::Rule::exact();
+  r.dtype = d;
+  return r;
+}
+
 /// Judges every expected output that `got` holds, under its rule; an expected output missing from
-/// `got` gives a failing report that says so. Report names are "<prefix> <output>".
+/// `got` gives a failing report that says so. Report names are "<prefix> <output>". An exact rule
+/// (`exact_rule`) compares `got` with ref32 — rounded once to bf16 when the rule's dtype is bf16 —
+/// through compare_exact; every other rule goes to compare_ratio.
 /// @param prefix e.g. "gelu f32 (97) x~U(±5)"   @param expected from `<c>_expected`
 /// @param got the kernel's outputs by name
 inline std::vector<oracle::Report> judge(const std::string& prefix,
@@ -57,6 +68,15 @@ inline std::vector<oracle::Report> judge(const std::string& prefix,
       r.name = prefix + " " + e.name;
       r.rule = e.rule;
       r.error = "the kernel's output `" + e.name + "` was not collected";
+      reports.push_back(r);
+      continue;
+    }
+    if (e.rule.kind == oracle::Rule::Kind::exact) {
+      std::vector<double> want = e.ref32;
+      if (e.rule.dtype == DType::bf16)
+        for (double& v : want) v = round_to_bf16(static_cast<float>(v));
+      oracle::Report r = oracle::compare_exact(prefix + " " + e.name, want, it->second);
+      r.rule = e.rule;
       reports.push_back(r);
       continue;
     }
