@@ -51,19 +51,4 @@ inline void emit_judged(const KernelLibrary& lib, const std::string& component,
   }
 }
 
-// TRANSITION (removed once every component sweeps through its description): the old helpers.
-/// Device elements (n) of type E back as doubles (n), for the oracle.
-template <class E>
-std::vector<double> widened_device(const std::vector<E>& v) {
-  if constexpr (sizeof(E) == 2)
-    return oracle::widen_bf16(v);
-  else
-    return oracle::widen(v);
-}
-/// The float reference's values as doubles (compare_ratio rounds them for a bf16 rule).
-template <class E, class T>
-std::vector<double> baseline(const T& ref32) {
-  return std::vector<double>(ref32.begin(), ref32.end());
-}
-
 }  // namespace llmlab::app

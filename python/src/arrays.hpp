@@ -195,50 +195,6 @@ py::array_t<float> to_numpy(const testing::DeviceBuffer<E>& d,
 /// Throws LaunchError "fn: <CUDA error>" plus the emulator's diagnostic when `err` is not success.
 void check_launch(cudaError_t err, std::string_view fn);
 
-/// `n` elements of device memory (cudaMalloc, freed on scope exit).
-class DeviceMemory {
- public:
-  /// n elements of `bytes_per_element` bytes each.
-  DeviceMemory(std::int64_t n, std::size_t bytes_per_element);
-  ~DeviceMemory();
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  /// Takes over `other`'s memory.
-  DeviceMemory(DeviceMemory&& other) noexcept
-      : ptr_(std::exchange(other.ptr_, nullptr)), n_(other.n_) {}
-  DeviceMemory& operator=(DeviceMemory&&) = delete;
-  /// The device pointer (null when n == 0).
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
-  /// Number of elements.
-  std::int64_t size() const { return n_; }
-  /// Copies `bytes` from host to device.
-  void upload(const void* host, std::size_t bytes);
-  /// Copies `bytes` from device to host.
-  void download(void* host, std::size_t bytes) const;
-
- private:
-  void* ptr_ = nullptr;
-  std::int64_t n_;
-};
-
-/// n zeroed elements of `bytes_per_element` bytes on the device (a gradient to accumulate into).
-DeviceMemory device_zeros(std::int64_t n, std::size_t bytes_per_element);
-
-/// Bytes of one element of `t` on the device: 4 (f32) or 2 (bf16).
-inline std::size_t bytes_of(DType t) {
-  return t == DType::bf16 ? sizeof(std::uint16_t) : sizeof(float);
-}
-
-/// `a` (float32 or float64, C-contiguous copy) on the device as `dtype`: fp32, or bf16 rounded to
-/// nearest even. Throws TypeError for other input dtypes.
-DeviceMemory to_device(const py::array& a, DType dtype, std::string_view fn, std::string_view arg);
-
-/// A float32 NumPy array of `shape` from device memory holding fp32, or bf16 widened exactly.
-py::array_t<float> from_device(const DeviceMemory& d, DType dtype, std::vector<py::ssize_t> shape);
-
 /// Releases the GIL while the emulator runs a kernel on its own threads.
 using without_gil = py::gil_scoped_release;
 

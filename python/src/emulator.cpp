@@ -20,13 +20,12 @@ void bind_emulator(py::module_& emu) {
         require_ndim<2>(x, "tree_reduce_sum", "x");
         const auto rows = static_cast<std::int64_t>(x.shape(0)),
                    cols = static_cast<std::int64_t>(x.shape(1));
-        DeviceMemory dx = to_device(x, DType::f32, "tree_reduce_sum", "x");
-        DeviceMemory dout(rows, sizeof(float));
+        auto dx = device_input<float>(x, "tree_reduce_sum", "x");
+        testing::DeviceBuffer<float> dout(rows);
         launch_checked("tree_reduce_sum", [&] {
-          return bugs::tree_reduce_sum(dx.as<const float>(), dout.as<float>(), rows, cols,
-                                       syncthreads);
+          return bugs::tree_reduce_sum(dx.cget(), dout.get(), rows, cols, syncthreads);
         });
-        return from_device(dout, DType::f32, {static_cast<py::ssize_t>(rows)});
+        return to_numpy(dout, {static_cast<py::ssize_t>(rows)});
       },
       py::arg("x"), py::arg("syncthreads") = true,
       "Row sums of x (R, C) by a shared-memory tree; syncthreads=False leaves out its barriers\n"
