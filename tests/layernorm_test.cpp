@@ -380,10 +380,10 @@ TEST(LayerNormLauncher, RejectsBadSizesEpsAndVersionsNamingThem) {
   namespace cu = llmlab::cuda;
   expect_error(
       [&] { cu::layernorm_forward(a.get(), w.get(), w.get(), y.get(), s.get(), s.get(), -1, 4); },
-      {"layernorm_forward", "rows = -1"});
+      {"layernorm_forward", "N = -1"});
   expect_error(
       [&] { cu::layernorm_forward(a.get(), w.get(), w.get(), y.get(), s.get(), s.get(), 3, 0); },
-      {"layernorm_forward", "cols = 0"});
+      {"layernorm_forward", "C = 0"});
   expect_error(
       [&] {
         cu::layernorm_forward(a.get(), w.get(), w.get(), y.get(), s.get(), s.get(), 3, 4, 0.0f);

@@ -37,9 +37,9 @@ using namespace layernorm_detail;
 template <class T>
 __device__ __forceinline__ void normalise_row(const T* __restrict__ row, const T* __restrict__ w,
                                               const T* __restrict__ b, T* __restrict__ out,
-                                              std::int64_t cols, float mu, float s, int first,
+                                              std::int64_t C, float mu, float s, int first,
                                               int step) {
-  for (std::int64_t c = first; c < cols; c += step) {
+  for (std::int64_t c = first; c < C; c += step) {
     const float xhat = (to_float(row[c]) - mu) * s;
     store(out + c, xhat * to_float(w[c]) + to_float(b[c]));
   }
@@ -51,20 +51,20 @@ template <class T>
 __global__ void layernorm_forward_v1(const T* __restrict__ x, const T* __restrict__ w,
                                      const T* __restrict__ b, T* __restrict__ y,
                                      float* __restrict__ mean, float* __restrict__ rstd,
-                                     std::int64_t rows, std::int64_t cols, float eps) {
+                                     std::int64_t N, std::int64_t C, float eps) {
   const std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r >= rows) return;
-  const T* row = x + r * cols;
+  if (r >= N) return;
+  const T* row = x + r * C;
   float sum = 0.0f;
-  for (std::int64_t c = 0; c < cols; ++c) sum += to_float(row[c]);
-  const float mu = sum / static_cast<float>(cols);
+  for (std::int64_t c = 0; c < C; ++c) sum += to_float(row[c]);
+  const float mu = sum / static_cast<float>(C);
   float sq = 0.0f;
-  for (std::int64_t c = 0; c < cols; ++c) {
+  for (std::int64_t c = 0; c < C; ++c) {
     const float d = to_float(row[c]) - mu;
     sq += d * d;
   }
-  const float s = 1.0f / sqrtf(sq / static_cast<float>(cols) + eps);
-  normalise_row(row, w, b, y + r * cols, cols, mu, s, 0, 1);
+  const float s = 1.0f / sqrtf(sq / static_cast<float>(C) + eps);
+  normalise_row(row, w, b, y + r * C, C, mu, s, 0, 1);
   if (mean != nullptr) mean[r] = mu;
   if (rstd != nullptr) rstd[r] = s;
 }
@@ -75,22 +75,22 @@ template <class T>
 __global__ void layernorm_forward_v2(const T* __restrict__ x, const T* __restrict__ w,
                                      const T* __restrict__ b, T* __restrict__ y,
                                      float* __restrict__ mean, float* __restrict__ rstd,
-                                     std::int64_t rows, std::int64_t cols, float eps) {
+                                     std::int64_t N, std::int64_t C, float eps) {
   const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const std::int64_t r =
       static_cast<std::int64_t>(blockIdx.x) * kWarps + static_cast<int>(threadIdx.x) / kWarpSize;
-  if (r >= rows) return;  // the whole warp leaves together: no shuffle misses a lane
-  const T* row = x + r * cols;
+  if (r >= N) return;  // the whole warp leaves together: no shuffle misses a lane
+  const T* row = x + r * C;
   float sum = 0.0f;
-  for (std::int64_t c = lane; c < cols; c += kWarpSize) sum += to_float(row[c]);
-  const float mu = warp_allsum(sum) / static_cast<float>(cols);
+  for (std::int64_t c = lane; c < C; c += kWarpSize) sum += to_float(row[c]);
+  const float mu = warp_allsum(sum) / static_cast<float>(C);
   float sq = 0.0f;
-  for (std::int64_t c = lane; c < cols; c += kWarpSize) {
+  for (std::int64_t c = lane; c < C; c += kWarpSize) {
     const float d = to_float(row[c]) - mu;
     sq += d * d;
   }
-  const float s = 1.0f / sqrtf(warp_allsum(sq) / static_cast<float>(cols) + eps);
-  normalise_row(row, w, b, y + r * cols, cols, mu, s, lane, kWarpSize);
+  const float s = 1.0f / sqrtf(warp_allsum(sq) / static_cast<float>(C) + eps);
+  normalise_row(row, w, b, y + r * C, C, mu, s, lane, kWarpSize);
   if (lane == 0 && mean != nullptr) mean[r] = mu;
   if (lane == 0 && rstd != nullptr) rstd[r] = s;
 }
@@ -101,20 +101,20 @@ template <class T>
 __global__ void layernorm_forward_v3(const T* __restrict__ x, const T* __restrict__ w,
                                      const T* __restrict__ b, T* __restrict__ y,
                                      float* __restrict__ mean, float* __restrict__ rstd,
-                                     std::int64_t cols, float eps) {
+                                     std::int64_t C, float eps) {
   const std::int64_t r = blockIdx.x;
   const int t = static_cast<int>(threadIdx.x);
-  const T* row = x + r * cols;
+  const T* row = x + r * C;
   float sum = 0.0f;
-  for (std::int64_t c = t; c < cols; c += kBlock) sum += to_float(row[c]);
-  const float mu = block_allsum(sum) / static_cast<float>(cols);
+  for (std::int64_t c = t; c < C; c += kBlock) sum += to_float(row[c]);
+  const float mu = block_allsum(sum) / static_cast<float>(C);
   float sq = 0.0f;
-  for (std::int64_t c = t; c < cols; c += kBlock) {
+  for (std::int64_t c = t; c < C; c += kBlock) {
     const float d = to_float(row[c]) - mu;
     sq += d * d;
   }
-  const float s = 1.0f / sqrtf(block_allsum(sq) / static_cast<float>(cols) + eps);
-  normalise_row(row, w, b, y + r * cols, cols, mu, s, t, kBlock);
+  const float s = 1.0f / sqrtf(block_allsum(sq) / static_cast<float>(C) + eps);
+  normalise_row(row, w, b, y + r * C, C, mu, s, t, kBlock);
   if (t == 0 && mean != nullptr) mean[r] = mu;
   if (t == 0 && rstd != nullptr) rstd[r] = s;
 }
@@ -123,39 +123,38 @@ __global__ void layernorm_forward_v3(const T* __restrict__ x, const T* __restric
 
 template <class T>
 cudaError_t layernorm_forward_impl(const T* x, const T* w, const T* b, T* y, float* mean,
-                                   float* rstd, std::int64_t rows, std::int64_t cols, float eps,
+                                   float* rstd, std::int64_t N, std::int64_t C, float eps,
                                    int version) {
   constexpr const char* where = "layernorm_forward";
-  check_sizes(where, rows, cols, version, layernorm_forward_versions);
+  check_sizes(where, N, C, version, layernorm_forward_versions);
   if (!(eps > 0.0f)) throw Error(where, "eps = " + std::to_string(eps) + " must be > 0");
-  check_pointers(where, "(rows, cols)", {rows, cols}, {{x, "x"}, {w, "w"}, {b, "b"}, {y, "y"}});
-  if (rows == 0) return cudaSuccess;
+  check_pointers(where, "(N, C)", {N, C}, {{x, "x"}, {w, "w"}, {b, "b"}, {y, "y"}});
+  if (N == 0) return cudaSuccess;
 
-  switch (pick_version(version, cols)) {
+  switch (pick_version(version, C)) {
     case 1:
-      return launch(thread_per_item_config(rows), layernorm_forward_v1<T>, x, w, b, y, mean, rstd,
-                    rows, cols, eps);
+      return launch(thread_per_item_config(N), layernorm_forward_v1<T>, x, w, b, y, mean, rstd, N,
+                    C, eps);
     case 2:
-      return launch(launch_config(dim3(ceil_div(rows, kWarps)), dim3(kBlock)),
-                    layernorm_forward_v2<T>, x, w, b, y, mean, rstd, rows, cols, eps);
+      return launch(launch_config(dim3(ceil_div(N, kWarps)), dim3(kBlock)), layernorm_forward_v2<T>,
+                    x, w, b, y, mean, rstd, N, C, eps);
     default:
-      return launch(launch_config(dim3(static_cast<unsigned>(rows)), dim3(kBlock)),
-                    layernorm_forward_v3<T>, x, w, b, y, mean, rstd, cols, eps);
+      return launch(launch_config(dim3(static_cast<unsigned>(N)), dim3(kBlock)),
+                    layernorm_forward_v3<T>, x, w, b, y, mean, rstd, C, eps);
   }
 }
 
 }  // namespace
 
 cudaError_t layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
-                              float* rstd, std::int64_t rows, std::int64_t cols, float eps,
-                              int version) {
-  return layernorm_forward_impl(x, w, b, y, mean, rstd, rows, cols, eps, version);
+                              float* rstd, std::int64_t N, std::int64_t C, float eps, int version) {
+  return layernorm_forward_impl(x, w, b, y, mean, rstd, N, C, eps, version);
 }
 
 cudaError_t layernorm_forward(const __nv_bfloat16* x, const __nv_bfloat16* w,
                               const __nv_bfloat16* b, __nv_bfloat16* y, float* mean, float* rstd,
-                              std::int64_t rows, std::int64_t cols, float eps, int version) {
-  return layernorm_forward_impl(x, w, b, y, mean, rstd, rows, cols, eps, version);
+                              std::int64_t N, std::int64_t C, float eps, int version) {
+  return layernorm_forward_impl(x, w, b, y, mean, rstd, N, C, eps, version);
 }
 
 }  // namespace llmlab::cuda

@@ -21,23 +21,21 @@ constexpr std::int64_t kWarpRowMaxC = 1024;
 
 /// The launchers' shared checks: N ≥ 0, C ≥ 1 when N ≥ 1, the version in 0 … versions, N·C in
 /// range, N within a grid. @throws Error(where, ...) naming the argument.
-inline void check_sizes(const char* where, std::int64_t rows, std::int64_t cols, int version,
+inline void check_sizes(const char* where, std::int64_t N, std::int64_t C, int version,
                         int versions) {
-  check_count(where, "rows", rows);
-  if (cols < 0 || (rows > 0 && cols == 0))
-    throw Error(where, "cols = " + std::to_string(cols) + " must be >= 1 (a row needs a value)");
+  check_count(where, "N", N);
+  if (C < 0 || (N > 0 && C == 0))
+    throw Error(where, "C = " + std::to_string(C) + " must be >= 1 (a row needs a value)");
   check_version(where, version, versions);
-  const std::string shape = shape_str({rows, cols});
-  if (cols > 0 && rows > INT64_MAX / cols)
-    throw Error(where, "(rows, cols) = " + shape + ": too many elements");
-  if (rows > INT_MAX)
-    throw Error(where,
-                "(rows, cols) = " + shape + ": more rows than the 2^31 - 1 blocks of a grid");
+  const std::string shape = shape_str({N, C});
+  if (C > 0 && N > INT64_MAX / C) throw Error(where, "(N, C) = " + shape + ": too many elements");
+  if (N > INT_MAX)
+    throw Error(where, "(N, C) = " + shape + ": more rows than the 2^31 - 1 blocks of a grid");
 }
 
 /// Version 0's choice: one warp per row (v2) up to kWarpRowMaxC columns, else one block (v3).
-inline int pick_version(int version, std::int64_t cols) {
-  return version != 0 ? version : (cols <= kWarpRowMaxC ? 2 : 3);
+inline int pick_version(int version, std::int64_t C) {
+  return version != 0 ? version : (C <= kWarpRowMaxC ? 2 : 3);
 }
 
 }  // namespace llmlab::cuda::layernorm_detail

@@ -65,14 +65,14 @@ Component layernorm_component() {
   const testing::LayerNormShape one{6, 17};
   return {
       testing::layernorm_card(),
-      {LLMLAB_C_SYMBOL(llmlab_layernorm_forward_f32, "x", "w", "b", "y", "mean", "rstd", "rows",
-                       "cols", "eps"),
-       LLMLAB_C_SYMBOL(llmlab_layernorm_forward_bf16, "x", "w", "b", "y", "mean", "rstd", "rows",
-                       "cols", "eps"),
+      {LLMLAB_C_SYMBOL(llmlab_layernorm_forward_f32, "x", "w", "b", "y", "mean", "rstd", "N", "C",
+                       "eps"),
+       LLMLAB_C_SYMBOL(llmlab_layernorm_forward_bf16, "x", "w", "b", "y", "mean", "rstd", "N", "C",
+                       "eps"),
        LLMLAB_C_SYMBOL(llmlab_layernorm_backward_f32, "dy", "x", "w", "mean", "rstd", "dx", "dw",
-                       "db", "rows", "cols"),
+                       "db", "N", "C"),
        LLMLAB_C_SYMBOL(llmlab_layernorm_backward_bf16, "dy", "x", "w", "mean", "rstd", "dx", "dw",
-                       "db", "rows", "cols")},
+                       "db", "N", "C")},
       case_labels(testing::layernorm_shapes()),
       // mean, rstd, dw and db are fp32 in a bf16 run too: their rules are the f32 run's.
       rules_in_words({testing::layernorm_expected(testing::make_layernorm_case(one, DType::f32)),

@@ -54,16 +54,16 @@ template <class T>
 __global__ void layernorm_forward_v1(const T* __restrict__ x, const T* __restrict__ w,
                                      const T* __restrict__ b, T* __restrict__ y,
                                      float* __restrict__ mean, float* __restrict__ rstd,
-                                     std::int64_t rows, std::int64_t cols, float eps) {
+                                     std::int64_t N, std::int64_t C, float eps) {
   const std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r >= rows) return;
+  if (r >= N) return;
   // TODO(step 2):
   //   1. mu = (sum of the row's C values) / C, in float (to_float each value).
   //   2. var = (sum of (x_c - mu)^2) / C — a second loop over the row, NOT E[x^2] - mu^2.
   //   3. s = 1.0f / sqrtf(var + eps)   (sqrtf and a division: rsqrtf is less exact).
-  //   4. y_c = (x_c - mu) * s * w_c + b_c, written with store(y + r * cols + c, ...).
+  //   4. y_c = (x_c - mu) * s * w_c + b_c, written with store(y + r * C + c, ...).
   //   5. mean[r] = mu and rstd[r] = s — but only when the pointer is not null.
-  (void)x, (void)w, (void)b, (void)y, (void)mean, (void)rstd, (void)cols, (void)eps;
+  (void)x, (void)w, (void)b, (void)y, (void)mean, (void)rstd, (void)C, (void)eps;
 }
 
 // ---- forward v2: one warp per row ---------------------------------------------------------------
@@ -81,15 +81,15 @@ template <class T>
 __global__ void layernorm_forward_v2(const T* __restrict__ x, const T* __restrict__ w,
                                      const T* __restrict__ b, T* __restrict__ y,
                                      float* __restrict__ mean, float* __restrict__ rstd,
-                                     std::int64_t rows, std::int64_t cols, float eps) {
+                                     std::int64_t N, std::int64_t C, float eps) {
   const int lane = static_cast<int>(threadIdx.x) % kWarp;
   const std::int64_t r =
       static_cast<std::int64_t>(blockIdx.x) * kWarps + static_cast<int>(threadIdx.x) / kWarp;
-  if (r >= rows) return;  // the whole warp leaves together, so no shuffle misses a lane
+  if (r >= N) return;  // the whole warp leaves together, so no shuffle misses a lane
   // TODO(step 3): the same three passes as v1, but lane `lane` takes columns lane, lane + 32, …
   //   and each partial sum goes through warp_allsum before it is divided by C. Lane 0 writes
   //   mean[r] and rstd[r].
-  (void)lane, (void)x, (void)w, (void)b, (void)y, (void)mean, (void)rstd, (void)cols, (void)eps;
+  (void)lane, (void)x, (void)w, (void)b, (void)y, (void)mean, (void)rstd, (void)C, (void)eps;
 }
 
 // ---- forward v3 (optional): one block per row ---------------------------------------------------
@@ -99,12 +99,12 @@ template <class T>
 __global__ void layernorm_forward_v3(const T* __restrict__ x, const T* __restrict__ w,
                                      const T* __restrict__ b, T* __restrict__ y,
                                      float* __restrict__ mean, float* __restrict__ rstd,
-                                     std::int64_t cols, float eps) {
+                                     std::int64_t C, float eps) {
   // TODO(step 5, optional): write block_allsum(v) — warp_allsum, lane 0 of each warp stores its
   //   sum in `__shared__ float warp_partial[kWarps]`, __syncthreads(), every thread adds the 8
   //   in the same order, __syncthreads() again (so the next call may reuse warp_partial) — then
   //   the three passes with thread t taking columns t, t + 256, …. Launch it in launch_forward_v3.
-  (void)x, (void)w, (void)b, (void)y, (void)mean, (void)rstd, (void)cols, (void)eps;
+  (void)x, (void)w, (void)b, (void)y, (void)mean, (void)rstd, (void)C, (void)eps;
 }
 
 // ---- backward: dx with one warp per row, dw and db with one thread per column -------------------
@@ -114,18 +114,18 @@ __global__ void layernorm_forward_v3(const T* __restrict__ x, const T* __restric
 template <class T>
 __global__ void layernorm_dx(const T* __restrict__ dy, const T* __restrict__ x,
                              const T* __restrict__ w, const float* __restrict__ mean,
-                             const float* __restrict__ rstd, T* __restrict__ dx, std::int64_t rows,
-                             std::int64_t cols) {
+                             const float* __restrict__ rstd, T* __restrict__ dx, std::int64_t N,
+                             std::int64_t C) {
   const int lane = static_cast<int>(threadIdx.x) % kWarp;
   const std::int64_t r =
       static_cast<std::int64_t>(blockIdx.x) * kWarps + static_cast<int>(threadIdx.x) / kWarp;
-  if (r >= rows) return;
+  if (r >= N) return;
   // TODO(step 4):
   //   1. Over the lane's columns: x̂ = (x - mean[r]) * rstd[r], g = w * dy; sum g and g * x̂.
   //   2. warp_allsum both sums, divide by C: mean_g and mean_gxhat.
   //   3. Over the lane's columns again: dx_c = dx_c + (g - mean_g - x̂ * mean_gxhat) * rstd[r]
   //      (read dx, add in float, store once: the gradient accumulates).
-  (void)lane, (void)dy, (void)x, (void)w, (void)mean, (void)rstd, (void)dx, (void)cols;
+  (void)lane, (void)dy, (void)x, (void)w, (void)mean, (void)rstd, (void)dx, (void)C;
 }
 
 /// Launched with ⌈C / 256⌉ blocks of 256 threads: thread c sums column c over every row, in row
@@ -133,118 +133,115 @@ __global__ void layernorm_dx(const T* __restrict__ dy, const T* __restrict__ x,
 template <class T>
 __global__ void layernorm_dwdb(const T* __restrict__ dy, const T* __restrict__ x,
                                const float* __restrict__ mean, const float* __restrict__ rstd,
-                               float* __restrict__ dw, float* __restrict__ db, std::int64_t rows,
-                               std::int64_t cols) {
+                               float* __restrict__ dw, float* __restrict__ db, std::int64_t N,
+                               std::int64_t C) {
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (c >= cols) return;
+  if (c >= C) return;
   // TODO(step 4): for r = 0 … N − 1: dw_c += x̂_rc · dy_rc and db_c += dy_rc, summed in two float
   //   registers and added to dw[c] and db[c] once at the end.
-  (void)dy, (void)x, (void)mean, (void)rstd, (void)dw, (void)db, (void)rows;
+  (void)dy, (void)x, (void)mean, (void)rstd, (void)dw, (void)db, (void)N;
 }
 
 // ---- the launchers (complete; delete each `throw` when its step is done) ------------------------
 
 template <class T>
 cudaError_t launch_forward_v1(const T* x, const T* w, const T* b, T* y, float* mean, float* rstd,
-                              std::int64_t rows, std::int64_t cols, float eps) {
+                              std::int64_t N, std::int64_t C, float eps) {
   // TODO(step 2): delete this statement once layernorm_forward_v1 is written.
   throw Error("layernorm_forward",
               "not implemented — write layernorm_forward_v1 in chapters/03-layers/lab/layernorm.cu "
               "(step 2 of the handout)");
-  return launch(launch_config(dim3(ceil_div(rows, kBlock)), dim3(kBlock)), layernorm_forward_v1<T>,
-                x, w, b, y, mean, rstd, rows, cols, eps);
+  return launch(launch_config(dim3(ceil_div(N, kBlock)), dim3(kBlock)), layernorm_forward_v1<T>, x,
+                w, b, y, mean, rstd, N, C, eps);
 }
 
 template <class T>
 cudaError_t launch_forward_v2(const T* x, const T* w, const T* b, T* y, float* mean, float* rstd,
-                              std::int64_t rows, std::int64_t cols, float eps) {
+                              std::int64_t N, std::int64_t C, float eps) {
   // TODO(step 3): delete this statement once warp_allsum and layernorm_forward_v2 are written.
   throw Error("layernorm_forward",
               "not implemented — write warp_allsum and layernorm_forward_v2 in "
               "chapters/03-layers/lab/layernorm.cu (step 3 of the handout)");
-  return launch(launch_config(dim3(ceil_div(rows, kWarps)), dim3(kBlock)), layernorm_forward_v2<T>,
-                x, w, b, y, mean, rstd, rows, cols, eps);
+  return launch(launch_config(dim3(ceil_div(N, kWarps)), dim3(kBlock)), layernorm_forward_v2<T>, x,
+                w, b, y, mean, rstd, N, C, eps);
 }
 
 template <class T>
 cudaError_t launch_forward_v3(const T* x, const T* w, const T* b, T* y, float* mean, float* rstd,
-                              std::int64_t rows, std::int64_t cols, float eps) {
-  // TODO(step 5, optional): launch layernorm_forward_v3<T> with `rows` blocks of kBlock threads
+                              std::int64_t N, std::int64_t C, float eps) {
+  // TODO(step 5, optional): launch layernorm_forward_v3<T> with `N` blocks of kBlock threads
   //   once it is written; until then, v2.
-  return launch_forward_v2(x, w, b, y, mean, rstd, rows, cols, eps);
+  return launch_forward_v2(x, w, b, y, mean, rstd, N, C, eps);
 }
 
 template <class T>
 cudaError_t launch_backward(const T* dy, const T* x, const T* w, const float* mean,
-                            const float* rstd, T* dx, float* dw, float* db, std::int64_t rows,
-                            std::int64_t cols) {
+                            const float* rstd, T* dx, float* dw, float* db, std::int64_t N,
+                            std::int64_t C) {
   // TODO(step 4): delete this statement once layernorm_dx and layernorm_dwdb are written.
   throw Error("layernorm_backward",
               "not implemented — write layernorm_dx and layernorm_dwdb in "
               "chapters/03-layers/lab/layernorm.cu (step 4 of the handout)");
-  const cudaError_t err = launch(launch_config(dim3(ceil_div(rows, kWarps)), dim3(kBlock)),
-                                 layernorm_dx<T>, dy, x, w, mean, rstd, dx, rows, cols);
+  const cudaError_t err = launch(launch_config(dim3(ceil_div(N, kWarps)), dim3(kBlock)),
+                                 layernorm_dx<T>, dy, x, w, mean, rstd, dx, N, C);
   if (err != cudaSuccess) return err;
-  return launch(launch_config(dim3(ceil_div(cols, kBlock)), dim3(kBlock)), layernorm_dwdb<T>, dy, x,
-                mean, rstd, dw, db, rows, cols);
+  return launch(launch_config(dim3(ceil_div(C, kBlock)), dim3(kBlock)), layernorm_dwdb<T>, dy, x,
+                mean, rstd, dw, db, N, C);
 }
 
 /// The argument checks llmlab's own launchers make (complete).
-void check_arguments(const char* where, std::int64_t rows, std::int64_t cols, int version,
-                     int versions, std::initializer_list<const void*> pointers) {
-  if (rows < 0) throw Error(where, "rows = " + std::to_string(rows) + " must be >= 0");
-  if (cols < 0 || (rows > 0 && cols == 0))
-    throw Error(where, "cols = " + std::to_string(cols) + " must be >= 1 (a row needs a value)");
+void check_arguments(const char* where, std::int64_t N, std::int64_t C, int version, int versions,
+                     std::initializer_list<const void*> pointers) {
+  if (N < 0) throw Error(where, "N = " + std::to_string(N) + " must be >= 0");
+  if (C < 0 || (N > 0 && C == 0))
+    throw Error(where, "C = " + std::to_string(C) + " must be >= 1 (a row needs a value)");
   if (version < 0 || version > versions)
     throw Error(where, "version = " + std::to_string(version) + " but versions are 0 (best) to " +
                            std::to_string(versions));
-  if (rows > INT_MAX)
-    throw Error(where, "rows = " + std::to_string(rows) + ": too many for a grid");
+  if (N > INT_MAX) throw Error(where, "N = " + std::to_string(N) + ": too many for a grid");
   for (const void* p : pointers)
-    if (p == nullptr && rows > 0)
-      throw Error(where, "a pointer is null but (rows, cols) = " + shape_str({rows, cols}));
+    if (p == nullptr && N > 0)
+      throw Error(where, "a pointer is null but (N, C) = " + shape_str({N, C}));
 }
 
 template <class T>
 cudaError_t forward_impl(const T* x, const T* w, const T* b, T* y, float* mean, float* rstd,
-                         std::int64_t rows, std::int64_t cols, float eps, int version) {
-  check_arguments("layernorm_forward", rows, cols, version, layernorm_forward_versions,
-                  {x, w, b, y});
+                         std::int64_t N, std::int64_t C, float eps, int version) {
+  check_arguments("layernorm_forward", N, C, version, layernorm_forward_versions, {x, w, b, y});
   if (!(eps > 0.0f)) throw Error("layernorm_forward", "eps must be > 0");
-  if (rows == 0) return cudaSuccess;
-  if (version == 0) version = cols <= 1024 ? 2 : 3;  // a warp per row up to 1024 columns
+  if (N == 0) return cudaSuccess;
+  if (version == 0) version = C <= 1024 ? 2 : 3;  // a warp per row up to 1024 columns
   switch (version) {
     case 1:
-      return launch_forward_v1(x, w, b, y, mean, rstd, rows, cols, eps);
+      return launch_forward_v1(x, w, b, y, mean, rstd, N, C, eps);
     case 2:
-      return launch_forward_v2(x, w, b, y, mean, rstd, rows, cols, eps);
+      return launch_forward_v2(x, w, b, y, mean, rstd, N, C, eps);
     default:
-      return launch_forward_v3(x, w, b, y, mean, rstd, rows, cols, eps);
+      return launch_forward_v3(x, w, b, y, mean, rstd, N, C, eps);
   }
 }
 
 template <class T>
 cudaError_t backward_impl(const T* dy, const T* x, const T* w, const float* mean, const float* rstd,
-                          T* dx, float* dw, float* db, std::int64_t rows, std::int64_t cols,
+                          T* dx, float* dw, float* db, std::int64_t N, std::int64_t C,
                           int version) {
-  check_arguments("layernorm_backward", rows, cols, version, layernorm_backward_versions,
+  check_arguments("layernorm_backward", N, C, version, layernorm_backward_versions,
                   {dy, x, w, mean, rstd, dx, dw, db});
-  if (rows == 0) return cudaSuccess;
-  return launch_backward(dy, x, w, mean, rstd, dx, dw, db, rows, cols);  // one lab version
+  if (N == 0) return cudaSuccess;
+  return launch_backward(dy, x, w, mean, rstd, dx, dw, db, N, C);  // one lab version
 }
 
 }  // namespace
 
 cudaError_t layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
-                              float* rstd, std::int64_t rows, std::int64_t cols, float eps,
-                              int version) {
-  return forward_impl(x, w, b, y, mean, rstd, rows, cols, eps, version);
+                              float* rstd, std::int64_t N, std::int64_t C, float eps, int version) {
+  return forward_impl(x, w, b, y, mean, rstd, N, C, eps, version);
 }
 
 cudaError_t layernorm_forward(const __nv_bfloat16* x, const __nv_bfloat16* w,
                               const __nv_bfloat16* b, __nv_bfloat16* y, float* mean, float* rstd,
-                              std::int64_t rows, std::int64_t cols, float eps, int version) {
-  return forward_impl(x, w, b, y, mean, rstd, rows, cols, eps, version);
+                              std::int64_t N, std::int64_t C, float eps, int version) {
+  return forward_impl(x, w, b, y, mean, rstd, N, C, eps, version);
 }
 
 /// The lab's backward needs no scratch (its dw/db pass is one thread per column).
@@ -252,15 +249,15 @@ std::int64_t layernorm_backward_scratch(std::int64_t, std::int64_t) { return 0; 
 
 cudaError_t layernorm_backward(const float* dy, const float* x, const float* w, const float* mean,
                                const float* rstd, float* dx, float* dw, float* db, float*,
-                               std::int64_t rows, std::int64_t cols, int version) {
-  return backward_impl(dy, x, w, mean, rstd, dx, dw, db, rows, cols, version);
+                               std::int64_t N, std::int64_t C, int version) {
+  return backward_impl(dy, x, w, mean, rstd, dx, dw, db, N, C, version);
 }
 
 cudaError_t layernorm_backward(const __nv_bfloat16* dy, const __nv_bfloat16* x,
                                const __nv_bfloat16* w, const float* mean, const float* rstd,
-                               __nv_bfloat16* dx, float* dw, float* db, float*, std::int64_t rows,
-                               std::int64_t cols, int version) {
-  return backward_impl(dy, x, w, mean, rstd, dx, dw, db, rows, cols, version);
+                               __nv_bfloat16* dx, float* dw, float* db, float*, std::int64_t N,
+                               std::int64_t C, int version) {
+  return backward_impl(dy, x, w, mean, rstd, dx, dw, db, N, C, version);
 }
 
 }  // namespace llmlab::cuda

@@ -29,30 +29,29 @@ inline constexpr int layernorm_backward_versions = 3;
 /// @param y (N, C) device, written
 /// @param mean (N) device, written \f$ \mu \f$; may be null (not saved, e.g. for inference)
 /// @param rstd (N) device, written \f$ s \f$; may be null
-/// @param rows N   @param cols C (≥ 1 when N ≥ 1)   @param eps \f$ \epsilon \f$ > 0
+/// @param N rows   @param C values per row (≥ 1 when N ≥ 1)   @param eps \f$ \epsilon \f$ > 0
 /// @param version 0 = picked by C (v2 for C ≤ 1024, else v3), 1 … layernorm_forward_versions
 /// @returns the launch's cudaError_t (cudaSuccess without a launch when N == 0)
 /// @throws llmlab::Error naming layernorm_forward and the argument when N < 0, C < 1, eps ≤ 0,
 ///         N·C overflows or N exceeds a grid, x, w, b or y is null, or the version is out of range.
 cudaError_t layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
-                              float* rstd, std::int64_t rows, std::int64_t cols, float eps = 1e-5f,
+                              float* rstd, std::int64_t N, std::int64_t C, float eps = 1e-5f,
                               int version = 0);
 
 /// The bf16 overload: x, w, b and y in bf16 (y rounded once from fp32), mean and rstd in fp32.
 /// @param x (N, C)   @param w (C)   @param b (C)   @param y (N, C)   @param mean (N) or null
-/// @param rstd (N) or null   @param rows N   @param cols C   @param eps \f$ \epsilon \f$
+/// @param rstd (N) or null   @param N rows   @param C values per row   @param eps \f$ \epsilon \f$
 /// @param version as the fp32 overload   @returns the launch's cudaError_t
 /// @throws llmlab::Error as the fp32 overload.
 cudaError_t layernorm_forward(const __nv_bfloat16* x, const __nv_bfloat16* w,
                               const __nv_bfloat16* b, __nv_bfloat16* y, float* mean, float* rstd,
-                              std::int64_t rows, std::int64_t cols, float eps = 1e-5f,
-                              int version = 0);
+                              std::int64_t N, std::int64_t C, float eps = 1e-5f, int version = 0);
 
-/// Floats of device scratch layernorm_backward needs for (rows, cols): the per-chunk partial sums
-/// of dw and db (two-stage, deterministic: no float atomics). 0 when rows or cols is 0.
-/// @param rows N ≥ 0   @param cols C ≥ 0
+/// Floats of device scratch layernorm_backward needs for (N, C): the per-chunk partial sums
+/// of dw and db (two-stage, deterministic: no float atomics). 0 when N or C is 0.
+/// @param N rows, ≥ 0   @param C values per row, ≥ 0
 /// @returns the number of floats (the same for every version; v1 does not touch it)
-std::int64_t layernorm_backward_scratch(std::int64_t rows, std::int64_t cols);
+std::int64_t layernorm_backward_scratch(std::int64_t N, std::int64_t C);
 
 /// The gradients of layernorm_forward, accumulated (`+=`, llm.c's convention). With
 /// \f$ \hat{x}_{rc} = (x_{rc} - \mu_r) s_r \f$ and \f$ g_{rc} = w_c\, dy_{rc} \f$:
@@ -68,25 +67,25 @@ std::int64_t layernorm_backward_scratch(std::int64_t rows, std::int64_t cols);
 /// @param dx (N, C) device, accumulated
 /// @param dw (C) device, accumulated   @param db (C) device, accumulated
 /// @param scratch layernorm_backward_scratch(N, C) floats of device memory (may be null for v1)
-/// @param rows N   @param cols C (≥ 1 when N ≥ 1)
+/// @param N rows   @param C values per row (≥ 1 when N ≥ 1)
 /// @param version 0 = picked by C (v2 for C ≤ 1024, else v3), 1 … layernorm_backward_versions
 /// @returns the first failing launch's cudaError_t (cudaSuccess without a launch when N == 0)
 /// @throws llmlab::Error naming layernorm_backward and the argument when N < 0, C < 1, a
 ///         pointer is null, N·C overflows or N exceeds a grid, or the version is out of range.
 cudaError_t layernorm_backward(const float* dy, const float* x, const float* w, const float* mean,
                                const float* rstd, float* dx, float* dw, float* db, float* scratch,
-                               std::int64_t rows, std::int64_t cols, int version = 0);
+                               std::int64_t N, std::int64_t C, int version = 0);
 
 /// The bf16 overload: dy, x, w and dx in bf16 (dx read, added to in fp32, rounded once); mean,
 /// rstd, dw, db and scratch in fp32.
 /// @param dy (N, C)   @param x (N, C)   @param w (C)   @param mean (N)   @param rstd (N)
 /// @param dx (N, C)   @param dw (C)   @param db (C)   @param scratch as the fp32 overload
-/// @param rows N   @param cols C   @param version as the fp32 overload
+/// @param N rows   @param C values per row   @param version as the fp32 overload
 /// @returns the first failing launch's cudaError_t
 /// @throws llmlab::Error as the fp32 overload.
 cudaError_t layernorm_backward(const __nv_bfloat16* dy, const __nv_bfloat16* x,
                                const __nv_bfloat16* w, const float* mean, const float* rstd,
                                __nv_bfloat16* dx, float* dw, float* db, float* scratch,
-                               std::int64_t rows, std::int64_t cols, int version = 0);
+                               std::int64_t N, std::int64_t C, int version = 0);
 
 }  // namespace llmlab::cuda
