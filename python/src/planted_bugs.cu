@@ -11,11 +11,13 @@
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/cuda/primitives.cuh"
 #include "planted_bugs.cuh"
 
 namespace llmlab::python::bugs {
 
-constexpr int kBlock = 256;
+using llmlab::cuda::kBlock;
+using llmlab::cuda::kFullMask;
 
 /// The tree of reduce_sum's v1, with its barriers optional.
 __global__ void tree_reduce_sum_kernel(const float* __restrict__ x, float* __restrict__ out,
@@ -59,7 +61,7 @@ __global__ void shuffle_after_exit(float* x) {
   const int i = static_cast<int>(threadIdx.x);
   if (i % 32 >= 20) return;
   float v = x[i];
-  v += __shfl_down_sync(0xffffffffu, v, 1);
+  v += __shfl_down_sync(kFullMask, v, 1);
   x[i] = v;
 }
 
@@ -67,7 +69,7 @@ __global__ void shuffle_after_exit(float* x) {
 /// barrier.
 __global__ void deadlock(float* x) {
   float v = x[threadIdx.x];
-  if (threadIdx.x % 32 < 16) v = __shfl_sync(0xffffffffu, v, 0);
+  if (threadIdx.x % 32 < 16) v = __shfl_sync(kFullMask, v, 0);
   __syncthreads();
   x[threadIdx.x] = v;
 }
