@@ -179,6 +179,23 @@ TEST(Primitives, WarpAllmergeGivesTheRowsMaxAndSumOfExponentials) {
   }
 }
 
+TEST(Primitives, MaskedEntriesAddNothingEvenToALaneThatSeesNoOther) {
+  // A masked row: 3 finite logits among 40, the rest −∞ — lanes 3 … 31 see only −∞ (and lanes
+  // 0 … 7 a second one). Their state must stay empty rather than turn NaN and poison the merge.
+  std::vector<float> x(40, -INFINITY);
+  x[0] = 1.0f, x[1] = -2.0f, x[2] = 0.5f;
+  const DeviceBuffer<float> in(x), m(kWarpSize), d(kWarpSize);
+  ASSERT_EQ(launch(launch_config(dim3(1), dim3(kWarpSize)), online_softmax, in.cget(), 40, m.get(),
+                   d.get()),
+            cudaSuccess);
+  const double want_d = std::exp(0.0) + std::exp(-3.0) + std::exp(-0.5);
+  const auto got_m = m.download(), got_d = d.download();
+  for (int l = 0; l < kWarpSize; ++l) {
+    EXPECT_EQ(got_m[l], 1.0f) << "lane " << l;
+    EXPECT_NEAR(got_d[l], want_d, 1e-6 * want_d) << "lane " << l;
+  }
+}
+
 __global__ void merges(float* out) {
   const MaxSum empty{-INFINITY, 0.0f};
   const MaxSum both_empty = llmlab::cuda::merge(empty, empty);

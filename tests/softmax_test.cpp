@@ -178,6 +178,23 @@ TEST_P(SoftmaxForwardKernel, Bfloat16MatchesReferenceWithinTwiceBfloat16Error) {
   }
 }
 
+TEST_P(SoftmaxForwardKernel, MaskedLogitsGetZeroAndTheRestSumToOne) {
+  // Causal attention masks scores to −∞: rows whose first few logits are finite and the rest −∞
+  // (so most lanes of a warp-per-row version see nothing but −∞). Masked entries must come out 0
+  // and the others agree with the reference — not NaN from e^{−∞ − (−∞)}.
+  SoftmaxCase k = make_softmax_case({5, 97, 0, 4}, DType::f32);
+  for (std::int64_t r = 0; r < 5; ++r)
+    for (std::int64_t c = 2 * r + 1; c < 97; ++c)
+      k.x[static_cast<std::size_t>(r * 97 + c)] = -INFINITY;
+  const Outputs got = run_forward<float>(k, GetParam());
+  expect_all_agree(case_name("softmax_forward masked", k, GetParam()),
+                   only(softmax_expected(k), {"y"}), got);
+  for (std::int64_t r = 0; r < 5; ++r)
+    for (std::int64_t c = 2 * r + 1; c < 97; ++c)
+      EXPECT_EQ(got.at("y")[static_cast<std::size_t>(r * 97 + c)], 0.0)
+          << "row " << r << ", col " << c;
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryVersion, SoftmaxForwardKernel,
                          ::testing::Range(0, llmlab::cuda::softmax_forward_versions + 1),
                          version_name);

@@ -148,13 +148,15 @@ struct MaxSum {
 
 /// Adds one value x to the state s: if \f$ x > m \f$ the old sum is rescaled to the new maximum,
 /// \f$ (m, d) \leftarrow (x,\ d\, e^{m - x} + 1) \f$ (as \f$ e^{x - x} = 1 \f$); otherwise
-/// \f$ d \leftarrow d + e^{x - m} \f$. No exponent is ever positive, so nothing overflows. An
-/// \f$ x = -\infty \f$ while m is still \f$ -\infty \f$ gives d = NaN
-/// (\f$ e^{-\infty - (-\infty)} \f$), which merge then spreads to the whole row: a caller whose
-/// rows may hold masked (\f$ -\infty \f$) entries must skip them.
+/// \f$ d \leftarrow d + e^{x - m} \f$. No exponent is ever positive, so nothing overflows. A
+/// masked entry, \f$ x = -\infty \f$, adds \f$ e^{-\infty} = 0 \f$ and leaves s as it is — also
+/// while m is still \f$ -\infty \f$, where the formula would give
+/// \f$ e^{-\infty - (-\infty)} \f$ = NaN (a causal attention row's lanes past the diagonal see
+/// only such entries).
 /// @param s the state so far  @param x the next value  @returns the state with x
 __device__ __forceinline__ MaxSum push(MaxSum s, float x) {
   if (x > s.m) return {x, s.d * expf(s.m - x) + 1.0f};
+  if (x == -INFINITY) return s;
   return {s.m, s.d + expf(x - s.m)};
 }
 
