@@ -15,18 +15,6 @@
 namespace llmlab::app {
 namespace {
 
-std::vector<const Component*> chosen(const std::string& name) {
-  std::vector<const Component*> out;
-  if (name == "all") {
-    for (const auto& c : components()) out.push_back(&c);
-  } else if (const Component* c = find_component(name)) {
-    out.push_back(c);
-  } else {
-    throw SetupError("unknown component '" + name + "'; components: " + component_names());
-  }
-  return out;
-}
-
 /// The rule of output `name` in words ("" when the description judges no such output).
 std::string rule_of(const Component& c, const std::string& name) {
   const auto it = c.rules.find(name);
@@ -105,7 +93,7 @@ std::string component_groups() {
 }
 
 int run_describe(const DescribeOptions& opts, std::ostream& out) {
-  const std::vector<const Component*> cs = chosen(opts.component);
+  const std::vector<const Component*> cs = select_components(opts.component);
   if (opts.json) {
     nlohmann::json all = nlohmann::json::array();
     for (const Component* c : cs) all.push_back(as_json(*c));

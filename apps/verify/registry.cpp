@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "verify/library.hpp"
+
 namespace llmlab::app {
 namespace {
 
@@ -32,6 +34,18 @@ const Component* find_component(std::string_view name) {
   for (const auto& c : registry())
     if (c.name() == name) return &c;
   return nullptr;
+}
+
+std::vector<const Component*> select_components(const std::string& name) {
+  std::vector<const Component*> chosen;
+  if (name == "all") {
+    for (const auto& c : registry()) chosen.push_back(&c);
+  } else if (const Component* c = find_component(name)) {
+    chosen.push_back(c);
+  } else {
+    throw SetupError("unknown component '" + name + "'; components: " + component_names());
+  }
+  return chosen;
 }
 
 std::string component_names() {

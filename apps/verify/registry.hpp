@@ -148,6 +148,10 @@ const std::vector<Component>& components();
 /// The component called `name`, or nullptr.
 const Component* find_component(std::string_view name);
 
+/// The components `name` selects: "all" every registered one, else the one so named.
+/// @throws SetupError "unknown component 'x'; components: a, b" (library.hpp)
+std::vector<const Component*> select_components(const std::string& name);
+
 /// "reduce_sum, vector_add" — the registered names, for messages.
 std::string component_names();
 

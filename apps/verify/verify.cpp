@@ -32,20 +32,6 @@ namespace {
 
 constexpr const char* kNoGpu = "the gpu backend was not built (no nvcc) or no GPU";
 
-/// The components `name` selects ("all": every registered one).
-/// @throws SetupError "unknown component 'x'; components: a, b"
-std::vector<const Component*> select(const std::string& name) {
-  std::vector<const Component*> chosen;
-  if (name == "all") {
-    for (const auto& c : components()) chosen.push_back(&c);
-  } else if (const Component* c = find_component(name)) {
-    chosen.push_back(c);
-  } else {
-    throw SetupError("unknown component '" + name + "'; components: " + component_names());
-  }
-  return chosen;
-}
-
 /// Every symbol of every chosen component must be there; the message lists each missing one.
 void require_symbols(const KernelLibrary& lib, const std::vector<const Component*>& chosen) {
   std::string missing;
@@ -82,7 +68,7 @@ std::filesystem::path plugin_path(std::string_view backend) {
 }
 
 int run_verify(const VerifyOptions& opts, std::ostream& out) {
-  const std::vector<const Component*> chosen = select(opts.component);
+  const std::vector<const Component*> chosen = select_components(opts.component);
 
   const bool ours = opts.impl.empty();
   const std::filesystem::path path =
