@@ -22,7 +22,7 @@ using testing::VectorAddCase;
 template <class E>
 std::vector<E> all_nan(std::size_t n) {
   std::vector<E> v(n);
-  std::memset(v.data(), 0xff, n * sizeof(E));
+  if (n > 0) std::memset(v.data(), 0xff, n * sizeof(E));  // (memset of a null pointer is UB)
   return v;
 }
 
