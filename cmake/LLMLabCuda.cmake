@@ -1,7 +1,7 @@
 # llmlab_add_cuda_library(NAME [SHARED] SOURCES a.cu b.cu ... [LINK targets...] [CUDA_LINK names...]
 #                         [INCLUDE dirs...])
 #
-# Every .cu file is built twice, as DESIGN.md §1 asks:
+# Every .cu file is built twice, as docs/design.md §1 says:
 #   NAME_emu  — g++ compiles the file as C++ against the CUDA emulator (llmlab::emu); runs anywhere.
 #   NAME_gpu  — nvcc compiles it for CMAKE_CUDA_ARCHITECTURES (default 80;90); only when the CUDA
 #               language is enabled. It links the shared CUDA runtime.

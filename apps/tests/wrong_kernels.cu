@@ -1,5 +1,5 @@
 /// \file
-/// \brief A deliberately wrong kernel library: proof that `llmlab verify` can fail (DESIGN.md §5).
+/// \brief A deliberately wrong kernel library: proof that `llmlab verify` can fail (docs/design.md §5).
 ///
 /// It exports the four C entry points of llmlab/cuda/abi/vector_add.h and abi/reduce_sum.h. vector_add is right; reduce_sum
 /// forgets the last column of every row — the classic off-by-one of a loop bound — so

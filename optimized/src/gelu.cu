@@ -6,7 +6,7 @@
 /// forward reads 1 and writes 1 value per element, backward reads 3 and writes 1, for ~20 flops.
 /// The derivative uses \f$ \mathrm{sech}^2 u = 1 - \tanh^2 u \f$ (one tanhf, no coshf: coshf
 /// overflows to inf for |u| > 89 and llm.c's 1/cosh² version then relies on 1/inf = 0).
-/// No -ffast-math (DESIGN.md: it turned llm.c's GELU backward into NaNs).
+/// No -ffast-math (docs/design.md §8: it turned llm.c's GELU backward into NaNs).
 ///
 /// Versions (each tested against the reference in tests/gelu_test.cpp):
 /// - v1 naive: one thread per element, ⌈n / 256⌉ blocks of 256.

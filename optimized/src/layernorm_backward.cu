@@ -8,7 +8,7 @@
 ///   \f$ dx_{rc} \mathrel{+}= s_r (g_{rc} - \overline{g} - \hat{x}_{rc}\, \overline{g\hat{x}}) \f$.
 /// - **dw, db** are column reductions over all N rows:
 ///   \f$ dw_c \mathrel{+}= \sum_r \hat{x}_{rc}\, dy_{rc} \f$, \f$ db_c \mathrel{+}= \sum_r dy_{rc}
-///   \f$. No float atomics (DESIGN.md: reproducible), so the order of the sum is fixed.
+///   \f$. No float atomics (docs/design.md §3: reproducible), so the order of the sum is fixed.
 ///
 /// Versions (each tested against the reference in tests/layernorm_test.cpp):
 /// - v1 naive: dx with one thread per row (uncoalesced, like forward v1); dw/db with one thread

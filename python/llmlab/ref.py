@@ -1,5 +1,5 @@
 """The reference (``llmlab::ref``): clear C++ on the CPU, run in the dtype of the inputs (float64:
-the oracle; float32: the same-precision baseline). Shapes follow DESIGN.md §3."""
+the oracle; float32: the same-precision baseline). Shapes follow docs/design.md §3."""
 
 from . import _llmlab
 from ._submodule import export

@@ -1,4 +1,4 @@
-"""The oracle's ratio rule in NumPy (tests/oracle's rule, DESIGN.md §5) for the Python tests:
+"""The oracle's ratio rule in NumPy (tests/oracle's rule, docs/design.md §5) for the Python tests:
 max|kernel − ref64| ≤ k · max|ref32 − ref64| + floor, k = 2 forward, 3 gradients, floor a few
 float32 ulps at max|ref64| (4 ulps: a different but equally good summation order must pass when
 the baseline happens to be exact)."""

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the golden files: the first reference of DESIGN.md §5.
+"""Writes the golden files: the first reference of docs/design.md §5.
 
 Inputs come from NumPy's seeded generator (np.random.default_rng(seed), never a framework's RNG
 stream, so they do not change when PyTorch does) and are stored as float32, because the

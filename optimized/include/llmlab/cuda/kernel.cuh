@@ -4,7 +4,7 @@
 /// \brief The single kernel header: every `.cu` file in llmlab includes this and nothing else CUDA.
 ///
 /// It gives the same names under nvcc (real GPUs) and under g++ (the CUDA execution emulator in
-/// optimized/emu), so one source file builds both ways (DESIGN.md §4):
+/// optimized/emu), so one source file builds both ways (docs/design.md §4):
 /// - the CUDA keywords and built-ins kernels use (`__global__`, `__shared__`, `threadIdx`, ...),
 ///   `__syncthreads`, warp functions with `_sync` masks, atomics, `__nv_bfloat16` / `__half`;
 /// - the runtime subset (`cudaMalloc`, `cudaMemcpy`, `cudaMemset`, `cudaFree`,

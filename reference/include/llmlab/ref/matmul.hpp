@@ -8,7 +8,7 @@
 /// Shapes follow `torch.nn.Linear`: x (N, in), W (out, in), b (out), y (N, out), where N is every
 /// row of activations (B · T for a (B, T, C) tensor, reshaped by the caller).
 ///
-/// Gradients **accumulate** (llm.c's convention, DESIGN.md §3): the backward adds into dx, dW and
+/// Gradients **accumulate** (llm.c's convention, docs/design.md §3): the backward adds into dx, dW and
 /// db instead of overwriting them, so gradient accumulation over micro-batches (and a weight used
 /// twice, like GPT-2's tied lm_head) works. Zero them before the first backward of a step.
 

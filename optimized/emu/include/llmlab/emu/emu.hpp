@@ -3,7 +3,7 @@
 /// \ingroup group_emulator
 /// \brief The CUDA execution-model emulator: CUDA's names for g++, and kernels run on the CPU.
 ///
-/// Model (DESIGN.md §4): one Boost.Context fiber per CUDA thread that has to wait; one OS thread
+/// Model (docs/design.md §4): one Boost.Context fiber per CUDA thread that has to wait; one OS thread
 /// runs one block to completion; blocks spread over a small pool of OS threads
 /// (`LLMLAB_EMU_THREADS=N`). Threads of a block start in schedule order
 /// (`LLMLAB_EMU_SCHEDULE=forward|reverse|random:SEED`) and run until they finish or wait at a

@@ -3,7 +3,7 @@
 /// \ingroup group_oracle
 /// \brief The oracle: decides whether a result agrees with the double-precision reference.
 ///
-/// The rules (DESIGN.md §5), each with the reason for its constants:
+/// The rules (docs/design.md §5), each with the reason for its constants:
 /// - **ratio** (kernels vs the reference; the FlashAttention paper's rule):
 ///   \f$ \max_i |y_i - y^{64}_i| \le k \cdot \max_i |y^{32}_i - y^{64}_i| + \mathrm{floor} \f$,
 ///   with \f$ y^{64} \f$ the reference in double, \f$ y^{32} \f$ the reference in the kernel's own
