@@ -59,11 +59,14 @@ fi
 # Made from Debian's /usr/bin/python3 (python3-dev gives its headers): python/ builds the `llmlab`
 # extension module against this venv's interpreter, so both must be the same Python, whatever
 # other python3 (pyenv, conda) comes first on PATH.
-venv="$ROOT/.venv"
+# (A .venv that is a symlink, as in a git worktree sharing another checkout's venv, is used where it
+# points: `python -m venv --clear` on the link itself would empty the target and then fail.)
+venv="$(realpath -m "$ROOT/.venv")"
 req="$ROOT/scripts/requirements.txt"
 base_python=/usr/bin/python3
 marker="$venv/.llmlab-requirements.sha256"
-want="$( (sha256sum "$req"; "$base_python" --version 2>&1; echo "$base_python") | sha256sum | cut -d' ' -f1)"
+# The requirements' content, not their path: a checkout elsewhere shares the same marker.
+want="$( (sha256sum <"$req"; "$base_python" --version 2>&1; echo "$base_python") | sha256sum | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$marker" && "$(cat "$marker")" == "$want" ]]; then
   venv_note="up to date"
 else
