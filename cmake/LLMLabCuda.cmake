@@ -47,6 +47,12 @@ function(llmlab_add_cuda_library NAME)
     target_link_libraries(${NAME}_emu PRIVATE $<BUILD_INTERFACE:llmlab_warnings>)
   endif()
   set_target_properties(${NAME}_emu PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  if(ARG_SHARED)
+    # A kernel library is a plugin `llmlab verify --impl` loads alone, so it must bring its runtime
+    # (libllmlab_emu) even while every kernel in it still throws "not implemented" and so calls
+    # nothing of the emulator yet — which --as-needed would take as a reason to drop it.
+    target_link_options(${NAME}_emu PRIVATE "LINKER:--no-as-needed")
+  endif()
 
   if(CMAKE_CUDA_COMPILER)
     add_library(${NAME}_gpu ${kind} ${ARG_SOURCES})
