@@ -58,8 +58,9 @@ function(llmlab_add_cuda_library NAME)
     add_library(${NAME}_gpu ${kind} ${ARG_SOURCES})
     target_link_libraries(${NAME}_gpu PUBLIC llmlab::cuda_headers CUDA::cudart ${ARG_LINK})
     # The .cu files include C++20 headers of ours: nvcc gets -std=c++20 (named above) for them,
-    # whatever the calling project's CMAKE_CUDA_STANDARD.
-    target_compile_features(${NAME}_gpu PUBLIC cuda_std_20)
+    # whatever the calling project's CMAKE_CUDA_STANDARD. (A property, not the cuda_std_20 compile
+    # feature: CMake 3.25 knows no features of nvcc 13.)
+    set_target_properties(${NAME}_gpu PROPERTIES CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON)
     target_include_directories(${NAME}_gpu PUBLIC ${ARG_INCLUDE})
     foreach(dep IN LISTS ARG_CUDA_LINK)
       target_link_libraries(${NAME}_gpu PUBLIC ${dep}_gpu)
