@@ -70,7 +70,7 @@ fi
 "$ROOT/scripts/setup.sh" >/dev/null
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}" CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=true
-build="$ROOT/build/lab"
+build="${LLMLAB_LAB_BUILD_DIR:-$ROOT/build/lab}"   # the test of this script builds elsewhere
 reports="$build/reports/ch$number"
 rm -rf "$reports"
 mkdir -p "$reports"
