@@ -3,7 +3,7 @@
 /// reference, fp32 and bf16, and the handout's worked examples.
 ///
 /// Each check runs a launcher (the solution's, or yours in lab/ when built with
-/// -DLLMLAB_CHECK_LAB=ON) on LayerNorm's sweep (awkward shapes and value edge cases) and compares
+/// scripts/lab.sh 03) on LayerNorm's sweep (awkward shapes and value edge cases) and compares
 /// its outputs with the reference computed in double by the oracle's ratio rule: forward outputs
 /// may be off by at most twice what the same computation done plainly in float is off (k = 2),
 /// gradients thrice (k = 3), plus a few ulps. A failure prints both errors, the ratio and the first
