@@ -61,10 +61,11 @@ Vocab vocab_of(const llmlab::ref::Tokenizer& tok) {
   return Vocab::from_tokens(std::move(tokens));
 }
 
+/// The first 40 ids (then "…"), so a whole file stays readable.
 void print_ids(const char* who, const std::vector<TokenId>& ids) {
   std::cout << who << " (" << ids.size() << " ids):";
-  for (TokenId id : ids) std::cout << ' ' << id;
-  std::cout << '\n';
+  for (std::size_t i = 0; i < ids.size() && i < 40; ++i) std::cout << ' ' << ids[i];
+  std::cout << (ids.size() > 40 ? " …\n" : "\n");
 }
 
 }  // namespace
