@@ -1,10 +1,10 @@
-# llmlab_add_cuda_library(NAME [SHARED] SOURCES a.cu b.cu ... [LINK targets...] [CUDA_LINK names...]
-#                         [INCLUDE dirs...])
+# llmlab_add_cuda_library(NAME [SHARED] [EMU_ONLY] SOURCES a.cu b.cu ... [LINK targets...]
+#                         [CUDA_LINK names...] [INCLUDE dirs...])
 #
 # Every .cu file is built twice, as docs/design.md §1 says:
 #   NAME_emu  — g++ compiles the file as C++ against the CUDA emulator (llmlab::emu); runs anywhere.
 #   NAME_gpu  — nvcc compiles it for CMAKE_CUDA_ARCHITECTURES (default 80;90); only when the CUDA
-#               language is enabled. It links the shared CUDA runtime.
+#               language is enabled and EMU_ONLY is not given. It links the shared CUDA runtime.
 # LINK targets go to both flavours; each CUDA_LINK name X (another llmlab_add_cuda_library) links
 # X_emu into NAME_emu and X_gpu into NAME_gpu.
 # Never link NAME_emu and NAME_gpu into one binary: they define the same functions.
@@ -18,7 +18,7 @@ if(CMAKE_CUDA_COMPILER AND NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
 endif()
 
 function(llmlab_add_cuda_library NAME)
-  cmake_parse_arguments(ARG "SHARED" "" "SOURCES;LINK;CUDA_LINK;INCLUDE" ${ARGN})
+  cmake_parse_arguments(ARG "SHARED;EMU_ONLY" "" "SOURCES;LINK;CUDA_LINK;INCLUDE" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "llmlab_add_cuda_library(${NAME}): no SOURCES given")
   endif()
@@ -47,10 +47,20 @@ function(llmlab_add_cuda_library NAME)
     target_link_libraries(${NAME}_emu PRIVATE $<BUILD_INTERFACE:llmlab_warnings>)
   endif()
   set_target_properties(${NAME}_emu PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  if(ARG_SHARED)
+    # A kernel library is a plugin `llmlab verify --impl` loads alone, so it must bring its runtime
+    # (libllmlab_emu) even while every kernel in it still throws "not implemented" and so calls
+    # nothing of the emulator yet — which --as-needed would take as a reason to drop it.
+    target_link_options(${NAME}_emu PRIVATE "LINKER:--no-as-needed")
+  endif()
 
-  if(CMAKE_CUDA_COMPILER)
+  if(CMAKE_CUDA_COMPILER AND NOT ARG_EMU_ONLY)
     add_library(${NAME}_gpu ${kind} ${ARG_SOURCES})
     target_link_libraries(${NAME}_gpu PUBLIC llmlab::cuda_headers CUDA::cudart ${ARG_LINK})
+    # The .cu files include C++20 headers of ours: nvcc gets -std=c++20 (named above) for them,
+    # whatever the calling project's CMAKE_CUDA_STANDARD. (A property, not the cuda_std_20 compile
+    # feature: CMake 3.25 knows no features of nvcc 13.)
+    set_target_properties(${NAME}_gpu PROPERTIES CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON)
     target_include_directories(${NAME}_gpu PUBLIC ${ARG_INCLUDE})
     foreach(dep IN LISTS ARG_CUDA_LINK)
       target_link_libraries(${NAME}_gpu PUBLIC ${dep}_gpu)

@@ -2,7 +2,7 @@
 /// \brief Chapter 00's checks: vector_add and reduce_sum, every version, against the reference.
 ///
 /// Each check runs a launcher (the solution's, or yours in lab/ when built with
-/// -DLLMLAB_CHECK_LAB=ON) over the component's sweep (awkward sizes and value edge cases, from
+/// scripts/lab.sh 00) over the component's sweep (awkward sizes and value edge cases, from
 /// llmlab/testing/vector_add_case.hpp and reduce_sum_case.hpp — the same cases `llmlab verify`
 /// runs) and compares its output with the reference computed in double, by the oracle's ratio
 /// rule: the kernel's largest error may be at most twice the error of the same computation done
@@ -153,6 +153,19 @@ TEST_P(ReduceSum, OnePlus256TimesTwoToTheMinus8IsTwoInFloat32) {
   x[0] = 1.0f;
   const ReduceSumCase k{{1, 257, 1}, DType::bf16, x};  // every value bf16-exact
   expect_row_sums_agree<__nv_bfloat16>(k, GetParam(), "(1, 257) 1 then 256 x 2^-8");
+}
+
+/// The handout's worked example: the row (3, 1, 4, 1, 5, 9, 2, 6) sums to 31 — exactly, in any
+/// order (small integers) — through your kernel, each version.
+TEST_P(ReduceSum, HandoutRowOfEightSumsTo31) {
+  DeviceBuffer<float> x(std::vector<float>{3, 1, 4, 1, 5, 9, 2, 6});
+  DeviceBuffer<float> out(1);
+  out.fill_nan();
+  const std::string error =
+      run([&] { return llmlab::cuda::reduce_sum(x.cget(), out.get(), 1, 8, GetParam()); });
+  if (!error.empty()) FAIL() << "reduce_sum on the handout's row: " << error;
+  EXPECT_EQ(out.widened().at(0), 31.0) << "reduce_sum of (3, 1, 4, 1, 5, 9, 2, 6), "
+                                       << version_name(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, ReduceSum,

@@ -16,7 +16,7 @@
 /// bf16 input is always accumulated in float (the handout's worked example shows why: in bf16,
 /// 1 + 2^-8 rounds back to 1). The launcher (complete, below) runs v2 by default (version 0).
 ///
-/// Check your work:   ctest --preset default -L ch00   (configured with -DLLMLAB_CHECK_LAB=ON)
+/// Check your work:   scripts/lab.sh 00
 /// (or run build/default/chapters/00-setup/ch00_checks --gtest_filter='ReduceSum*').
 
 #include <climits>
@@ -61,7 +61,9 @@ __global__ void reduce_sum_v1(const T* __restrict__ x, float* __restrict__ out, 
   //      wait with __syncthreads() until every thread has stored its share.
   //   2. For s = 128, 64, …, 1: threads t < s add partial[t + s] into partial[t]; then
   //      __syncthreads(). Put the barrier *outside* the `if (t < s)`: every thread of the block
-  //      must reach the same barrier (the emulator reports it if they don't).
+  //      must reach the same barrier. Inside it, CUDA's behaviour is undefined; the emulator
+  //      reports it when the threads that skipped it then wait at a different barrier, but a
+  //      barrier inside the `if` with none after it can pass here and fail on a GPU.
   //   3. Thread 0 writes partial[0] to out[blockIdx.x].
   (void)mine, (void)out;  // delete this line when you use them
 }

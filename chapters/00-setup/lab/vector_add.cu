@@ -8,12 +8,10 @@
 ///   i, i + gridDim.x·blockDim.x, i + 2·gridDim.x·blockDim.x, … until n. One launch covers any n.
 ///
 /// The launcher (complete, below) checks its arguments and runs v2 by default (version 0), like
-/// the solution in optimized/src/vector_add.cu — don't peek until your checks pass.
+/// llmlab's own solution (the handout's "After the lab" says where, for when your checks pass).
 ///
-/// Check your work:   cmake --preset default -DLLMLAB_CHECK_LAB=ON && cmake --build --preset
-/// default
-///                    ctest --preset default -L ch00
-/// (or run build/default/chapters/00-setup/ch00_checks --gtest_filter='VectorAdd*').
+/// Check your work:   scripts/lab.sh 00
+/// (or, after it, build/lab/chapters/00-setup/ch00_checks --gtest_filter='*VectorAdd*').
 
 #include <climits>
 #include <cstdint>

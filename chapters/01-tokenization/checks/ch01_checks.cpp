@@ -132,7 +132,9 @@ TEST(Ch01Train, BananaBandanaLearnsTheHandoutsMergesInOrder) {
   const Vocab v = llmlab::lab::train(corpus, 256 + 10);
   EXPECT_EQ(learned(v),
             (std::vector<std::string>{"an", "ban", "ana", "dana", "bandana", "banana", " bandana"}))
-      << "7 merges, then no pre-token has two tokens left, so training stops below vocab_size";
+      << "the handout's table learns 7 merges, then no pre-token has two tokens left, so training "
+         "stops below vocab_size; yours learned "
+      << learned(v).size();
 }
 
 TEST(Ch01Train, TiesGoToTheGreaterLeftBytesThenTheGreaterRightBytes) {
@@ -144,6 +146,14 @@ TEST(Ch01Train, TiesGoToTheGreaterLeftBytesThenTheGreaterRightBytes) {
   // Bytes compare as unsigned: 0xc3 (the start of "é") is greater than every ASCII byte.
   const std::vector<std::string> accents = {"\xc3\xa9z az"};  // "éz az"
   EXPECT_EQ(learned(llmlab::lab::train(accents, 256 + 1)), (std::vector<std::string>{"\xc3\xa9"}));
+  // Bytes, not ids: with merged tokens the two orders differ. "aac bc aa aa" → pre-tokens aac,
+  // ␣bc, ␣aa, ␣aa. Merge 1: (a,a), count 3 → "aa" (id 256). Merge 2: (␣,aa), count 2 → "␣aa".
+  // Then (aa,c), (␣,b) and (b,c) tie at 1: by left bytes "b" > "aa" > "␣", so "bc" — comparing ids
+  // instead (256 for "aa" > 98 for "b") would learn "aac".
+  const std::vector<std::string> merged = {"aac bc aa aa"};
+  EXPECT_EQ(learned(llmlab::lab::train(merged, 256 + 3)),
+            (std::vector<std::string>{"aa", " aa", "bc"}))
+      << "ties compare the tokens' bytes, not their ids";
 }
 
 TEST(Ch01Train, StopsAtVocabSize) {
@@ -191,6 +201,16 @@ TEST(Ch01EncodePiece, MergesTheLowestRankedPairFirst) {
   // "nana": n a n a → n an a (the leftmost "an") → n ana: "nana" and "nan" are no tokens.
   EXPECT_EQ(llmlab::lab::encode_piece(v, "nana"), (std::vector<TokenId>{'n', 258}));
   EXPECT_EQ(llmlab::lab::encode_piece(v, ""), (std::vector<TokenId>{}));
+}
+
+TEST(Ch01EncodePiece, EqualRanksMergeLeftmostFirst) {
+  // With "aa" a token and "aaa" not, a a a holds (a,a) twice at the same rank: the leftmost merges
+  // first, giving aa a — not a aa, which a `<=` in the search for the lowest rank would give (it
+  // keeps the last of equal ranks). Five: aa aa a, not a aa aa. (tiktoken, too, takes the leftmost.)
+  Vocab v = Vocab::bytes();
+  v.add("aa");
+  EXPECT_EQ(llmlab::lab::encode_piece(v, "aaa"), (std::vector<TokenId>{256, 'a'}));
+  EXPECT_EQ(llmlab::lab::encode_piece(v, "aaaaa"), (std::vector<TokenId>{256, 256, 'a'}));
 }
 
 TEST(Ch01EncodePiece, GivesGpt2sIdsForGpt2sPieces) {

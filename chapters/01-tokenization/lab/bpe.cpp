@@ -6,8 +6,7 @@
 /// contracts are in bpe.hpp. The reference, reference/src/tokenizer*.cpp, solves the same problem
 /// — try without it first.
 ///
-/// Check your work:   cmake --preset default -DLLMLAB_CHECK_LAB=ON
-///                    cmake --build --preset default && ctest --preset default -L ch01
+/// Check your work:   scripts/lab.sh 01
 /// (or run build/default/chapters/01-tokenization/ch01_checks --gtest_filter='Ch01Train*').
 
 #include "bpe.hpp"

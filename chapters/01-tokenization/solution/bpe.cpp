@@ -2,7 +2,7 @@
 /// \brief Lab 01's solution: train, encode_piece and encode as the handout describes them.
 ///
 /// The checks run against this file by default and against lab/bpe.cpp with
-/// -DLLMLAB_CHECK_LAB=ON. It is written independently of the reference (minbpe's shape: count,
+/// scripts/lab.sh 01. It is written independently of the reference (minbpe's shape: count,
 /// pick, merge), so the checks' comparison with the reference is a real one in both modes.
 
 #include "bpe.hpp"

@@ -3,7 +3,7 @@
 /// bf16, against the reference.
 ///
 /// Each check runs `llmlab::cuda::matmul_forward` (the solution's, or yours in lab/ when built with
-/// -DLLMLAB_CHECK_LAB=ON) over matmul's sweep (llmlab/testing/matmul_case.hpp) — no size a
+/// scripts/lab.sh 02) over matmul's sweep (llmlab/testing/matmul_case.hpp) — no size a
 /// multiple of a tile, so every kernel meets partial tiles at all three edges; N = 1, out = 1,
 /// in = 0 (y = b); x and W ×1000 and ×1e-3 — and compares y with the reference computed in double
 /// by the oracle's ratio rule: your largest error may be at most twice the error of the plain
@@ -90,6 +90,21 @@ TEST_P(Matmul, Bf16IsSummedInFloat32AndRoundedOnce) {
 
 TEST_P(Matmul, WithoutBiasIsJustXTimesWTransposed) {
   expect_linear_agrees<float>({33, 65, 97}, GetParam(), false);
+}
+
+/// The handout's worked example: x = (1 2), W = ((3 4) (5 6)), b = (0.5 −1) give y = (11.5 16) —
+/// exactly (every product and sum is a small multiple of 0.5) — through your kernel.
+TEST_P(Matmul, HandoutWorkedExample) {
+  DeviceBuffer<float> x(std::vector<float>{1, 2}), w(std::vector<float>{3, 4, 5, 6}),
+      b(std::vector<float>{0.5f, -1.0f}), y(2);
+  y.fill_nan();
+  const std::string error = run([&] {
+    return llmlab::cuda::matmul_forward(x.cget(), w.cget(), b.cget(), y.get(), 1, 2, 2, GetParam());
+  });
+  if (!error.empty()) FAIL() << "matmul_forward on the handout's example: " << error;
+  const std::vector<double> got = y.widened();
+  EXPECT_EQ(got.at(0), 11.5) << "y[0, 0] = 1·3 + 2·4 + 0.5, " << version_name(GetParam());
+  EXPECT_EQ(got.at(1), 16.0) << "y[0, 1] = 1·5 + 2·6 − 1, " << version_name(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, Matmul, ::testing::Range(0, llmlab::cuda::matmul_versions + 1),

@@ -14,7 +14,7 @@
 /// - step 5 (optional), forward v3: one block per row with `block_allsum` (shuffles + shared
 ///   memory); until you write it, version 3 runs v2.
 ///
-/// Check your work:   ctest --preset default -L ch03   (configured with -DLLMLAB_CHECK_LAB=ON)
+/// Check your work:   scripts/lab.sh 03
 /// (or run build/default/chapters/03-layers/ch03_checks --gtest_filter='*Forward*/V1' and so on).
 
 #include <climits>

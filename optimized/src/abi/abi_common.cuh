@@ -6,20 +6,26 @@
 /// no exception may cross a C boundary.
 
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 
 #include "llmlab/cuda/kernel.cuh"
 
 namespace llmlab::cuda::abi {
 
-/// Runs a launcher; returns its cudaError_t as int, or cudaErrorInvalidValue if it throws.
+/// Runs a launcher; returns its cudaError_t as int, or cudaErrorInvalidValue if it throws — after
+/// printing the exception's message to stderr, the only place a C caller can still read it (for a
+/// lab's plugin: "not implemented — write … (step N of the handout)").
 template <class F>
 inline int guarded(F&& f) noexcept {
   try {
     return static_cast<int>(f());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
   } catch (...) {
-    return static_cast<int>(cudaErrorInvalidValue);
+    std::fprintf(stderr, "a launcher threw a non-standard exception\n");
   }
+  return static_cast<int>(cudaErrorInvalidValue);
 }
 
 /// The bf16 bits the C ABI passes (p) as the kernels' __nv_bfloat16 (the same 16 bits).

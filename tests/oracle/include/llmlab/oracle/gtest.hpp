@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// \ingroup group_oracle
-/// \brief GoogleTest assertions on oracle reports: `EXPECT_TRUE(llmlab::oracle::agrees(report))`.
+/// \brief GoogleTest assertions on oracle reports: `LLMLAB_EXPECT_AGREES(report)`.
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,21 @@ namespace llmlab::oracle {
 
 }  // namespace llmlab::oracle
 
-/// Expect / assert that an oracle report passed; on failure the report's detail is printed.
-#define LLMLAB_EXPECT_AGREES(report) EXPECT_TRUE(::llmlab::oracle::agrees(report))
-/// Assert that an oracle report passed (the test stops on failure); the report's detail is printed.
-#define LLMLAB_ASSERT_AGREES(report) ASSERT_TRUE(::llmlab::oracle::agrees(report))
+/// Expect that an oracle report passed. A failure leads with the oracle's own report — both errors,
+/// the ratio, the first bad index with the two values — not with the expression that was checked.
+/// (The `switch` makes the macro one statement, safe before an `else`, as GoogleTest's own are.)
+#define LLMLAB_EXPECT_AGREES(report)                                                   \
+  switch (0)                                                                           \
+  case 0:                                                                              \
+  default:                                                                             \
+    if (const ::llmlab::oracle::Report& llmlab_report_ = (report); llmlab_report_.pass) { \
+    } else                                                                             \
+      ADD_FAILURE() << llmlab_report_.detail()
+/// Assert that an oracle report passed: as LLMLAB_EXPECT_AGREES, and the test stops on failure.
+#define LLMLAB_ASSERT_AGREES(report)                                                   \
+  switch (0)                                                                           \
+  case 0:                                                                              \
+  default:                                                                             \
+    if (const ::llmlab::oracle::Report& llmlab_report_ = (report); llmlab_report_.pass) { \
+    } else                                                                             \
+      GTEST_FAIL() << llmlab_report_.detail()

@@ -1,0 +1,73 @@
+# The planted bugs: the classic mistakes of the labs, each planted in a copy of llmlab's own solution
+# and run through its chapter's checks exactly as a student's lab would be. Each must fail them with
+# a message that names the output and the first bad index (the EXPECT regex) — proof that the
+# checks catch the bug a student is most likely to make, not just the starter's "not implemented".
+#
+#   llmlab_plant_bug(NAME CHAPTER chNN CHECKS checks.cpp SOLUTION a.cu ... BREAK a.cu
+#                    REPLACE regex WITH text EXPECT regex [SANITIZE_ONLY])
+#
+# copies SOLUTION (files of optimized/src) into the build tree, replaces REPLACE by WITH in BREAK
+# (configuring fails if the pattern no longer matches: the bug must be planted again, not silently
+# lost), builds chNN's checks against the copy and registers planted_bug_NAME (label planted_bugs),
+# which passes when the checks fail with output matching EXPECT. SANITIZE_ONLY bugs are registered
+# only under the asan preset, the one build that sees them. No `;` and no unbalanced `[` in
+# REPLACE, WITH or EXPECT: CMake would split its argument lists there (`.` matches either).
+function(llmlab_plant_bug NAME)
+  cmake_parse_arguments(ARG "SANITIZE_ONLY" "CHAPTER;CHECKS;BREAK;REPLACE;WITH;EXPECT" "SOLUTION" ${ARGN})
+  if(ARG_SANITIZE_ONLY AND NOT LLMLAB_SANITIZE)
+    return()
+  endif()
+  set(src "${PROJECT_SOURCE_DIR}/optimized/src")
+  set(dir "${CMAKE_CURRENT_BINARY_DIR}/planted_bugs/${NAME}")
+  set(copies "")
+  foreach(file IN LISTS ARG_SOLUTION)
+    file(READ "${src}/${file}" text)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${src}/${file}")
+    if(file STREQUAL ARG_BREAK)
+      string(REGEX REPLACE "${ARG_REPLACE}" "${ARG_WITH}" broken "${text}")
+      if(broken STREQUAL text)
+        message(FATAL_ERROR "planted bug ${NAME}: `${ARG_REPLACE}` no longer matches "
+                            "optimized/src/${file}; plant the bug again in chapters/planted_bugs.cmake")
+      endif()
+      set(text "${broken}")
+    endif()
+    file(CONFIGURE OUTPUT "${dir}/${file}" CONTENT "${text}" @ONLY)
+    list(APPEND copies "${dir}/${file}")
+  endforeach()
+  llmlab_add_cuda_library(planted_${NAME} EMU_ONLY SOURCES ${copies} LINK llmlab::core INCLUDE "${src}")
+  llmlab_add_chapter_checks(planted_${NAME}_checks CHECKS "${ARG_CHECKS}" KERNELS planted_${NAME}_emu)
+  llmlab_add_expect_failure_test(planted_bug_${NAME}
+    REGEX "${ARG_EXPECT}"
+    COMMAND $<TARGET_FILE:planted_${NAME}_checks>
+    LABELS emu planted_bugs ${ARG_CHAPTER}
+    ENVIRONMENT "LLMLAB_EMU_SCHEDULE=random:20261123;LLMLAB_EMU_THREADS=4")
+endfunction()
+
+set(_ch00 "${CMAKE_CURRENT_SOURCE_DIR}/00-setup/checks/ch00_checks.cpp")
+set(_ch03 "${CMAKE_CURRENT_SOURCE_DIR}/03-layers/checks/ch03_checks.cpp")
+
+# The tree reduction's barrier forgotten: a thread reads its partner's partial before the partner
+# has added into it.
+llmlab_plant_bug(missing_barrier CHAPTER ch00 CHECKS ${_ch00}
+  SOLUTION vector_add.cu reduce_sum.cu BREAK reduce_sum.cu
+  REPLACE "(partial\\[t\\] \\+= partial\\[t \\+ s\\].)\n    __syncthreads\\(\\)." WITH "\\1"
+  EXPECT "FAIL reduce_sum [^\n]* out .ratio[^\n]*\n  first bad index")
+
+# The unbiased variance (÷ (C − 1), as torch.var's default) where LayerNorm divides by C.
+llmlab_plant_bug(unbiased_variance CHAPTER ch03 CHECKS ${_ch03}
+  SOLUTION layernorm.cu layernorm_backward.cu BREAK layernorm.cu
+  REPLACE "/ static_cast<float>\\(C\\) \\+ eps" WITH "/ static_cast<float>(C - 1) + eps"
+  EXPECT "FAIL layernorm_forward [^\n]* (y|rstd) .ratio[^\n]*\n  first bad index")
+
+# The last row dropped: the bound `r >= N` written `r >= N - 1`.
+llmlab_plant_bug(last_row_dropped CHAPTER ch03 CHECKS ${_ch03}
+  SOLUTION layernorm.cu layernorm_backward.cu BREAK layernorm.cu
+  REPLACE "if \\(r >= N\\) return" WITH "if (r >= N - 1) return"
+  EXPECT "FAIL layernorm_forward [^\n]* (y|mean|rstd) .ratio[^\n]*\n  first bad index")
+
+# Off by one: `i <= n` writes one element past the end of c. Only AddressSanitizer's exact-size
+# allocations see it (the emulator's guard zones will, too, once it has them).
+llmlab_plant_bug(off_by_one CHAPTER ch00 CHECKS ${_ch00} SANITIZE_ONLY
+  SOLUTION vector_add.cu reduce_sum.cu BREAK vector_add.cu
+  REPLACE "if \\(i < n\\) c\\[i\\]" WITH "if (i <= n) c[i]"
+  EXPECT "heap-buffer-overflow")
