@@ -42,6 +42,7 @@
 #include "llmlab/cuda/attention.cuh"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/primitives.cuh"
+#include "scratch.cuh"
 
 namespace llmlab::cuda {
 namespace {
@@ -384,23 +385,7 @@ void check_naive(const char* where, std::int64_t heads, std::int64_t T) {
                            " scores: too many for the naive version (version 1)");
 }
 
-/// RAII device workspace (the naive versions' T×T matrices, the backward's D): freed on return.
-class Workspace {
- public:
-  explicit Workspace(std::int64_t floats) {
-    err_ = cudaMalloc(&p_, static_cast<std::size_t>(floats) * sizeof(float));
-  }
-  ~Workspace() { cudaFree(p_); }
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  float* get() const { return p_; }
-  const float* cget() const { return p_; }
-  cudaError_t error() const { return err_; }
-
- private:
-  float* p_ = nullptr;
-  cudaError_t err_ = cudaSuccess;
-};
+using Workspace = detail::Scratch<float>;
 
 /// The flash kernels' grid: (tiles of kRows rows, heads), blocks of kRows threads, `tiles`
 /// kTile × D fp32 tiles (+ `extra` floats) of dynamic shared memory.
