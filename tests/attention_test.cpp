@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 #include <utility>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@
 #include "llmlab/ref/attention.hpp"
 #include "llmlab/testing/agree.hpp"
 #include "llmlab/testing/attention_case.hpp"
+#include "llmlab/testing/attention_launch.hpp"
 #include "llmlab/testing/device.hpp"
 #include "llmlab/testing/expect.hpp"
 #include "llmlab/testing/golden.hpp"
@@ -50,7 +52,6 @@ using llmlab::testing::attention_shapes;
 using llmlab::testing::AttentionCase;
 using llmlab::testing::AttentionShape;
 using llmlab::testing::check;
-using llmlab::testing::device_values;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::expect_all_agree;
 using llmlab::testing::expect_error;
@@ -126,37 +127,22 @@ TEST(AttentionReference, RejectsMismatchedShapesAndEmptyHeadsNamingThem) {
 
 // ---- every kernel version against the reference -------------------------------------------------
 
-/// One case through forward version v: out and lse (their buffers NaN first, so an element the
-/// kernel never writes cannot pass).
+/// One case through forward version v: out and lse (attention_launch.hpp; a failure is fatal).
 template <class E>
 Outputs run_forward(const AttentionCase& c, int v) {
-  const AttentionShape& s = c.shape;
-  DeviceBuffer<E> q(device_values<E>(c.q)), k(device_values<E>(c.k)), vv(device_values<E>(c.v)),
-      out(s.elements());
-  DeviceBuffer<float> lse(s.B * s.H * s.T);
-  out.fill_nan();
-  lse.fill_nan();
-  check(cu::attention_forward(q.cget(), k.cget(), vv.cget(), out.get(), lse.get(), s.B, s.H, s.T,
-                              s.D, s.causal, v),
-        "attention_forward");
-  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  return {{"out", out.widened()}, {"lse", lse.widened()}};
+  Outputs got;
+  const std::string error = llmlab::testing::run_attention_forward<E>(c, v, got);
+  if (!error.empty()) throw std::runtime_error("attention_forward: " + error);
+  return got;
 }
 
-/// One case through backward version v: dq, dk, dv from the case's out and lse (NaN first).
+/// One case through backward version v: dq, dk, dv from the case's out and lse.
 template <class E>
 Outputs run_backward(const AttentionCase& c, int v) {
-  const AttentionShape& s = c.shape;
-  DeviceBuffer<E> dout(device_values<E>(c.dout)), q(device_values<E>(c.q)),
-      k(device_values<E>(c.k)), vv(device_values<E>(c.v)), out(device_values<E>(c.out)),
-      dq(s.elements()), dk(s.elements()), dv(s.elements());
-  DeviceBuffer<float> lse(c.lse);
-  for (auto* b : {&dq, &dk, &dv}) b->fill_nan();
-  check(cu::attention_backward(dout.cget(), q.cget(), k.cget(), vv.cget(), out.cget(), lse.cget(),
-                               dq.get(), dk.get(), dv.get(), s.B, s.H, s.T, s.D, s.causal, v),
-        "attention_backward");
-  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  return {{"dq", dq.widened()}, {"dk", dk.widened()}, {"dv", dv.widened()}};
+  Outputs got;
+  const std::string error = llmlab::testing::run_attention_backward<E>(c, v, got);
+  if (!error.empty()) throw std::runtime_error("attention_backward: " + error);
+  return got;
 }
 
 std::string case_name(const char* what, const AttentionCase& c, int v) {
