@@ -89,8 +89,8 @@ struct DeviceProblem {
   }
   cudaError_t backward(int version) const {
     return llmlab::cuda::attention_backward(dout.cget(), q.cget(), k.cget(), v.cget(), out.cget(),
-                                            lse.cget(), dq.get(), dk.get(), dv.get(), s.B, s.H,
-                                            s.T, s.D, s.causal, version);
+                                            lse.cget(), dq.get(), dk.get(), dv.get(), s.B, s.H, s.T,
+                                            s.D, s.causal, version);
   }
 };
 

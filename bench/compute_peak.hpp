@@ -14,9 +14,9 @@ namespace llmlab::bench {
 /// cores (dense) from NVIDIA's data sheets for the SXM parts of sm_80 (A100) and sm_90 (H100);
 /// 0 where unknown.
 struct Peak {
-  double fp32 = 0;        ///< TFLOP/s on the CUDA cores: SMs × fp32 lanes × 2 × clock
-  double bf16 = 0;        ///< TFLOP/s on the tensor cores, dense (0: device not in the table)
-  char name[256] = {};    ///< the device's name
+  double fp32 = 0;      ///< TFLOP/s on the CUDA cores: SMs × fp32 lanes × 2 × clock
+  double bf16 = 0;      ///< TFLOP/s on the tensor cores, dense (0: device not in the table)
+  char name[256] = {};  ///< the device's name
 };
 
 /// The peak of the current device.

@@ -42,9 +42,9 @@ using llmlab::oracle::Rule;
 using llmlab::testing::check;
 using llmlab::testing::device_values;
 using llmlab::testing::DeviceBuffer;
-using llmlab::testing::Expected;
 using llmlab::testing::expect_all_agree;
 using llmlab::testing::expect_error;
+using llmlab::testing::Expected;
 using llmlab::testing::golden_cases;
 using llmlab::testing::Outputs;
 using llmlab::testing::tensor;
@@ -77,9 +77,9 @@ TEST(AttentionBlockReference, InDoubleMatchesPyTorchFloat64ToTenDigits) {
     auto g = ref::attention_block_zero_grads<double>(static_cast<std::int64_t>(x.shape()[2]));
     ref::attention_block_backward(input<3>(c, "dy"), x, p, f.saved, H, dx, g);
     const auto agree = [&](const char* name, const std::vector<double>& got) {
-      LLMLAB_EXPECT_AGREES(compare_golden(std::string("ref<double> attention_block ") + name +
-                                              " " + c,
-                                          golden(c, name), got, Rule::relative(1e-10)));
+      LLMLAB_EXPECT_AGREES(
+          compare_golden(std::string("ref<double> attention_block ") + name + " " + c,
+                         golden(c, name), got, Rule::relative(1e-10)));
     };
     agree("out", widened(f.y));
     agree("dx", widened(dx));
@@ -112,8 +112,8 @@ struct BlockShape {
 };
 
 /// D = 8, 16, 32 and 64; T below, across and past a 32-key tile; B·T no multiple of a tile.
-const std::vector<BlockShape> kShapes = {{2, 5, 16, 2}, {1, 17, 64, 4}, {2, 33, 96, 3},
-                                         {1, 64, 128, 2}};
+const std::vector<BlockShape> kShapes = {
+    {2, 5, 16, 2}, {1, 17, 64, 4}, {2, 33, 96, 3}, {1, 64, 128, 2}};
 
 /// Seeded inputs: x, dy, dx0 ~ U(±1); weights ~ U(±1/√C) (so the scores stay O(1)); biases and
 /// the gradients' starting values ~ U(±0.1). Rounded to bf16 for a bf16 case (the gradients'
@@ -161,15 +161,14 @@ BlockRun<T> reference(const BlockCase& k) {
              C = static_cast<std::size_t>(k.s.C);
   const std::array<std::size_t, 3> act{B, Tn, C};
   const auto x = tensor<T>(k.x, act);
-  const ref::AttentionBlockParams<T> p{tensor<T>(k.w_attn, std::array<std::size_t, 2>{3 * C, C}),
-                                       tensor<T>(k.b_attn),
-                                       tensor<T>(k.w_proj, std::array<std::size_t, 2>{C, C}),
-                                       tensor<T>(k.b_proj)};
+  const ref::AttentionBlockParams<T> p{
+      tensor<T>(k.w_attn, std::array<std::size_t, 2>{3 * C, C}), tensor<T>(k.b_attn),
+      tensor<T>(k.w_proj, std::array<std::size_t, 2>{C, C}), tensor<T>(k.b_proj)};
   const auto f = ref::attention_block_forward<T>(x, p, k.s.H);
-  BlockRun<T> r{f.y, tensor<T>(k.dx0, act),
-                {tensor<T>(k.dw_attn0, std::array<std::size_t, 2>{3 * C, C}),
-                 tensor<T>(k.db_attn0), tensor<T>(k.dw_proj0, std::array<std::size_t, 2>{C, C}),
-                 tensor<T>(k.db_proj0)}};
+  BlockRun<T> r{f.y,
+                tensor<T>(k.dx0, act),
+                {tensor<T>(k.dw_attn0, std::array<std::size_t, 2>{3 * C, C}), tensor<T>(k.db_attn0),
+                 tensor<T>(k.dw_proj0, std::array<std::size_t, 2>{C, C}), tensor<T>(k.db_proj0)}};
   ref::attention_block_backward<T>(tensor<T>(k.dy, act), x, p, f.saved, k.s.H, r.dx, r.grads);
   return r;
 }
@@ -227,8 +226,7 @@ TEST(AttentionBlockKernels, Float32MatchesReferenceUnderTheRatioRule) {
 TEST(AttentionBlockKernels, Bfloat16MatchesReferenceUnderTheRatioRule) {
   for (const BlockShape& s : kShapes) {
     const BlockCase k = make_case(s, DType::bf16);
-    expect_all_agree("attention_block bf16 " + s.label(), expected(k),
-                     run_block<__nv_bfloat16>(k));
+    expect_all_agree("attention_block bf16 " + s.label(), expected(k), run_block<__nv_bfloat16>(k));
   }
 }
 
@@ -244,12 +242,21 @@ TEST(AttentionBlockLauncher, RejectsBadArgumentsNamingThem) {
   float* p = b.get();
   const cu::AttentionBlockWeights<float> w{p, p, p, p};
   const cu::AttentionBlockSaved<float> saved{p, p, p};
-  expect_error([&] { cu::attention_block_forward(p, w, p, saved, {1, 2, 6, 4}); },
-               {"attention_block_forward", "H = 4 does not divide C = 6"});
-  expect_error([&] { cu::attention_block_forward(p, w, p, saved, {1, 0, 6, 2}); },
-               {"attention_block_forward", "T = 0"});
-  expect_error([&] { cu::attention_block_forward(p, w, nullptr, saved, {1, 2, 6, 2}); },
-               {"attention_block_forward", "y is null"});
+  expect_error(
+      [&] {
+        cu::attention_block_forward(p, w, p, saved, {1, 2, 6, 4});
+      },
+      {"attention_block_forward", "H = 4 does not divide C = 6"});
+  expect_error(
+      [&] {
+        cu::attention_block_forward(p, w, p, saved, {1, 0, 6, 2});
+      },
+      {"attention_block_forward", "T = 0"});
+  expect_error(
+      [&] {
+        cu::attention_block_forward(p, w, nullptr, saved, {1, 2, 6, 2});
+      },
+      {"attention_block_forward", "y is null"});
   expect_error(
       [&] {
         cu::attention_block_backward(p, p, w, saved, p, {p, nullptr, p, p}, {1, 2, 6, 2});

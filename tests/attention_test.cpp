@@ -19,8 +19,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 #include <xtensor/xarray.hpp>
 
@@ -80,8 +80,8 @@ TEST(AttentionReference, InDoubleMatchesPyTorchFloat64ToTenDigits) {
     const bool causal = c.ends_with("_c1");
     const auto q = golden_input(c, "q"), k = golden_input(c, "k"), v = golden_input(c, "v");
     const auto f = llmlab::ref::attention_forward(q, k, v, causal);
-    const auto g = llmlab::ref::attention_backward(golden_input(c, "dout"), q, k, v, f.out,
-                                                   f.lse, causal);
+    const auto g =
+        llmlab::ref::attention_backward(golden_input(c, "dout"), q, k, v, f.out, f.lse, causal);
     // Both compute in double; exp, log and the sums' order differ by a few 1e-16.
     const std::array<std::pair<const char*, const xt::xarray<double>*>, 5> outputs = {
         {{"out", &f.out}, {"lse", &f.lse}, {"dq", &g.dq}, {"dk", &g.dk}, {"dv", &g.dv}}};
@@ -176,14 +176,14 @@ TEST(AttentionKernels, Bfloat16EveryVersionMatchesReferenceUnderTheFlashAttentio
 
 TEST(AttentionKernels, TwoBackwardRunsGiveBitwiseEqualGradients) {
   // No atomics: every gradient element is summed by one thread in a fixed order.
-  for (const AttentionShape shape : {AttentionShape{2, 4, 128, 64, true},
-                                     AttentionShape{1, 2, 97, 80, false}}) {
+  for (const AttentionShape shape :
+       {AttentionShape{2, 4, 128, 64, true}, AttentionShape{1, 2, 97, 80, false}}) {
     const AttentionCase c = make_attention_case(shape, DType::f32);
     for (int v = 1; v <= cu::attention_backward_versions; ++v) {
       const Outputs first = run_backward<float>(c, v), second = run_backward<float>(c, v);
       for (const char* g : {"dq", "dk", "dv"})
-        LLMLAB_EXPECT_AGREES(compare_exact(case_name("rerun", c, v) + " " + g, first.at(g),
-                                           second.at(g)));
+        LLMLAB_EXPECT_AGREES(
+            compare_exact(case_name("rerun", c, v) + " " + g, first.at(g), second.at(g)));
     }
   }
 }
@@ -216,11 +216,11 @@ TEST(AttentionOracle, RejectsAFlashKernelThatDoesNotRescaleItsAccumulator) {
   // nearly uniform rows (q, k ×1e-3: scores ~1e-7) the maximum moves so little that
   // e^{m_old − m_new} rounds to 1 in fp32 and the missing factor changes nothing.
   const std::vector<std::string> want = {
-      "(1, 3, 64, 64) causal q,k~U(±1)",    "(2, 2, 64, 16) full q,k~U(±1)",
-      "(2, 2, 97, 16) full q,k~U(±1)",      "(1, 1, 97, 128) causal q,k~U(±1)",
-      "(2, 4, 128, 64) causal q,k~U(±1)",   "(1, 2, 128, 80) full q,k~U(±1)",
-      "(1, 1, 255, 32) causal q,k~U(±1)",   "(1, 1, 255, 128) full q,k~U(±1)",
-      "(1, 2, 97, 64) causal q,k~U(±30)",   "(1, 2, 64, 32) full q,k~U(±30)"};
+      "(1, 3, 64, 64) causal q,k~U(±1)",  "(2, 2, 64, 16) full q,k~U(±1)",
+      "(2, 2, 97, 16) full q,k~U(±1)",    "(1, 1, 97, 128) causal q,k~U(±1)",
+      "(2, 4, 128, 64) causal q,k~U(±1)", "(1, 2, 128, 80) full q,k~U(±1)",
+      "(1, 1, 255, 32) causal q,k~U(±1)", "(1, 1, 255, 128) full q,k~U(±1)",
+      "(1, 2, 97, 64) causal q,k~U(±30)", "(1, 2, 64, 32) full q,k~U(±30)"};
   EXPECT_EQ(rejected_with(cu::AttentionFlaw::no_rescale), want);
 }
 
@@ -228,9 +228,9 @@ TEST(AttentionOracle, RejectsAFlashKernelThatAttendsToTheFuture) {
   // Seeing later keys of its own tile changes every causal row but the tile's last: rejected on
   // every causal shape with T > 1, passed on the full ones, where nothing is masked.
   const std::vector<std::string> want = {
-      "(2, 1, 17, 80) causal q,k~U(±1)",  "(1, 3, 64, 64) causal q,k~U(±1)",
-      "(1, 1, 97, 128) causal q,k~U(±1)", "(2, 4, 128, 64) causal q,k~U(±1)",
-      "(1, 1, 255, 32) causal q,k~U(±1)", "(1, 2, 97, 64) causal q,k~U(±30)",
+      "(2, 1, 17, 80) causal q,k~U(±1)",    "(1, 3, 64, 64) causal q,k~U(±1)",
+      "(1, 1, 97, 128) causal q,k~U(±1)",   "(2, 4, 128, 64) causal q,k~U(±1)",
+      "(1, 1, 255, 32) causal q,k~U(±1)",   "(1, 2, 97, 64) causal q,k~U(±30)",
       "(1, 2, 97, 64) causal q,k~U(±0.001)"};
   EXPECT_EQ(rejected_with(cu::AttentionFlaw::attends_future), want);
 }
@@ -250,9 +250,8 @@ TEST(AttentionLauncher, RejectsBadArgumentsNamingThem) {
                {"attention_forward", "k is null", "(1, 2, 3, 4)"});
   expect_error([&] { cu::attention_forward(p, p, p, p, nullptr, 1, 2, 3, 4); },
                {"attention_forward", "lse is null"});
-  expect_error(
-      [&] { cu::attention_backward(p, p, p, p, p, lse.get(), p, nullptr, p, 1, 2, 3, 4); },
-      {"attention_backward", "dk is null"});
+  expect_error([&] { cu::attention_backward(p, p, p, p, p, lse.get(), p, nullptr, p, 1, 2, 3, 4); },
+               {"attention_backward", "dk is null"});
   expect_error([&] { cu::attention_backward(p, p, p, p, p, lse.get(), p, p, p, 1, 2, 3, 0); },
                {"attention_backward", "D = 0"});
   const int too_high = cu::attention_forward_versions + 1;

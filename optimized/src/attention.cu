@@ -154,7 +154,7 @@ __global__ void __launch_bounds__(kRows)
   const E* kh = k + h * T * D;
   const E* vh = v + h * T * D;
   float* ks = dynamic_shared<float>();  // kTile × D
-  float* vs = ks + kTile * D;            // kTile × D
+  float* vs = ks + kTile * D;           // kTile × D
 
   float qi[kMaxD], acc[kMaxD], s[kTile];
   load_row(qh, i, T, D, qi);
@@ -239,9 +239,9 @@ __global__ void naive_dscores(const float* __restrict__ P, const E* __restrict__
 /// dst[h, r, d] = scale · Σ_c M(r, c) src[h, c, d], with M = W[h] (T×T) or its transpose; one
 /// thread per element of (B·H, T, D). dV = Pᵀ dO (scale 1), dQ = τ dS K, dK = τ dSᵀ Q.
 template <class E>
-__global__ void naive_product(const float* __restrict__ W, bool transpose, const E* __restrict__ src,
-                              E* __restrict__ dst, float scale, std::int64_t heads, std::int64_t T,
-                              int D) {
+__global__ void naive_product(const float* __restrict__ W, bool transpose,
+                              const E* __restrict__ src, E* __restrict__ dst, float scale,
+                              std::int64_t heads, std::int64_t T, int D) {
   const std::int64_t e = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (e >= heads * T * D) return;
   const std::int64_t h = e / (T * D), r = e / D % T, d = e % D;
@@ -273,9 +273,9 @@ __global__ void __launch_bounds__(kRows)
   const bool key = j < T;
   const std::int64_t o = h * T * D;
   float* qs = dynamic_shared<float>();  // kTile × D
-  float* dos = qs + kTile * D;           // kTile × D
-  float* ls = dos + kTile * D;           // kTile: L_i
-  float* ds = ls + kTile;                // kTile: D_i
+  float* dos = qs + kTile * D;          // kTile × D
+  float* ls = dos + kTile * D;          // kTile: L_i
+  float* ds = ls + kTile;               // kTile: D_i
 
   float kj[kMaxD], vj[kMaxD], dkj[kMaxD], dvj[kMaxD];
   load_row(k + o, j, T, D, kj);
@@ -330,7 +330,7 @@ __global__ void __launch_bounds__(kRows)
   const bool row = i < T;
   const std::int64_t o = h * T * D;
   float* ks = dynamic_shared<float>();  // kTile × D
-  float* vs = ks + kTile * D;            // kTile × D
+  float* vs = ks + kTile * D;           // kTile × D
 
   float qi[kMaxD], doi[kMaxD], dqi[kMaxD];
   load_row(q + o, i, T, D, qi);
@@ -349,8 +349,8 @@ __global__ void __launch_bounds__(kRows)
       for (int c = 0; c < n; ++c) {
         if (masked(causal, i, j0 + c)) continue;
         const float* kj = ks + c * D;
-        const float p = expf(tau * dot(qi, kj, D) - Li);          // P_ij
-        const float dsij = p * (dot(doi, vs + c * D, D) - Di);   // dS_ij
+        const float p = expf(tau * dot(qi, kj, D) - Li);        // P_ij
+        const float dsij = p * (dot(doi, vs + c * D, D) - Di);  // dS_ij
         for (int d = 0; d < D; ++d) dqi[d] += tau * dsij * kj[d];
       }
     }
@@ -397,8 +397,8 @@ cudaLaunchConfig_t flash_config(std::int64_t heads, std::int64_t T, int D, int t
 
 template <class E, Flaw kFlaw = Flaw::none>
 cudaError_t forward_impl(const E* q, const E* k, const E* v, E* out, float* lse, std::int64_t B,
-                         std::int64_t H, std::int64_t T, std::int64_t D, bool causal,
-                         int version, const char* where = "attention_forward") {
+                         std::int64_t H, std::int64_t T, std::int64_t D, bool causal, int version,
+                         const char* where = "attention_forward") {
   const std::int64_t heads = check_sizes(where, B, H, T, D);
   check_version(where, version, attention_forward_versions);
   if (heads == 0) return cudaSuccess;
@@ -415,12 +415,12 @@ cudaError_t forward_impl(const E* q, const E* k, const E* v, E* out, float* lse,
     if (err == cudaSuccess)
       err = launch(thread_per_item_config(heads * T), naive_softmax, S.get(), lse, heads * T, T);
     if (err == cudaSuccess)
-      err = launch(thread_per_item_config(heads * T * D), naive_pv<E>, S.cget(), v, out, heads,
-                   T, d);
+      err =
+          launch(thread_per_item_config(heads * T * D), naive_pv<E>, S.cget(), v, out, heads, T, d);
     return err;
   }
-  return launch(flash_config(heads, T, d, 2), flash_forward<E, kFlaw>, q, k, v, out, lse, T, d,
-                tau, causal);
+  return launch(flash_config(heads, T, d, 2), flash_forward<E, kFlaw>, q, k, v, out, lse, T, d, tau,
+                causal);
 }
 
 template <class E>
@@ -432,8 +432,15 @@ cudaError_t backward_impl(const E* dout, const E* q, const E* k, const E* v, con
   check_version(where, version, attention_backward_versions);
   if (heads == 0) return cudaSuccess;
   check_pointers(where, "(B, H, T, D) = " + shape_str({B, H, T, D}),
-                 {{dout, "dout"}, {q, "q"}, {k, "k"}, {v, "v"}, {out, "out"}, {lse, "lse"},
-                  {dq, "dq"}, {dk, "dk"}, {dv, "dv"}});
+                 {{dout, "dout"},
+                  {q, "q"},
+                  {k, "k"},
+                  {v, "v"},
+                  {out, "out"},
+                  {lse, "lse"},
+                  {dq, "dq"},
+                  {dk, "dk"},
+                  {dv, "dv"}});
   const int d = static_cast<int>(D);
   const float tau = 1.0f / sqrtf(static_cast<float>(D));
   Workspace Dr(heads * T);
@@ -492,9 +499,8 @@ cudaError_t attention_backward(const float* dout, const float* q, const float* k
 cudaError_t attention_backward(const __nv_bfloat16* dout, const __nv_bfloat16* q,
                                const __nv_bfloat16* k, const __nv_bfloat16* v,
                                const __nv_bfloat16* out, const float* lse, __nv_bfloat16* dq,
-                               __nv_bfloat16* dk, __nv_bfloat16* dv, std::int64_t B,
-                               std::int64_t H, std::int64_t T, std::int64_t D, bool causal,
-                               int version) {
+                               __nv_bfloat16* dk, __nv_bfloat16* dv, std::int64_t B, std::int64_t H,
+                               std::int64_t T, std::int64_t D, bool causal, int version) {
   return backward_impl(dout, q, k, v, out, lse, dq, dk, dv, B, H, T, D, causal, version);
 }
 
@@ -504,8 +510,7 @@ cudaError_t attention_forward_flawed(const float* q, const float* k, const float
   constexpr const char* where = "attention_forward_flawed";
   if (flaw == AttentionFlaw::no_rescale)
     return forward_impl<float, Flaw::no_rescale>(q, k, v, out, lse, B, H, T, D, causal, 2, where);
-  return forward_impl<float, Flaw::attends_future>(q, k, v, out, lse, B, H, T, D, causal, 2,
-                                                   where);
+  return forward_impl<float, Flaw::attends_future>(q, k, v, out, lse, B, H, T, D, causal, 2, where);
 }
 
 }  // namespace llmlab::cuda

@@ -7,14 +7,13 @@
 /// \f$ \mathrm{heads}_{p,b,h,t,d} = \mathrm{rows}_{bT+t,\ pC + hD + d} \f$ — one thread per
 /// element, exact (no arithmetic).
 
-#include "llmlab/cuda/attention_block.cuh"
-
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/cuda/attention.cuh"
+#include "llmlab/cuda/attention_block.cuh"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/matmul.cuh"
 #include "llmlab/cuda/primitives.cuh"
@@ -58,8 +57,8 @@ bool check_block(const char* where, const AttentionBlockDims& s,
   check_count(where, "T", s.T);
   check_count(where, "C", s.C);
   if (s.H < 1 || s.C % s.H != 0)
-    throw Error(where, "H = " + std::to_string(s.H) + " does not divide C = " +
-                           std::to_string(s.C));
+    throw Error(where,
+                "H = " + std::to_string(s.H) + " does not divide C = " + std::to_string(s.C));
   if (s.B == 0) return false;
   if (s.T == 0) throw Error(where, "T = 0: a query needs at least one key");
   check_pointers(where, "(B, T, C, H) = " + shape_str({s.B, s.T, s.C, s.H}), pointers);
@@ -67,9 +66,9 @@ bool check_block(const char* where, const AttentionBlockDims& s,
 }
 
 /// Returns from the enclosing launcher when a runtime call failed.
-#define LLMLAB_TRY(call)                          \
-  do {                                            \
-    const cudaError_t llmlab_err_ = (call);       \
+#define LLMLAB_TRY(call)                                \
+  do {                                                  \
+    const cudaError_t llmlab_err_ = (call);             \
     if (llmlab_err_ != cudaSuccess) return llmlab_err_; \
   } while (0)
 
@@ -77,9 +76,14 @@ template <class E>
 cudaError_t forward_impl(const E* x, const AttentionBlockWeights<E>& w, E* y,
                          const AttentionBlockSaved<E>& saved, AttentionBlockDims s, bool causal) {
   if (!check_block("attention_block_forward", s,
-                   {{x, "x"}, {w.c_attn_w, "c_attn_w"}, {w.c_attn_b, "c_attn_b"},
-                    {w.c_proj_w, "c_proj_w"}, {w.c_proj_b, "c_proj_b"}, {y, "y"},
-                    {saved.heads, "saved.heads"}, {saved.merged, "saved.merged"},
+                   {{x, "x"},
+                    {w.c_attn_w, "c_attn_w"},
+                    {w.c_attn_b, "c_attn_b"},
+                    {w.c_proj_w, "c_proj_w"},
+                    {w.c_proj_b, "c_proj_b"},
+                    {y, "y"},
+                    {saved.heads, "saved.heads"},
+                    {saved.merged, "saved.merged"},
                     {saved.lse, "saved.lse"}}))
     return cudaSuccess;
   const std::int64_t N = s.B * s.T, C = s.C, D = s.C / s.H, each = s.B * s.T * s.C;
@@ -89,21 +93,28 @@ cudaError_t forward_impl(const E* x, const AttentionBlockWeights<E>& w, E* y,
   LLMLAB_TRY(matmul_forward(x, w.c_attn_w, w.c_attn_b, qkv.get(), N, C, 3 * C));
   LLMLAB_TRY(move(qkv.cget(), saved.heads, true, 3, s));
   const E* q = saved.heads;
-  LLMLAB_TRY(attention_forward(q, q + each, q + 2 * each, att.get(), saved.lse, s.B, s.H, s.T, D,
-                               causal));
+  LLMLAB_TRY(
+      attention_forward(q, q + each, q + 2 * each, att.get(), saved.lse, s.B, s.H, s.T, D, causal));
   LLMLAB_TRY(move(att.cget(), saved.merged, false, 1, s));
   return matmul_forward(saved.merged, w.c_proj_w, w.c_proj_b, y, N, C, C);
 }
 
 template <class E>
 cudaError_t backward_impl(const E* dy, const E* x, const AttentionBlockWeights<E>& w,
-                          const AttentionBlockSaved<E>& saved, E* dx,
-                          const AttentionBlockGrads& g, AttentionBlockDims s, bool causal) {
+                          const AttentionBlockSaved<E>& saved, E* dx, const AttentionBlockGrads& g,
+                          AttentionBlockDims s, bool causal) {
   if (!check_block("attention_block_backward", s,
-                   {{dy, "dy"}, {x, "x"}, {w.c_attn_w, "c_attn_w"}, {w.c_proj_w, "c_proj_w"},
-                    {saved.heads, "saved.heads"}, {saved.merged, "saved.merged"},
-                    {saved.lse, "saved.lse"}, {dx, "dx"}, {g.c_attn_w, "grads.c_attn_w"},
-                    {g.c_attn_b, "grads.c_attn_b"}, {g.c_proj_w, "grads.c_proj_w"},
+                   {{dy, "dy"},
+                    {x, "x"},
+                    {w.c_attn_w, "c_attn_w"},
+                    {w.c_proj_w, "c_proj_w"},
+                    {saved.heads, "saved.heads"},
+                    {saved.merged, "saved.merged"},
+                    {saved.lse, "saved.lse"},
+                    {dx, "dx"},
+                    {g.c_attn_w, "grads.c_attn_w"},
+                    {g.c_attn_b, "grads.c_attn_b"},
+                    {g.c_proj_w, "grads.c_proj_w"},
                     {g.c_proj_b, "grads.c_proj_b"}}))
     return cudaSuccess;
   const std::int64_t N = s.B * s.T, C = s.C, D = s.C / s.H, each = s.B * s.T * s.C;
@@ -111,8 +122,8 @@ cudaError_t backward_impl(const E* dy, const E* x, const AttentionBlockWeights<E
   for (const auto* b : {&dmerged, &att, &datt, &dheads, &dqkv}) LLMLAB_TRY(b->error());
   // forward y = merged c_proj_wᵀ + c_proj_b  (matmul_backward accumulates: dmerged from 0)
   LLMLAB_TRY(cudaMemset(dmerged.get(), 0, static_cast<std::size_t>(each) * sizeof(E)));
-  LLMLAB_TRY(matmul_backward(dy, saved.merged, w.c_proj_w, dmerged.get(), g.c_proj_w, g.c_proj_b,
-                             N, C, C));
+  LLMLAB_TRY(matmul_backward(dy, saved.merged, w.c_proj_w, dmerged.get(), g.c_proj_w, g.c_proj_b, N,
+                             C, C));
   // forward merged = merge(att):  datt = split(dmerged), and att itself for D_i
   LLMLAB_TRY(move(dmerged.cget(), datt.get(), true, 1, s));
   LLMLAB_TRY(move(saved.merged, att.get(), true, 1, s));
@@ -131,15 +142,15 @@ cudaError_t backward_impl(const E* dy, const E* x, const AttentionBlockWeights<E
 
 }  // namespace
 
-cudaError_t attention_block_forward(const float* x, const AttentionBlockWeights<float>& w,
-                                    float* y, const AttentionBlockSaved<float>& saved,
+cudaError_t attention_block_forward(const float* x, const AttentionBlockWeights<float>& w, float* y,
+                                    const AttentionBlockSaved<float>& saved,
                                     AttentionBlockDims dims, bool causal) {
   return forward_impl(x, w, y, saved, dims, causal);
 }
 
 cudaError_t attention_block_forward(const __nv_bfloat16* x,
-                                    const AttentionBlockWeights<__nv_bfloat16>& w,
-                                    __nv_bfloat16* y, const AttentionBlockSaved<__nv_bfloat16>& saved,
+                                    const AttentionBlockWeights<__nv_bfloat16>& w, __nv_bfloat16* y,
+                                    const AttentionBlockSaved<__nv_bfloat16>& saved,
                                     AttentionBlockDims dims, bool causal) {
   return forward_impl(x, w, y, saved, dims, causal);
 }

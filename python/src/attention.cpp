@@ -31,10 +31,10 @@ void bind_attention(py::module_& ref, py::module_& cuda) {
       [](const py::array& q, const py::array& k, const py::array& v, bool causal) {
         return dispatch_float(
             "attention_forward", {{"q", &q}, {"k", &k}, {"v", &v}}, [&]<class T>() -> py::tuple {
-              const auto f = ref::attention_forward<T>(
-                  to_xarray<T>(q, "attention_forward", "q"),
-                  to_xarray<T>(k, "attention_forward", "k"),
-                  to_xarray<T>(v, "attention_forward", "v"), causal);
+              const auto f =
+                  ref::attention_forward<T>(to_xarray<T>(q, "attention_forward", "q"),
+                                            to_xarray<T>(k, "attention_forward", "k"),
+                                            to_xarray<T>(v, "attention_forward", "v"), causal);
               return py::make_tuple(to_numpy(f.out), to_numpy(f.lse));
             });
       },
@@ -73,8 +73,8 @@ void bind_attention(py::module_& ref, py::module_& cuda) {
           testing::DeviceBuffer<E> out(dq.size());
           testing::DeviceBuffer<float> lse(B * H * T);
           launch_checked(fn, [&] {
-            return cuda::attention_forward(dq.cget(), dk.cget(), dv.cget(), out.get(), lse.get(),
-                                           B, H, T, D, causal, version);
+            return cuda::attention_forward(dq.cget(), dk.cget(), dv.cget(), out.get(), lse.get(), B,
+                                           H, T, D, causal, version);
           });
           return py::make_tuple(to_numpy(out, shape_vec(q)), to_numpy(lse, {B, H, T}));
         });

@@ -23,8 +23,7 @@ namespace {
 template <class T>
 std::size_t check_heads(const char* where, const xt::xarray<T>& q,
                         std::initializer_list<std::pair<const char*, const xt::xarray<T>*>> same) {
-  if (q.dimension() != 4)
-    throw Error(where, "q is " + shape_of(q) + ": it must be (B, H, T, D)");
+  if (q.dimension() != 4) throw Error(where, "q is " + shape_of(q) + ": it must be (B, H, T, D)");
   for (const auto& [name, t] : same)
     if (t->shape() != q.shape())
       throw Error(where, std::string(name) + " is " + shape_of(*t) + " but q is " + shape_of(q));
@@ -86,8 +85,8 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
   const std::size_t D = q.shape()[3], heads = q.shape()[0] * q.shape()[1];
   const std::vector<std::size_t> lse_shape = {q.shape()[0], q.shape()[1], Tn};
   if (std::vector<std::size_t>(lse.shape().begin(), lse.shape().end()) != lse_shape)
-    throw Error(where, "lse is " + shape_of(lse) + " but q is " + shape_of(q) +
-                           ": it must be (B, H, T)");
+    throw Error(where,
+                "lse is " + shape_of(lse) + " but q is " + shape_of(q) + ": it must be (B, H, T)");
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
   AttentionGrads<T> g{xt::zeros<T>(q.shape()), xt::zeros<T>(q.shape()), xt::zeros<T>(q.shape())};
   std::vector<T> p(Tn);
@@ -126,17 +125,11 @@ template AttentionForward<float> attention_forward(const xt::xarray<float>&,
 template AttentionForward<double> attention_forward(const xt::xarray<double>&,
                                                     const xt::xarray<double>&,
                                                     const xt::xarray<double>&, bool);
-template AttentionGrads<float> attention_backward(const xt::xarray<float>&,
-                                                  const xt::xarray<float>&,
-                                                  const xt::xarray<float>&,
-                                                  const xt::xarray<float>&,
-                                                  const xt::xarray<float>&,
-                                                  const xt::xarray<float>&, bool);
-template AttentionGrads<double> attention_backward(const xt::xarray<double>&,
-                                                   const xt::xarray<double>&,
-                                                   const xt::xarray<double>&,
-                                                   const xt::xarray<double>&,
-                                                   const xt::xarray<double>&,
-                                                   const xt::xarray<double>&, bool);
+template AttentionGrads<float> attention_backward(
+    const xt::xarray<float>&, const xt::xarray<float>&, const xt::xarray<float>&,
+    const xt::xarray<float>&, const xt::xarray<float>&, const xt::xarray<float>&, bool);
+template AttentionGrads<double> attention_backward(
+    const xt::xarray<double>&, const xt::xarray<double>&, const xt::xarray<double>&,
+    const xt::xarray<double>&, const xt::xarray<double>&, const xt::xarray<double>&, bool);
 
 }  // namespace llmlab::ref

@@ -80,8 +80,7 @@ xt::xtensor<T, 2> as_rows(const xt::xtensor<T, 3>& x) {
 template <class T>
 AttentionBlockParams<T> attention_block_zero_grads(std::int64_t C) {
   const auto c = static_cast<std::size_t>(C);
-  return {xt::zeros<T>({3 * c, c}), xt::zeros<T>({3 * c}), xt::zeros<T>({c, c}),
-          xt::zeros<T>({c})};
+  return {xt::zeros<T>({3 * c, c}), xt::zeros<T>({3 * c}), xt::zeros<T>({c, c}), xt::zeros<T>({c})};
 }
 
 template <class T>
@@ -90,12 +89,13 @@ AttentionBlockForward<T> attention_block_forward(const xt::xtensor<T, 3>& x,
                                                  bool causal) {
   const Dims s = check_block("attention_block_forward", x, p, H);
   const xt::xtensor<T, 2> qkv = matmul_forward<T>(as_rows(x), p.c_attn_w, p.c_attn_b);  // (N, 3C)
-  AttentionBlockSaved<T> saved{split_heads(qkv, 0, s), split_heads(qkv, 1, s),
-                               split_heads(qkv, 2, s), {}, {}, xt::zeros<T>({s.B * s.T, s.C})};
+  AttentionBlockSaved<T> saved{
+      split_heads(qkv, 0, s),        split_heads(qkv, 1, s), split_heads(qkv, 2, s), {}, {},
+      xt::zeros<T>({s.B * s.T, s.C})};
   AttentionForward<T> att = attention_forward<T>(saved.q, saved.k, saved.v, causal);
   saved.att = std::move(att.out);
   saved.lse = std::move(att.lse);
-  merge_heads(saved.att, 0, s, saved.merged);                               // (N, C)
+  merge_heads(saved.att, 0, s, saved.merged);  // (N, C)
   const xt::xtensor<T, 2> y = matmul_forward<T>(saved.merged, p.c_proj_w, p.c_proj_b);
   AttentionBlockForward<T> r{xt::empty<T>(x.shape()), std::move(saved)};
   std::copy(y.begin(), y.end(), r.y.begin());
@@ -138,14 +138,14 @@ template AttentionBlockParams<double> attention_block_zero_grads(std::int64_t);
 template AttentionBlockForward<float> attention_block_forward(const xt::xtensor<float, 3>&,
                                                               const AttentionBlockParams<float>&,
                                                               std::int64_t, bool);
-template AttentionBlockForward<double> attention_block_forward(
-    const xt::xtensor<double, 3>&, const AttentionBlockParams<double>&, std::int64_t, bool);
+template AttentionBlockForward<double> attention_block_forward(const xt::xtensor<double, 3>&,
+                                                               const AttentionBlockParams<double>&,
+                                                               std::int64_t, bool);
 template void attention_block_backward(const xt::xtensor<float, 3>&, const xt::xtensor<float, 3>&,
                                        const AttentionBlockParams<float>&,
                                        const AttentionBlockSaved<float>&, std::int64_t,
                                        xt::xtensor<float, 3>&, AttentionBlockParams<float>&, bool);
-template void attention_block_backward(const xt::xtensor<double, 3>&,
-                                       const xt::xtensor<double, 3>&,
+template void attention_block_backward(const xt::xtensor<double, 3>&, const xt::xtensor<double, 3>&,
                                        const AttentionBlockParams<double>&,
                                        const AttentionBlockSaved<double>&, std::int64_t,
                                        xt::xtensor<double, 3>&, AttentionBlockParams<double>&,

@@ -66,12 +66,12 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 Component attention_component() {
   const testing::AttentionShape shape{1, 2, 17, 16, true};
   return {testing::attention_card(),
-          {LLMLAB_C_SYMBOL(llmlab_attention_forward_f32, "q", "k", "v", "out", "lse", "B", "H",
-                           "T", "D", "causal"),
+          {LLMLAB_C_SYMBOL(llmlab_attention_forward_f32, "q", "k", "v", "out", "lse", "B", "H", "T",
+                           "D", "causal"),
            LLMLAB_C_SYMBOL(llmlab_attention_forward_bf16, "q", "k", "v", "out", "lse", "B", "H",
                            "T", "D", "causal"),
-           LLMLAB_C_SYMBOL(llmlab_attention_backward_f32, "dout", "q", "k", "v", "out", "lse",
-                           "dq", "dk", "dv", "B", "H", "T", "D", "causal"),
+           LLMLAB_C_SYMBOL(llmlab_attention_backward_f32, "dout", "q", "k", "v", "out", "lse", "dq",
+                           "dk", "dv", "B", "H", "T", "D", "causal"),
            LLMLAB_C_SYMBOL(llmlab_attention_backward_bf16, "dout", "q", "k", "v", "out", "lse",
                            "dq", "dk", "dv", "B", "H", "T", "D", "causal")},
           case_labels(testing::attention_shapes()),

@@ -125,7 +125,8 @@ TEST(Handout, WorkedExampleForward) {
   const std::string error = run_attention_forward<float>(c, 0, got);
   if (!error.empty()) FAIL() << "attention_forward on the handout's example: " << error;
   expect_all_agree("handout forward", only(attention_expected(c), {"out", "lse"}), got);
-  for (int i = 0; i < 2; ++i) EXPECT_NEAR(got.at("out")[i], out[i], 1e-5) << "your out[" << i << "]";
+  for (int i = 0; i < 2; ++i)
+    EXPECT_NEAR(got.at("out")[i], out[i], 1e-5) << "your out[" << i << "]";
 }
 
 TEST(Handout, WorkedExampleBackward) {
@@ -154,8 +155,8 @@ TEST(Handout, BackwardRerunIsBitwiseEqual) {
     if (!error.empty()) FAIL() << "attention_backward: " << error;
   }
   for (const char* g : {"dq", "dk", "dv"})
-    LLMLAB_EXPECT_AGREES(llmlab::oracle::compare_exact(std::string("rerun ") + g, first.at(g),
-                                                       second.at(g)));
+    LLMLAB_EXPECT_AGREES(
+        llmlab::oracle::compare_exact(std::string("rerun ") + g, first.at(g), second.at(g)));
 }
 
 }  // namespace

@@ -3,11 +3,10 @@
 /// \brief attention's C ABI (<llmlab/cuda/abi/attention.h>) over llmlab's kernels, default
 /// version (FlashAttention-2).
 
-#include "llmlab/cuda/abi/attention.h"
-
 #include <cstdint>
 
 #include "abi_common.cuh"
+#include "llmlab/cuda/abi/attention.h"
 #include "llmlab/cuda/attention.cuh"
 
 using llmlab::cuda::abi::as_bf16;
@@ -26,15 +25,15 @@ int llmlab_attention_forward_bf16(const uint16_t* q, const uint16_t* k, const ui
                                   uint16_t* out, float* lse, int64_t B, int64_t H, int64_t T,
                                   int64_t D, int causal) {
   return guarded([&] {
-    return llmlab::cuda::attention_forward(as_bf16(q), as_bf16(k), as_bf16(v), as_bf16(out), lse,
-                                           B, H, T, D, causal != 0);
+    return llmlab::cuda::attention_forward(as_bf16(q), as_bf16(k), as_bf16(v), as_bf16(out), lse, B,
+                                           H, T, D, causal != 0);
   });
 }
 
-int llmlab_attention_backward_f32(const float* dout, const float* q, const float* k,
-                                  const float* v, const float* out, const float* lse, float* dq,
-                                  float* dk, float* dv, int64_t B, int64_t H, int64_t T,
-                                  int64_t D, int causal) {
+int llmlab_attention_backward_f32(const float* dout, const float* q, const float* k, const float* v,
+                                  const float* out, const float* lse, float* dq, float* dk,
+                                  float* dv, int64_t B, int64_t H, int64_t T, int64_t D,
+                                  int causal) {
   return guarded([&] {
     return llmlab::cuda::attention_backward(dout, q, k, v, out, lse, dq, dk, dv, B, H, T, D,
                                             causal != 0);

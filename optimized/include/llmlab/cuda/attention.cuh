@@ -80,9 +80,8 @@ cudaError_t attention_backward(const float* dout, const float* q, const float* k
 cudaError_t attention_backward(const __nv_bfloat16* dout, const __nv_bfloat16* q,
                                const __nv_bfloat16* k, const __nv_bfloat16* v,
                                const __nv_bfloat16* out, const float* lse, __nv_bfloat16* dq,
-                               __nv_bfloat16* dk, __nv_bfloat16* dv, std::int64_t B,
-                               std::int64_t H, std::int64_t T, std::int64_t D, bool causal = true,
-                               int version = 0);
+                               __nv_bfloat16* dk, __nv_bfloat16* dv, std::int64_t B, std::int64_t H,
+                               std::int64_t T, std::int64_t D, bool causal = true, int version = 0);
 
 /// The flaws the deliberately wrong flash forward kernels carry (kept so that the tests, the
 /// chapter and `llmlab verify` can show the oracle rejecting them).

@@ -55,8 +55,8 @@ struct AttentionBlockSaved {
 /// @returns the last runtime call's cudaError_t (cudaSuccess without a launch when B·T = 0)
 /// @throws llmlab::Error naming `attention_block_forward` and the argument when a size is
 ///         negative, H does not divide C, a pointer is null, or as attention_forward (T, D = C/H).
-cudaError_t attention_block_forward(const float* x, const AttentionBlockWeights<float>& w,
-                                    float* y, const AttentionBlockSaved<float>& saved,
+cudaError_t attention_block_forward(const float* x, const AttentionBlockWeights<float>& w, float* y,
+                                    const AttentionBlockSaved<float>& saved,
                                     AttentionBlockDims dims, bool causal = true);
 /// bf16 activations and parameters, fp32 inside each kernel; each stored activation rounded once.
 /// @param x (B, T, C)   @param w the parameters   @param y (B, T, C)   @param saved for backward
@@ -64,8 +64,8 @@ cudaError_t attention_block_forward(const float* x, const AttentionBlockWeights<
 /// @returns the last runtime call's cudaError_t
 /// @throws llmlab::Error as the fp32 overload.
 cudaError_t attention_block_forward(const __nv_bfloat16* x,
-                                    const AttentionBlockWeights<__nv_bfloat16>& w,
-                                    __nv_bfloat16* y, const AttentionBlockSaved<__nv_bfloat16>& saved,
+                                    const AttentionBlockWeights<__nv_bfloat16>& w, __nv_bfloat16* y,
+                                    const AttentionBlockSaved<__nv_bfloat16>& saved,
                                     AttentionBlockDims dims, bool causal = true);
 
 /// The block's backward, fp32, written against the forward step by step: c_proj's backward

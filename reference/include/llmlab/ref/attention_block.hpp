@@ -31,18 +31,18 @@ struct AttentionBlockParams {
 /// What the forward keeps for the backward.
 template <class T>
 struct AttentionBlockSaved {
-  xt::xarray<T> q;             ///< (B, H, T, D)
-  xt::xarray<T> k;             ///< (B, H, T, D)
-  xt::xarray<T> v;             ///< (B, H, T, D)
-  xt::xarray<T> att;           ///< (B, H, T, D) attention's output
-  xt::xarray<T> lse;           ///< (B, H, T) attention's logsumexp
-  xt::xtensor<T, 2> merged;    ///< (B·T, C) the heads merged: c_proj's input
+  xt::xarray<T> q;           ///< (B, H, T, D)
+  xt::xarray<T> k;           ///< (B, H, T, D)
+  xt::xarray<T> v;           ///< (B, H, T, D)
+  xt::xarray<T> att;         ///< (B, H, T, D) attention's output
+  xt::xarray<T> lse;         ///< (B, H, T) attention's logsumexp
+  xt::xtensor<T, 2> merged;  ///< (B·T, C) the heads merged: c_proj's input
 };
 
 /// The forward's output and what it keeps.
 template <class T>
 struct AttentionBlockForward {
-  xt::xtensor<T, 3> y;          ///< (B, T, C)
+  xt::xtensor<T, 3> y;           ///< (B, T, C)
   AttentionBlockSaved<T> saved;  ///< for attention_block_backward
 };
 
@@ -61,8 +61,8 @@ AttentionBlockParams<T> attention_block_zero_grads(std::int64_t C);
 ///         e.g. for T = 0).
 template <class T>
 AttentionBlockForward<T> attention_block_forward(const xt::xtensor<T, 3>& x,
-                                                 const AttentionBlockParams<T>& p,
-                                                 std::int64_t H, bool causal = true);
+                                                 const AttentionBlockParams<T>& p, std::int64_t H,
+                                                 bool causal = true);
 
 /// Backward of attention_block_forward, written against it line by line (c_proj's backward,
 /// split of dA, attention_backward, merge of dQ, dK, dV into d[Q|K|V], c_attn's backward). dx and
@@ -76,8 +76,8 @@ AttentionBlockForward<T> attention_block_forward(const xt::xtensor<T, 3>& x,
 template <class T>
 void attention_block_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
                               const AttentionBlockParams<T>& p, const AttentionBlockSaved<T>& saved,
-                              std::int64_t H, xt::xtensor<T, 3>& dx,
-                              AttentionBlockParams<T>& grads, bool causal = true);
+                              std::int64_t H, xt::xtensor<T, 3>& dx, AttentionBlockParams<T>& grads,
+                              bool causal = true);
 
 /// \cond EXPLICIT_INSTANTIATIONS
 extern template AttentionBlockParams<float> attention_block_zero_grads(std::int64_t);
@@ -90,8 +90,8 @@ extern template void attention_block_backward(const xt::xtensor<float, 3>&,
                                               const xt::xtensor<float, 3>&,
                                               const AttentionBlockParams<float>&,
                                               const AttentionBlockSaved<float>&, std::int64_t,
-                                              xt::xtensor<float, 3>&,
-                                              AttentionBlockParams<float>&, bool);
+                                              xt::xtensor<float, 3>&, AttentionBlockParams<float>&,
+                                              bool);
 extern template void attention_block_backward(const xt::xtensor<double, 3>&,
                                               const xt::xtensor<double, 3>&,
                                               const AttentionBlockParams<double>&,

@@ -25,11 +25,11 @@ namespace llmlab::testing {
 /// One point of attention's sweep: q, k, v (B, H, T, D); q and k uniform in ±scale (so the scores
 /// scale by scale²), v and dout uniform in ±1.
 struct AttentionShape {
-  std::int64_t B;  ///< batch
-  std::int64_t H;  ///< heads
-  std::int64_t T;  ///< sequence length (queries = keys)
-  std::int64_t D;  ///< head dimension
-  bool causal;     ///< query i sees keys j ≤ i only
+  std::int64_t B;    ///< batch
+  std::int64_t H;    ///< heads
+  std::int64_t T;    ///< sequence length (queries = keys)
+  std::int64_t D;    ///< head dimension
+  bool causal;       ///< query i sees keys j ≤ i only
   double scale = 1;  ///< q, k ~ U(±scale)
   /// "(2, 4, 128, 64) causal q,k~U(±1)"
   std::string label() const {
@@ -47,13 +47,14 @@ struct AttentionShape {
 /// D ∈ {16, 32, 64, 80, 128} (80 no power of two; 128 the supported maximum) and B·H from 1 to 8,
 /// each T with at least two D, causal and not; then the value scales: q, k ×30 (scores of
 /// hundreds: rows nearly one-hot, and the running maximum jumps by hundreds between key tiles, so
-/// a kernel that does not rescale its accumulator is far off) and ×1e-3 (nearly uniform rows: O ≈ mean of v).
+/// a kernel that does not rescale its accumulator is far off) and ×1e-3 (nearly uniform rows: O ≈
+/// mean of v).
 inline const std::vector<AttentionShape>& attention_shapes() {
   static const std::vector<AttentionShape> shapes = {
-      {1, 1, 1, 16, true},      {1, 2, 1, 128, false},   {1, 2, 17, 32, false},
-      {2, 1, 17, 80, true},     {1, 3, 64, 64, true},    {2, 2, 64, 16, false},
-      {2, 2, 97, 16, false},    {1, 1, 97, 128, true},   {2, 4, 128, 64, true},
-      {1, 2, 128, 80, false},   {1, 1, 255, 32, true},   {1, 1, 255, 128, false},
+      {1, 1, 1, 16, true},      {1, 2, 1, 128, false},     {1, 2, 17, 32, false},
+      {2, 1, 17, 80, true},     {1, 3, 64, 64, true},      {2, 2, 64, 16, false},
+      {2, 2, 97, 16, false},    {1, 1, 97, 128, true},     {2, 4, 128, 64, true},
+      {1, 2, 128, 80, false},   {1, 1, 255, 32, true},     {1, 1, 255, 128, false},
       {1, 2, 97, 64, true, 30}, {1, 2, 64, 32, false, 30}, {1, 2, 97, 64, true, 1e-3}};
   return shapes;
 }
@@ -93,13 +94,19 @@ inline AttentionCase make_attention_case(const AttentionShape& shape, DType dtyp
                                          std::uint64_t seed = 0xa77e'0000u) {
   Rng rng(seed + static_cast<std::uint64_t>(shape.elements() * 2 + (shape.causal ? 1 : 0)));
   const auto n = static_cast<std::size_t>(shape.elements());
-  AttentionCase c{shape, dtype, rng.uniform_floats(n, -shape.scale, shape.scale),
-                  rng.uniform_floats(n, -shape.scale, shape.scale), rng.uniform_floats(n),
-                  rng.uniform_floats(n), {}, {}};
+  AttentionCase c{shape,
+                  dtype,
+                  rng.uniform_floats(n, -shape.scale, shape.scale),
+                  rng.uniform_floats(n, -shape.scale, shape.scale),
+                  rng.uniform_floats(n),
+                  rng.uniform_floats(n),
+                  {},
+                  {}};
   if (dtype == DType::bf16)
     for (auto* x : {&c.q, &c.k, &c.v, &c.dout}) *x = rounded_to_bf16(*x);
-  const auto f = ref::attention_forward<double>(heads<double>(c.q, shape), heads<double>(c.k, shape),
-                                                heads<double>(c.v, shape), shape.causal);
+  const auto f =
+      ref::attention_forward<double>(heads<double>(c.q, shape), heads<double>(c.k, shape),
+                                     heads<double>(c.v, shape), shape.causal);
   c.out.assign(f.out.begin(), f.out.end());
   c.lse.assign(f.lse.begin(), f.lse.end());
   if (dtype == DType::bf16) c.out = rounded_to_bf16(c.out);
