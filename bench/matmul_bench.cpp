@@ -17,11 +17,11 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
+#include "compute_peak.hpp"
 #include "llmlab/core/dtype.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/matmul.cuh"
@@ -125,31 +125,8 @@ void emulated_kernel(benchmark::State& state) {
 }
 
 #if !LLMLAB_EMULATED
-/// The device's peak in TFLOP/s: fp32 on the CUDA cores from its attributes, bf16 on the tensor
-/// cores (dense) from NVIDIA's data sheets for the SXM parts of sm_80 (A100) and sm_90 (H100);
-/// 0 where unknown.
-struct Peak {
-  double fp32 = 0, bf16 = 0;
-  char name[256] = {};
-};
-
-Peak device_peak() {
-  Peak p;
-  int dev = 0, sms = 0, khz = 0, major = 0, minor = 0;
-  cudaGetDevice(&dev);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-  cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, dev);
-  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
-  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, dev) == cudaSuccess)
-    std::snprintf(p.name, sizeof p.name, "%s", prop.name);
-  const int lanes = (major == 8 && minor == 0) ? 64 : 128;  // fp32 lanes per SM: A100 64, else 128
-  p.fp32 = 2.0 * sms * lanes * khz * 1e3 / 1e12;
-  if (major == 8 && minor == 0) p.bf16 = 312;
-  if (major == 9 && minor == 0) p.bf16 = 989;
-  return p;
-}
+using llmlab::bench::device_peak;
+using llmlab::bench::Peak;
 
 /// GPT-2 small's MLP up-projection for 8 × 1024 tokens; version state.range(0), timed with events.
 template <class T>

@@ -1,5 +1,6 @@
 /// \file
-/// \brief llmlab.emu: the emulator's last diagnostic and notebook 00's planted-bug kernels.
+/// \brief llmlab.emu: the emulator's last diagnostic, its device-memory counters and notebook 00's
+/// planted-bug kernels.
 ///
 /// The schedule is the environment variable LLMLAB_EMU_SCHEDULE, which the emulator reads at every
 /// launch; llmlab.emu.schedule() (python/llmlab/emu.py) sets it around a block of code.
@@ -14,6 +15,21 @@ namespace llmlab::python {
 void bind_emulator(py::module_& emu) {
   emu.def("last_diagnostic", &llmlab::emu::last_diagnostic,
           "The emulator's report of the last failed launch in this process (\"\" if none failed).");
+  emu.def("reset_memory_counters", &llmlab::emu::reset_memory_counters,
+          "Starts a measurement of device memory: peak = live bytes, allocated bytes and count 0.");
+  emu.def(
+      "memory_counters",
+      [] {
+        const auto m = llmlab::emu::memory_counters();
+        py::dict d;
+        d["live_bytes"] = m.live_bytes;
+        d["peak_bytes"] = m.peak_bytes;
+        d["allocated_bytes"] = m.allocated_bytes;
+        d["allocations"] = m.allocations;
+        return d;
+      },
+      "The device memory handed out since reset_memory_counters(): a dict of live_bytes, "
+      "peak_bytes,\nallocated_bytes and allocations (cudaMalloc, as the emulator counts it).");
   emu.def(
       "tree_reduce_sum",
       [](const py::array& x, bool syncthreads) {

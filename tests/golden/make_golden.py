@@ -159,6 +159,55 @@ def matmul() -> None:
               "dx": x_t.grad.numpy(), "dw": w_t.grad.numpy(), "db": b_t.grad.numpy()})
 
 
+def attention() -> None:
+    """Scaled dot-product attention over heads: q, k, v, dout (B, H, T, D);
+    S = q k^T / sqrt(D), masked to -inf above the diagonal when causal, P = softmax(S), out = P v,
+    lse = logsumexp(S) (B, H, T); dq, dk, dv of sum(out * dout) by autograd (lse is an output, not
+    differentiated). Written out rather than torch's fused function so that it is PyTorch's plain
+    float64 math. Case prefixes spell the sizes and c1 (causal) or c0. T = 1 (one key), 9 and 17
+    (no multiple of a tile), D = 16 and 80.
+
+    Also the multi-head block GPT calls (nanoGPT's CausalSelfAttention without dropout), in
+    tests/golden/attention_block: x (B, T, C); qkv = x c_attn.weight^T + c_attn.bias, split into q,
+    k, v (C each), heads (B, H, T, D), causal attention, heads merged back to (B, T, C),
+    y = . c_proj.weight^T + c_proj.bias; dx and every parameter gradient of sum(y * dy)."""
+    cases = [(1, 1, 1, 16, True), (1, 2, 17, 16, False), (2, 1, 17, 16, True),
+             (1, 1, 9, 80, True)]
+    for seed, (B, H, T, D, causal) in enumerate(cases, start=900):
+        rng = np.random.default_rng(seed)
+        q, k, v, dout = (uniform_f32(rng, (B, H, T, D)) for _ in range(4))
+        q_t, k_t, v_t = (f64(a).requires_grad_() for a in (q, k, v))
+        s = q_t @ k_t.transpose(-1, -2) / np.sqrt(D)
+        if causal:
+            future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+            s = s.masked_fill(future, float("-inf"))
+        out = torch.softmax(s, dim=-1) @ v_t
+        lse = torch.logsumexp(s, dim=-1)
+        out.backward(f64(dout))
+        save("attention", f"b{B}_h{H}_t{T}_d{D}_c{int(causal)}",
+             {"q": q, "k": k, "v": v, "dout": dout, "out": out.detach().numpy(),
+              "lse": lse.detach().numpy(), "dq": q_t.grad.numpy(), "dk": k_t.grad.numpy(),
+              "dv": v_t.grad.numpy()})
+    for seed, (B, T, C, H) in enumerate([(2, 5, 16, 2), (1, 7, 12, 3)], start=950):
+        rng = np.random.default_rng(seed)
+        x, wa, ba, wp, bp, dy = (uniform_f32(rng, shape) for shape in
+                                 [(B, T, C), (3 * C, C), (3 * C,), (C, C), (C,), (B, T, C)])
+        x_t, wa_t, ba_t, wp_t, bp_t = (f64(a).requires_grad_() for a in (x, wa, ba, wp, bp))
+        q, k, v = torch.nn.functional.linear(x_t, wa_t, ba_t).split(C, dim=2)
+        q, k, v = (a.view(B, T, H, C // H).transpose(1, 2) for a in (q, k, v))
+        s = q @ k.transpose(-1, -2) / np.sqrt(C // H)
+        s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1),
+                          float("-inf"))
+        heads = (torch.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+        y = torch.nn.functional.linear(heads, wp_t, bp_t)
+        y.backward(f64(dy))
+        save("attention_block", f"b{B}_t{T}_c{C}_h{H}",
+             {"x": x, "c_attn_w": wa, "c_attn_b": ba, "c_proj_w": wp, "c_proj_b": bp, "dy": dy,
+              "out": y.detach().numpy(), "dx": x_t.grad.numpy(), "dc_attn_w": wa_t.grad.numpy(),
+              "dc_attn_b": ba_t.grad.numpy(), "dc_proj_w": wp_t.grad.numpy(),
+              "dc_proj_b": bp_t.grad.numpy()})
+
+
 if __name__ == "__main__":
     vector_add()
     reduce_sum()
@@ -168,4 +217,5 @@ if __name__ == "__main__":
     layernorm()
     gelu()
     matmul()
+    attention()
     print(f"golden files written under {GOLDEN}")

@@ -3,11 +3,13 @@
 // memory: cudaMalloc is an exact-size malloc, so AddressSanitizer guards both ends.
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "runtime_state.hpp"
 
@@ -29,6 +31,45 @@ void record_error(cudaError_t code, const std::string& message) {
 }
 }  // namespace detail
 
+namespace {
+std::mutex memory_mutex;
+MemoryCounters memory;
+std::unordered_map<std::uintptr_t, std::size_t> allocation_sizes;  // live allocations by address
+}  // namespace
+
+MemoryCounters memory_counters() {
+  std::lock_guard lock(memory_mutex);
+  return memory;
+}
+
+void reset_memory_counters() {
+  std::lock_guard lock(memory_mutex);
+  memory.peak_bytes = memory.live_bytes;
+  memory.allocated_bytes = 0;
+  memory.allocations = 0;
+}
+
+namespace detail {
+/// Counts an allocation of `bytes` at address p (cudaMalloc's size as asked, 0 included). An address,
+/// not a pointer: GCC 12 would warn that a const pointer to fresh memory reads it uninitialised.
+void count_allocation(std::uintptr_t p, std::size_t bytes) {
+  std::lock_guard lock(memory_mutex);
+  allocation_sizes[p] = bytes;
+  memory.live_bytes += bytes;
+  memory.allocated_bytes += bytes;
+  ++memory.allocations;
+  if (memory.live_bytes > memory.peak_bytes) memory.peak_bytes = memory.live_bytes;
+}
+/// Counts the release of p (null, or a pointer the emulator did not hand out, counts nothing).
+void count_release(std::uintptr_t p) {
+  std::lock_guard lock(memory_mutex);
+  const auto it = allocation_sizes.find(p);
+  if (it == allocation_sizes.end()) return;
+  memory.live_bytes -= it->second;
+  allocation_sizes.erase(it);
+}
+}  // namespace detail
+
 std::string last_diagnostic() {
   std::lock_guard lock(detail::state_mutex);
   return detail::last_message;
@@ -47,11 +88,15 @@ extern "C" {
 
 cudaError_t cudaMalloc(void** devPtr, size_t size) {
   if (!devPtr) return cudaErrorInvalidValue;
-  *devPtr = std::malloc(size ? size : 1);
-  return *devPtr ? cudaSuccess : cudaErrorMemoryAllocation;
+  void* p = std::malloc(size ? size : 1);
+  *devPtr = p;
+  if (!p) return cudaErrorMemoryAllocation;
+  llmlab::emu::detail::count_allocation(reinterpret_cast<std::uintptr_t>(p), size);
+  return cudaSuccess;
 }
 
 cudaError_t cudaFree(void* devPtr) {
+  llmlab::emu::detail::count_release(reinterpret_cast<std::uintptr_t>(devPtr));
   std::free(devPtr);
   return cudaSuccess;
 }

@@ -230,6 +230,33 @@ TEST(EmuSemantics, DynamicSharedMemoryIsSharedByTheBlock) {
   for (int t = 0; t < n; ++t) EXPECT_EQ(out[t], in[(t + 1) % n]);
 }
 
+TEST(EmuSemantics, MemoryCountersAccountEveryAllocationAndRelease) {
+  llmlab::emu::reset_memory_counters();
+  const auto before = llmlab::emu::memory_counters();
+  EXPECT_EQ(before.allocated_bytes, 0u);
+  EXPECT_EQ(before.allocations, 0);
+  EXPECT_EQ(before.peak_bytes, before.live_bytes);
+  void* a = nullptr;
+  void* b = nullptr;
+  ASSERT_EQ(cudaMalloc(&a, 1000), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&b, 24), cudaSuccess);
+  ASSERT_EQ(cudaFree(a), cudaSuccess);
+  {
+    DeviceBuffer<float> c(10);  // 40 bytes, freed at the end of the scope
+    EXPECT_EQ(llmlab::emu::memory_counters().live_bytes, before.live_bytes + 24 + 40);
+  }
+  const auto after = llmlab::emu::memory_counters();
+  EXPECT_EQ(after.allocated_bytes, 1000u + 24 + 40);
+  EXPECT_EQ(after.allocations, 3);
+  EXPECT_EQ(after.peak_bytes, before.live_bytes + 1024);  // a and b live together
+  EXPECT_EQ(after.live_bytes, before.live_bytes + 24);
+  ASSERT_EQ(cudaFree(b), cudaSuccess);
+  ASSERT_EQ(cudaFree(nullptr), cudaSuccess);
+  EXPECT_EQ(llmlab::emu::memory_counters().live_bytes, before.live_bytes);
+  llmlab::emu::reset_memory_counters();
+  EXPECT_EQ(llmlab::emu::memory_counters().peak_bytes, before.live_bytes);
+}
+
 __global__ void modify_parameter(int n, int* out) {
   out[threadIdx.x] = n;
   n += 1000;  // a thread's parameters are its own copy

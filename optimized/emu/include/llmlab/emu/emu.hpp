@@ -60,6 +60,22 @@ namespace llmlab::emu {
 /// The diagnostic of the last failed launch on this process ("" if none failed yet).
 std::string last_diagnostic();
 
+/// The device memory the emulated runtime has handed out (cudaMalloc and cudaMallocHost), so a
+/// test can measure what a launch sequence allocates — e.g. that a kernel's workspace grows like
+/// T, not T² (tests/attention_test.cpp).
+struct MemoryCounters {
+  std::size_t live_bytes = 0;       ///< allocated and not yet freed
+  std::size_t peak_bytes = 0;       ///< the most live at once since the last reset
+  std::size_t allocated_bytes = 0;  ///< every allocation's size summed since the last reset
+  std::int64_t allocations = 0;     ///< allocations since the last reset
+};
+
+/// The counters now (thread-safe).
+MemoryCounters memory_counters();
+
+/// Starts a measurement: peak_bytes becomes live_bytes, allocated_bytes and allocations 0.
+void reset_memory_counters();
+
 /// Pointer to the running block's dynamic shared memory (what dynamic_shared<T>() returns).
 void* dynamic_shared_memory();
 
