@@ -36,6 +36,7 @@
 #include "llmlab/ref/cross_entropy.hpp"
 #include "llmlab/testing/agree.hpp"
 #include "llmlab/testing/cross_entropy_case.hpp"
+#include "llmlab/testing/cross_entropy_launch.hpp"
 #include "llmlab/testing/device.hpp"
 #include "llmlab/testing/expect.hpp"
 #include "llmlab/testing/golden.hpp"
@@ -188,39 +189,23 @@ TEST(CrossEntropyReference, RejectsBadTargetsAndShapesNamingThem) {
 
 // ---- every kernel version against the reference -------------------------------------------------
 
-/// One case through forward version v: losses and lse (their buffers NaN first, so an unwritten
-/// element cannot pass).
+/// One case through forward version v: losses and lse (cross_entropy_launch.hpp; a failed launch
+/// fails the test).
 template <class E>
 Outputs run_forward(const CrossEntropyCase& k, int v) {
-  const std::int64_t B = k.shape.B, T = k.shape.T, V = k.shape.V;
-  DeviceBuffer<E> logits(device_values<E>(k.logits));
-  DeviceBuffer<std::int32_t> targets(k.targets);
-  DeviceBuffer<float> losses(B * T), lse(B * T);
-  losses.fill_nan();
-  lse.fill_nan();
-  check(llmlab::cuda::cross_entropy_forward(logits.cget(), targets.cget(), losses.get(), lse.get(),
-                                            B, T, V, llmlab::cuda::kCrossEntropyIgnoreIndex, v),
-        "cross_entropy_forward");
-  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  return {{"losses", losses.widened()}, {"lse", lse.widened()}};
+  Outputs got;
+  const std::string error = llmlab::testing::run_cross_entropy_forward<E>(k, v, got);
+  EXPECT_EQ(error, "") << k.shape.label();
+  return got;
 }
 
-/// One case through backward version v from the case's lse and dlosses: dlogits into a NaN-filled
-/// buffer, or (in_place) over the logits themselves.
+/// One case through backward version v: dlogits, into its own buffer or in place over the logits.
 template <class E>
 Outputs run_backward(const CrossEntropyCase& k, int v, bool in_place = false) {
-  const std::int64_t B = k.shape.B, T = k.shape.T, V = k.shape.V;
-  DeviceBuffer<E> logits(device_values<E>(k.logits)), out(in_place ? 0 : B * T * V);
-  out.fill_nan();
-  DeviceBuffer<std::int32_t> targets(k.targets);
-  DeviceBuffer<float> lse(k.lse), dlosses(k.dlosses);
-  E* dlogits = in_place ? logits.get() : out.get();
-  check(llmlab::cuda::cross_entropy_backward(logits.cget(), targets.cget(), lse.cget(),
-                                             dlosses.cget(), dlogits, B, T, V,
-                                             llmlab::cuda::kCrossEntropyIgnoreIndex, v),
-        "cross_entropy_backward");
-  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  return {{"dlogits", in_place ? logits.widened() : out.widened()}};
+  Outputs got;
+  const std::string error = llmlab::testing::run_cross_entropy_backward<E>(k, v, got, in_place);
+  EXPECT_EQ(error, "") << k.shape.label();
+  return got;
 }
 
 std::string case_name(const char* what, const CrossEntropyCase& k, int v) {

@@ -1,0 +1,175 @@
+/// \file
+/// \brief Chapter 05's checks: the fused cross-entropy forward (losses and lse) and backward
+/// (dlogits, also in place) against the reference, fp32 and bf16 logits, bitwise reruns, and the
+/// handout's worked examples through your kernels.
+///
+/// Each check runs a launcher (the solution's, or yours in lab/ when built with
+/// -DLLMLAB_CHECK_LAB=ON) on cross-entropy's sweep (V = 1 to GPT-2's 50257, logits ×1000 and
+/// ×1e-3, targets whose probability underflows, ignored targets) and compares its outputs with the
+/// reference computed in double by the oracle's ratio rule: forward outputs may be off by at most
+/// twice what the same computation done plainly in float is off (k = 2), gradients thrice (k = 3),
+/// plus a few ulps. A failure prints both errors, the ratio and the first bad index.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "llmlab/core/dtype.hpp"
+#include "llmlab/cuda/cross_entropy.cuh"
+#include "llmlab/cuda/kernel.cuh"
+#include "llmlab/testing/agree.hpp"
+#include "llmlab/testing/cross_entropy_case.hpp"
+#include "llmlab/testing/cross_entropy_launch.hpp"
+
+namespace {
+
+using llmlab::DType;
+using llmlab::testing::cross_entropy_expected;
+using llmlab::testing::cross_entropy_shapes;
+using llmlab::testing::CrossEntropyCase;
+using llmlab::testing::CrossEntropyShape;
+using llmlab::testing::expect_all_agree;
+using llmlab::testing::make_cross_entropy_case;
+using llmlab::testing::only;
+using llmlab::testing::Outputs;
+using llmlab::testing::run_cross_entropy_backward;
+using llmlab::testing::run_cross_entropy_forward;
+
+std::string param_name(const ::testing::TestParamInfo<int>& info) {
+  return info.param == 0 ? "Best" : "V" + std::to_string(info.param);
+}
+
+/// "cross_entropy_forward f32 (3, 17, 97) x~U(±4) v0": what a message names.
+std::string case_name(const char* fn, const CrossEntropyCase& k, int v) {
+  return std::string(fn) + " " + std::string(llmlab::dtype_name(k.dtype)) + " " + k.shape.label() +
+         " v" + std::to_string(v);
+}
+
+/// The forward of E on every case of the sweep in dtype d, judged; version v.
+template <class E>
+void forward_on_the_sweep(DType d, int v) {
+  for (const CrossEntropyShape& shape : cross_entropy_shapes()) {
+    const CrossEntropyCase k = make_cross_entropy_case(shape, d);
+    const std::string name = case_name("cross_entropy_forward", k, v);
+    Outputs got;
+    const std::string error = run_cross_entropy_forward<E>(k, v, got);
+    if (!error.empty()) FAIL() << name << ": " << error;
+    expect_all_agree(name, only(cross_entropy_expected(k), {"losses", "lse"}), got);
+  }
+}
+
+/// The backward of E on every case of the sweep in dtype d, judged; version v.
+template <class E>
+void backward_on_the_sweep(DType d, int v) {
+  for (const CrossEntropyShape& shape : cross_entropy_shapes()) {
+    const CrossEntropyCase k = make_cross_entropy_case(shape, d);
+    const std::string name = case_name("cross_entropy_backward", k, v);
+    Outputs got;
+    const std::string error = run_cross_entropy_backward<E>(k, v, got);
+    if (!error.empty()) FAIL() << name << ": " << error;
+    expect_all_agree(name, only(cross_entropy_expected(k), {"dlogits"}), got);
+  }
+}
+
+// The shapes, inputs, reference and rules are cross-entropy's one description
+// (llmlab/testing/cross_entropy_case.hpp), the same `llmlab verify cross_entropy` and llmlab's own
+// tests use. Your kernels run through llmlab/testing/cross_entropy_launch.hpp: outputs NaN-filled
+// first, the backward from the lse the double reference computed.
+
+class CrossEntropyForward : public ::testing::TestWithParam<int> {};
+
+TEST_P(CrossEntropyForward, Float32LogitsMatchReferenceWithinTwiceFloat32Error) {
+  forward_on_the_sweep<float>(DType::f32, GetParam());
+}
+
+TEST_P(CrossEntropyForward, Bf16LogitsAreReadAsFloatLossesStayFloat32) {
+  forward_on_the_sweep<__nv_bfloat16>(DType::bf16, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, CrossEntropyForward,
+                         ::testing::Range(0, llmlab::cuda::cross_entropy_forward_versions + 1),
+                         param_name);
+
+class CrossEntropyBackward : public ::testing::TestWithParam<int> {};
+
+TEST_P(CrossEntropyBackward, Float32GradientMatchesReferenceWithinThriceFloat32Error) {
+  backward_on_the_sweep<float>(DType::f32, GetParam());
+}
+
+TEST_P(CrossEntropyBackward, Bf16GradientIsComputedInFloatAndRoundedOnce) {
+  backward_on_the_sweep<__nv_bfloat16>(DType::bf16, GetParam());
+}
+
+TEST_P(CrossEntropyBackward, InPlaceOverTheLogitsEqualsAFreshBufferBitwise) {
+  const CrossEntropyCase k = make_cross_entropy_case({3, 17, 97, 4, 4}, DType::f32);
+  Outputs fresh, in_place;
+  const std::string e1 = run_cross_entropy_backward<float>(k, GetParam(), fresh);
+  const std::string e2 = run_cross_entropy_backward<float>(k, GetParam(), in_place, true);
+  if (!e1.empty() || !e2.empty()) FAIL() << e1 << e2;
+  EXPECT_EQ(fresh, in_place) << "dlogits written over the logits differs from a separate buffer: "
+                                "some lane read a logit after another lane overwrote it";
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, CrossEntropyBackward,
+                         ::testing::Range(0, llmlab::cuda::cross_entropy_backward_versions + 1),
+                         param_name);
+
+TEST(Determinism, RerunsGiveTheSameBits) {
+  // The handout promises it: the warp merges in a fixed butterfly order, no atomics.
+  const CrossEntropyCase k = make_cross_entropy_case({1, 2, 50257, 4}, DType::f32);
+  Outputs a, b, da, db;
+  for (const std::string& e : {run_cross_entropy_forward<float>(k, 0, a),
+                               run_cross_entropy_forward<float>(k, 0, b),
+                               run_cross_entropy_backward<float>(k, 0, da),
+                               run_cross_entropy_backward<float>(k, 0, db)})
+    if (!e.empty()) FAIL() << e;
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(da, db);
+}
+
+// ---- the handout's worked examples, through your kernels ----------------------------------------
+
+/// One row of V = 3 logits, its target and dloss = 1, as a case of the description.
+CrossEntropyCase handout_row(std::vector<float> logits, std::int32_t target, float lse) {
+  return {CrossEntropyShape{1, 1, 3, 1}, DType::f32, std::move(logits), {target}, {1.0f}, {lse}};
+}
+
+/// Logits (2, 1, 0.1) with target 0: lse = 2.417030, loss = 0.417030 (perplexity 1.517), and
+/// dlogits = p − onehot = (−0.340999, 0.242433, 0.098566).
+TEST(Handout, LogitsTwoOneAndATenthWithTargetZero) {
+  const CrossEntropyCase k = handout_row({2.0f, 1.0f, 0.1f}, 0, 2.4170300f);
+  Outputs fwd, bwd;
+  const std::string e1 = run_cross_entropy_forward<float>(k, 0, fwd);
+  const std::string e2 = run_cross_entropy_backward<float>(k, 0, bwd);
+  if (!e1.empty() || !e2.empty()) FAIL() << e1 << e2;
+  EXPECT_NEAR(fwd.at("lse")[0], 2.417030, 1e-6);
+  EXPECT_NEAR(fwd.at("losses")[0], 0.417030, 1e-6);
+  EXPECT_NEAR(std::exp(fwd.at("losses")[0]), 1.517448, 1e-5) << "perplexity";
+  const double want[] = {-0.340999, 0.242433, 0.098566};
+  for (int v = 0; v < 3; ++v) EXPECT_NEAR(bwd.at("dlogits")[v], want[v], 1e-6) << "dlogits " << v;
+  expect_all_agree("handout row", only(cross_entropy_expected(k), {"losses", "lse"}), fwd);
+  expect_all_agree("handout row", only(cross_entropy_expected(k), {"dlogits"}), bwd);
+}
+
+/// Logits (1000, 999, 998) with target 2: e^1000 overflows (float's largest is ≈ e^88.7), but with
+/// the maximum taken out lse = 1000 + log(1 + e^−1 + e^−2) = 1000.407606 and the loss is 2.407606,
+/// the same loss as logits (2, 1, 0): a softmax does not see a shift of every logit.
+TEST(Handout, LogitsNearAThousandDoNotOverflow) {
+  const CrossEntropyCase k = handout_row({1000.0f, 999.0f, 998.0f}, 2, 1000.407606f);
+  Outputs fwd, bwd;
+  const std::string e1 = run_cross_entropy_forward<float>(k, 0, fwd);
+  const std::string e2 = run_cross_entropy_backward<float>(k, 0, bwd);
+  if (!e1.empty() || !e2.empty()) FAIL() << e1 << e2;
+  // float's spacing at 1000 is 6.1e-5: lse and the loss carry that much.
+  EXPECT_NEAR(fwd.at("lse")[0], 1000.407606, 1.2e-4);
+  EXPECT_NEAR(fwd.at("losses")[0], 2.407606, 1.2e-4);
+  const double want[] = {0.665241, 0.244728, 0.090031 - 1.0};  // p − onehot, p ≈ (0.665, 0.245, 0.090)
+  for (int v = 0; v < 3; ++v) EXPECT_NEAR(bwd.at("dlogits")[v], want[v], 1e-4) << "dlogits " << v;
+  expect_all_agree("handout row x1000", only(cross_entropy_expected(k), {"losses", "lse"}), fwd);
+  expect_all_agree("handout row x1000", only(cross_entropy_expected(k), {"dlogits"}), bwd);
+}
+
+}  // namespace

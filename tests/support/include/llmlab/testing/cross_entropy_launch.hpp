@@ -1,0 +1,62 @@
+#pragma once
+/// \file
+/// \ingroup group_cross_entropy
+/// \brief cross_entropy's launchers (<llmlab/cuda/cross_entropy.cuh>) on one case of its
+/// description (cross_entropy_case.hpp), their outputs collected by name for `judge` /
+/// `expect_all_agree`. Used by tests/cross_entropy_test.cpp and chapter 05's checks, whichever
+/// kernels they link (llmlab's, a student's lab, the nvcc-built ones).
+
+#include <cstdint>
+#include <string>
+
+#include "llmlab/cuda/cross_entropy.cuh"
+#include "llmlab/cuda/kernel.cuh"
+#include "llmlab/testing/component.hpp"
+#include "llmlab/testing/cross_entropy_case.hpp"
+#include "llmlab/testing/device.hpp"
+#include "llmlab/testing/launch.hpp"
+#include "llmlab/testing/values.hpp"
+
+namespace llmlab::testing {
+
+/// The case through forward version v (E: float or __nv_bfloat16, the case's dtype), ignore_index
+/// −100. Fills `got` with losses and lse (B·T each), their buffers NaN first so an element the
+/// kernel never writes cannot pass. @returns run()'s message when the launch or the kernel failed
+/// (a lab's "not implemented" included; `got` is left as it was), else "".
+template <class E>
+std::string run_cross_entropy_forward(const CrossEntropyCase& k, int v, Outputs& got) {
+  const std::int64_t B = k.shape.B, T = k.shape.T, V = k.shape.V;
+  DeviceBuffer<E> logits(device_values<E>(k.logits));
+  DeviceBuffer<std::int32_t> targets(k.targets);
+  DeviceBuffer<float> losses(B * T), lse(B * T);
+  losses.fill_nan();
+  lse.fill_nan();
+  const std::string error = run([&] {
+    return cuda::cross_entropy_forward(logits.cget(), targets.cget(), losses.get(), lse.get(), B, T,
+                                       V, cuda::kCrossEntropyIgnoreIndex, v);
+  });
+  if (error.empty()) got = {{"losses", losses.widened()}, {"lse", lse.widened()}};
+  return error;
+}
+
+/// The case through backward version v, from the case's lse and dlosses: dlogits into a
+/// NaN-filled buffer, or (in_place) over the logits themselves, as llm.c's fused classifier
+/// does. Fills `got` with dlogits (B·T·V). @returns run()'s message on failure, else "".
+template <class E>
+std::string run_cross_entropy_backward(const CrossEntropyCase& k, int v, Outputs& got,
+                                       bool in_place = false) {
+  const std::int64_t B = k.shape.B, T = k.shape.T, V = k.shape.V;
+  DeviceBuffer<E> logits(device_values<E>(k.logits)), out(in_place ? 0 : B * T * V);
+  out.fill_nan();
+  DeviceBuffer<std::int32_t> targets(k.targets);
+  DeviceBuffer<float> lse(k.lse), dlosses(k.dlosses);
+  E* dlogits = in_place ? logits.get() : out.get();
+  const std::string error = run([&] {
+    return cuda::cross_entropy_backward(logits.cget(), targets.cget(), lse.cget(), dlosses.cget(),
+                                        dlogits, B, T, V, cuda::kCrossEntropyIgnoreIndex, v);
+  });
+  if (error.empty()) got = {{"dlogits", in_place ? logits.widened() : out.widened()}};
+  return error;
+}
+
+}  // namespace llmlab::testing
