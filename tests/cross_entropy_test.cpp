@@ -109,9 +109,9 @@ TEST(CrossEntropyReference, InDoubleMatchesPyTorchFloat64ToTenDigits) {
     // Both compute in double; exp, log and the sums' order differ by a few 1e-16.
     const char* what[] = {"out", "mean", "dlogits"};
     for (int i = 0; i < 3; ++i)
-      LLMLAB_EXPECT_AGREES(compare_golden("ref<double> cross_entropy " + std::string(what[i]) +
-                                              " " + c,
-                                          golden_file(c, what[i]), got[i], Rule::relative(1e-10)));
+      LLMLAB_EXPECT_AGREES(
+          compare_golden("ref<double> cross_entropy " + std::string(what[i]) + " " + c,
+                         golden_file(c, what[i]), got[i], Rule::relative(1e-10)));
   }
 }
 
@@ -126,15 +126,15 @@ TEST(CrossEntropyReference, InFloatMatchesPyTorchWithinTwoUlpsTimesRootV) {
     // and the subtraction of the target's logit round once each, relative to max|ℓ| (≥ the lse's
     // part); the mean adds ≤ B·T more roundings, fewer than V here.
     const Rule rule = Rule::within_ulps(2, V, DType::f32);
-    LLMLAB_EXPECT_AGREES(compare_golden("ref<float> cross_entropy out " + c,
-                                        golden_file(c, "out"), got[0], rule));
-    LLMLAB_EXPECT_AGREES(compare_golden("ref<float> cross_entropy mean " + c,
-                                        golden_file(c, "mean"), got[1], rule));
+    LLMLAB_EXPECT_AGREES(
+        compare_golden("ref<float> cross_entropy out " + c, golden_file(c, "out"), got[0], rule));
+    LLMLAB_EXPECT_AGREES(
+        compare_golden("ref<float> cross_entropy mean " + c, golden_file(c, "mean"), got[1], rule));
     // dlogits = (e^{x − lse} − [v = y]) dℓ: lse's rounding error, a few ulps of |lse| ≤ max|x| +
     // log V, becomes a relative error of p, and |p dℓ| ≤ 1 — so the ulps are taken at that
     // magnitude, not at max|dlogits| (logits ×1000 have lse ≈ 1000 and p ≈ 0.9: 2e-5 apart).
-    const double lse_bound = static_cast<double>(xt::amax(xt::abs(in.logits))()) +
-                             std::log(static_cast<double>(V));
+    const double lse_bound =
+        static_cast<double>(xt::amax(xt::abs(in.logits))()) + std::log(static_cast<double>(V));
     LLMLAB_EXPECT_AGREES(compare_golden("ref<float> cross_entropy dlogits " + c,
                                         golden_file(c, "dlogits"), got[2],
                                         rule.at_magnitude(std::max(lse_bound, 1.0))));
@@ -183,8 +183,11 @@ TEST(CrossEntropyReference, RejectsBadTargetsAndShapesNamingThem) {
   expect_error([&] { llmlab::ref::cross_entropy_forward(x, wrong); },
                {"cross_entropy_forward", "logits is (2, 3, 5) but targets is (3, 2)"});
   const xt::xtensor<double, 3> empty = xt::zeros<double>({2, 3, 0});
-  expect_error([&] { llmlab::ref::cross_entropy_forward(empty, xt::zeros<std::int32_t>({2, 3})); },
-               {"cross_entropy_forward", "(2, 3, 0)"});
+  expect_error(
+      [&] {
+        llmlab::ref::cross_entropy_forward(empty, xt::zeros<std::int32_t>({2, 3}));
+      },
+      {"cross_entropy_forward", "(2, 3, 0)"});
 }
 
 // ---- every kernel version against the reference -------------------------------------------------
@@ -265,8 +268,8 @@ TEST_P(CrossEntropyBackwardKernel, Bfloat16MatchesReferenceWithinThriceBfloat16E
 TEST_P(CrossEntropyBackwardKernel, InPlaceOverTheLogitsEqualsOutOfPlaceBitwise) {
   // dlogits written over the logits (llm.c's fused classifier) must be what a separate buffer
   // gets: every logit is read before its own gradient overwrites it.
-  for (const CrossEntropyShape& shape : {CrossEntropyShape{3, 17, 97, 4, 4},
-                                         CrossEntropyShape{1, 3, 1025, 8}}) {
+  for (const CrossEntropyShape& shape :
+       {CrossEntropyShape{3, 17, 97, 4, 4}, CrossEntropyShape{1, 3, 1025, 8}}) {
     for (const DType d : {DType::f32, DType::bf16}) {
       const CrossEntropyCase k = make_cross_entropy_case(shape, d);
       if (d == DType::f32)
@@ -347,7 +350,8 @@ __global__ void nll_of_probabilities(const float* __restrict__ p,
   losses[r] = y == llmlab::cuda::kCrossEntropyIgnoreIndex ? 0.0f : -logf(p[r * V + y]);
 }
 
-/// The sweep's labels whose losses a wrong forward gets wrong; `run` writes losses (B·T) for a case.
+/// The sweep's labels whose losses a wrong forward gets wrong; `run` writes losses (B·T) for a
+/// case.
 template <class Run>
 std::vector<std::string> rejected_by_the_sweep(const char* what, Run run) {
   std::vector<std::string> rejected;
@@ -370,8 +374,8 @@ std::vector<std::string> rejected_by_the_sweep(const char* what, Run run) {
 
 TEST(CrossEntropyOracle, RejectsAKernelThatForgetsTheRowMaximumWhereExpOverflows) {
   const auto rejected = rejected_by_the_sweep(
-      "cross_entropy without the max", [](const CrossEntropyCase& k, auto& logits, auto& targets,
-                                          auto& losses) {
+      "cross_entropy without the max",
+      [](const CrossEntropyCase& k, auto& logits, auto& targets, auto& losses) {
         const std::int64_t N = k.shape.B * k.shape.T;
         DeviceBuffer<float> lse(N);
         check(llmlab::cuda::launch(llmlab::cuda::thread_per_item_config(N, 32),
@@ -387,15 +391,15 @@ TEST(CrossEntropyOracle, RejectsAKernelThatForgetsTheRowMaximumWhereExpOverflows
 
 TEST(CrossEntropyOracle, RejectsMinusLogOfASoftmaxProbabilityWhereTheTargetsUnderflow) {
   const auto rejected = rejected_by_the_sweep(
-      "cross_entropy as -log softmax", [](const CrossEntropyCase& k, auto& logits, auto& targets,
-                                          auto& losses) {
+      "cross_entropy as -log softmax",
+      [](const CrossEntropyCase& k, auto& logits, auto& targets, auto& losses) {
         const std::int64_t N = k.shape.B * k.shape.T, V = k.shape.V;
         DeviceBuffer<float> p(N * V);
         check(llmlab::cuda::softmax_forward(logits.cget(), p.get(), N, V), "softmax_forward");
-        check(llmlab::cuda::launch(llmlab::cuda::thread_per_item_config(N, 32),
-                                   nll_of_probabilities, p.cget(), targets.cget(), losses.get(), N,
-                                   V),
-              "launch");
+        check(
+            llmlab::cuda::launch(llmlab::cuda::thread_per_item_config(N, 32), nll_of_probabilities,
+                                 p.cget(), targets.cget(), losses.get(), N, V),
+            "launch");
       });
   // Logits ×1000 are one-hot rows: a target that is not its row's maximum has p ≈ e^{-hundreds}.
   const std::vector<std::string> want = {"(2, 5, 97) x~U(±1000)",

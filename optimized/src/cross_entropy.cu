@@ -20,8 +20,8 @@
 ///   what fusion removes.
 /// - v2 fused (llm.c's fused classifier): one warp per row keeps online softmax's running
 ///   (max, sum) per lane (primitives.cuh's MaxSum, push, warp_allmerge), so each logit is read
-///   once, and lane 0 writes \f$ \mathrm{lse} = m + \log d \f$ and \f$ \ell = \mathrm{lse} - x_y \f$.
-///   No workspace.
+///   once, and lane 0 writes \f$ \mathrm{lse} = m + \log d \f$ and \f$ \ell = \mathrm{lse} - x_y
+///   \f$. No workspace.
 ///
 /// Backward versions (ratio rule, k = 3):
 /// - v1 unfused: an elementwise kernel writes \f$ p = e^{x - \mathrm{lse}} \f$ into a (B·T, V)
@@ -190,15 +190,15 @@ bool check_args(const char* where, const std::int32_t* targets, std::int64_t B, 
   const cudaError_t err =
       cudaMemcpy(host.data(), targets, host.size() * sizeof(std::int32_t), cudaMemcpyDeviceToHost);
   if (err != cudaSuccess)
-    throw Error(where, std::string("copying targets to the host failed: ") +
-                           cudaGetErrorString(err));
+    throw Error(where,
+                std::string("copying targets to the host failed: ") + cudaGetErrorString(err));
   for (std::int64_t r = 0; r < N; ++r) {
     const std::int32_t y = host[static_cast<std::size_t>(r)];
     if (y != ignore_index && (y < 0 || y >= V))
       throw Error(where, "targets[" + std::to_string(r / T_) + ", " + std::to_string(r % T_) +
-                             "] = " + std::to_string(y) + " is outside [0, V = " +
-                             std::to_string(V) + ") and is not ignore_index = " +
-                             std::to_string(ignore_index));
+                             "] = " + std::to_string(y) +
+                             " is outside [0, V = " + std::to_string(V) +
+                             ") and is not ignore_index = " + std::to_string(ignore_index));
   }
   return true;
 }
@@ -221,8 +221,8 @@ cudaError_t with_workspace(std::int64_t floats, Body body) {
 
 template <class T>
 cudaError_t forward_impl(const T* logits, const std::int32_t* targets, float* losses, float* lse,
-                         std::int64_t B, std::int64_t T_, std::int64_t V,
-                         std::int32_t ignore_index, int version) {
+                         std::int64_t B, std::int64_t T_, std::int64_t V, std::int32_t ignore_index,
+                         int version) {
   if (!check_args("cross_entropy_forward", targets, B, T_, V, ignore_index, version,
                   cross_entropy_forward_versions,
                   {{logits, "logits"}, {losses, "losses"}, {lse, "lse"}}))
@@ -230,8 +230,8 @@ cudaError_t forward_impl(const T* logits, const std::int32_t* targets, float* lo
   const std::int64_t N = B * T_;
   if (version == 1)
     return with_workspace(N * V, [&](float* logp) {
-      const cudaError_t err = launch(warp_per_row_config(N), log_softmax_rows<T>, logits, logp,
-                                     lse, N, V);
+      const cudaError_t err =
+          launch(warp_per_row_config(N), log_softmax_rows<T>, logits, logp, lse, N, V);
       if (err != cudaSuccess) return err;
       return launch(thread_per_item_config(N), nll_rows, static_cast<const float*>(logp), targets,
                     losses, N, V, ignore_index);
@@ -251,14 +251,14 @@ cudaError_t backward_impl(const T* logits, const std::int32_t* targets, const fl
   const std::int64_t N = B * T_, n = N * V;
   if (version == 1)
     return with_workspace(n, [&](float* p) {
-      const cudaError_t err = launch(thread_per_item_config(n), probabilities<T>, logits, lse, p,
-                                     n, V);
+      const cudaError_t err =
+          launch(thread_per_item_config(n), probabilities<T>, logits, lse, p, n, V);
       if (err != cudaSuccess) return err;
       return launch(thread_per_item_config(n), gradient_from_probabilities<T>,
                     static_cast<const float*>(p), targets, dlosses, dlogits, n, V, ignore_index);
     });
-  return launch(warp_per_row_config(N), cross_entropy_backward_v2<T>, logits, targets, lse,
-                dlosses, dlogits, N, V, ignore_index);
+  return launch(warp_per_row_config(N), cross_entropy_backward_v2<T>, logits, targets, lse, dlosses,
+                dlogits, N, V, ignore_index);
 }
 
 }  // namespace

@@ -37,12 +37,11 @@ void bind_cross_entropy(py::module_& ref, py::module_& cuda) {
       "cross_entropy_forward",
       [](const py::array& logits, const py::array& targets, std::int32_t ignore_index) {
         const auto y = ids_int32(targets, "cross_entropy_forward");
-        return dispatch_float("cross_entropy_forward", {{"logits", &logits}},
-                              [&]<class T>() -> py::array {
-                                return to_numpy(ref::cross_entropy_forward<T>(
-                                    to_xtensor<T, 3>(logits, "cross_entropy_forward", "logits"),
-                                    y, ignore_index));
-                              });
+        return dispatch_float(
+            "cross_entropy_forward", {{"logits", &logits}}, [&]<class T>() -> py::array {
+              return to_numpy(ref::cross_entropy_forward<T>(
+                  to_xtensor<T, 3>(logits, "cross_entropy_forward", "logits"), y, ignore_index));
+            });
       },
       py::arg("logits"), py::arg("targets"), py::arg("ignore_index") = ref::kIgnoreIndex,
       "losses (B, T) = lse(logits) - logits[target] for logits (B, T, V), targets (B, T); 0 "

@@ -27,10 +27,9 @@ void check_targets(const char* where, const xt::xtensor<T, 3>& logits,
     for (std::size_t t = 0; t < T_; ++t) {
       const std::int32_t y = targets(b, t);
       if (y != ignore_index && (y < 0 || static_cast<std::size_t>(y) >= V))
-        throw Error(where, "targets[" + std::to_string(b) + ", " + std::to_string(t) +
-                               "] = " + std::to_string(y) + " is outside [0, V = " +
-                               std::to_string(V) + ") and is not ignore_index = " +
-                               std::to_string(ignore_index));
+        throw Error(where, "targets[" + std::to_string(b) + ", " + std::to_string(t) + "] = " +
+                               std::to_string(y) + " is outside [0, V = " + std::to_string(V) +
+                               ") and is not ignore_index = " + std::to_string(ignore_index));
     }
 }
 
@@ -51,8 +50,7 @@ T row_logsumexp(const T* x, std::size_t V) {
 template <class T>
 xt::xtensor<T, 2> logsumexp(const xt::xtensor<T, 3>& logits) {
   const std::size_t B = logits.shape(0), T_ = logits.shape(1), V = logits.shape(2);
-  if (V == 0)
-    throw Error("logsumexp", "logits is " + shape_of(logits) + ": rows of V = 0 logits");
+  if (V == 0) throw Error("logsumexp", "logits is " + shape_of(logits) + ": rows of V = 0 logits");
   xt::xtensor<T, 2> lse = xt::empty<T>({B, T_});
   for (std::size_t r = 0; r < B * T_; ++r) lse.data()[r] = row_logsumexp(logits.data() + r * V, V);
   return lse;
@@ -111,8 +109,8 @@ xt::xtensor<T, 3> cross_entropy_backward(const xt::xtensor<T, 2>& dlosses,
     T* dx = dlogits.data() + r * V;
     const T dl = dlosses.data()[r];
     for (std::size_t v = 0; v < V; ++v)
-      dx[v] = (std::exp(x[v] - lse.data()[r]) - (v == static_cast<std::size_t>(y) ? T(1) : T(0))) *
-              dl;
+      dx[v] =
+          (std::exp(x[v] - lse.data()[r]) - (v == static_cast<std::size_t>(y) ? T(1) : T(0))) * dl;
   }
   return dlogits;
 }
@@ -130,8 +128,8 @@ template xt::xtensor<float, 2> cross_entropy_forward(const xt::xtensor<float, 3>
 template xt::xtensor<double, 2> cross_entropy_forward(const xt::xtensor<double, 3>&,
                                                       const xt::xtensor<std::int32_t, 2>&,
                                                       std::int32_t);
-template float cross_entropy_mean(const xt::xtensor<float, 2>&,
-                                  const xt::xtensor<std::int32_t, 2>&, std::int32_t);
+template float cross_entropy_mean(const xt::xtensor<float, 2>&, const xt::xtensor<std::int32_t, 2>&,
+                                  std::int32_t);
 template double cross_entropy_mean(const xt::xtensor<double, 2>&,
                                    const xt::xtensor<std::int32_t, 2>&, std::int32_t);
 template xt::xtensor<float, 3> cross_entropy_backward(const xt::xtensor<float, 2>&,

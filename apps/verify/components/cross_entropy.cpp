@@ -70,16 +70,16 @@ Component cross_entropy_component() {
                            "B", "T", "V", "ignore_index"),
            LLMLAB_C_SYMBOL(llmlab_cross_entropy_forward_bf16, "logits", "targets", "losses", "lse",
                            "B", "T", "V", "ignore_index"),
-           LLMLAB_C_SYMBOL(llmlab_cross_entropy_backward_f32, "logits", "targets", "lse",
-                           "dlosses", "dlogits", "B", "T", "V", "ignore_index"),
+           LLMLAB_C_SYMBOL(llmlab_cross_entropy_backward_f32, "logits", "targets", "lse", "dlosses",
+                           "dlogits", "B", "T", "V", "ignore_index"),
            LLMLAB_C_SYMBOL(llmlab_cross_entropy_backward_bf16, "logits", "targets", "lse",
                            "dlosses", "dlogits", "B", "T", "V", "ignore_index")},
           case_labels(testing::cross_entropy_shapes()),
-          rules_in_words({testing::cross_entropy_expected(
-                              testing::make_cross_entropy_case(shape, DType::f32)),
-                          testing::only(testing::cross_entropy_expected(
-                                            testing::make_cross_entropy_case(shape, DType::bf16)),
-                                        {"dlogits"})}),
+          rules_in_words(
+              {testing::cross_entropy_expected(testing::make_cross_entropy_case(shape, DType::f32)),
+               testing::only(testing::cross_entropy_expected(
+                                 testing::make_cross_entropy_case(shape, DType::bf16)),
+                             {"dlogits"})}),
           sweep};
 }
 

@@ -121,10 +121,9 @@ TEST(Determinism, RerunsGiveTheSameBits) {
   // The handout promises it: the warp merges in a fixed butterfly order, no atomics.
   const CrossEntropyCase k = make_cross_entropy_case({1, 2, 50257, 4}, DType::f32);
   Outputs a, b, da, db;
-  for (const std::string& e : {run_cross_entropy_forward<float>(k, 0, a),
-                               run_cross_entropy_forward<float>(k, 0, b),
-                               run_cross_entropy_backward<float>(k, 0, da),
-                               run_cross_entropy_backward<float>(k, 0, db)})
+  for (const std::string& e :
+       {run_cross_entropy_forward<float>(k, 0, a), run_cross_entropy_forward<float>(k, 0, b),
+        run_cross_entropy_backward<float>(k, 0, da), run_cross_entropy_backward<float>(k, 0, db)})
     if (!e.empty()) FAIL() << e;
   EXPECT_EQ(a, b);
   EXPECT_EQ(da, db);
@@ -166,7 +165,8 @@ TEST(Handout, LogitsNearAThousandDoNotOverflow) {
   // float's spacing at 1000 is 6.1e-5: lse and the loss carry that much.
   EXPECT_NEAR(fwd.at("lse")[0], 1000.407606, 1.2e-4);
   EXPECT_NEAR(fwd.at("losses")[0], 2.407606, 1.2e-4);
-  const double want[] = {0.665241, 0.244728, 0.090031 - 1.0};  // p − onehot, p ≈ (0.665, 0.245, 0.090)
+  const double want[] = {0.665241, 0.244728,
+                         0.090031 - 1.0};  // p − onehot, p ≈ (0.665, 0.245, 0.090)
   for (int v = 0; v < 3; ++v) EXPECT_NEAR(bwd.at("dlogits")[v], want[v], 1e-4) << "dlogits " << v;
   expect_all_agree("handout row x1000", only(cross_entropy_expected(k), {"losses", "lse"}), fwd);
   expect_all_agree("handout row x1000", only(cross_entropy_expected(k), {"dlogits"}), bwd);

@@ -32,9 +32,9 @@ namespace llmlab::cuda {
 namespace {
 
 // [[maybe_unused]] only because the starter code does not use them all yet.
-constexpr int kBlock = 256;             // threads per block, every kernel
-constexpr int kWarp = 32;               // lanes per warp
-constexpr int kWarps = kBlock / kWarp;  // warps per block = rows per block
+constexpr int kBlock = 256;                                   // threads per block, every kernel
+constexpr int kWarp = 32;                                     // lanes per warp
+constexpr int kWarps = kBlock / kWarp;                        // warps per block = rows per block
 [[maybe_unused]] constexpr unsigned kFullMask = 0xffffffffu;  // all 32 lanes of a warp
 
 /// x as a float (exact for both element types): what the kernels compute in.
@@ -71,7 +71,8 @@ struct Running {
 
 // ---- step 3: merging running states -------------------------------------------------------------
 
-/// The state of two disjoint parts together: m = max(a.m, b.m), d = a.d e^{a.m − m} + b.d e^{b.m − m}.
+/// The state of two disjoint parts together:
+/// m = max(a.m, b.m), d = a.d e^{a.m − m} + b.d e^{b.m − m}.
 [[maybe_unused]] __device__ __forceinline__ Running merge(Running a, Running b) {
   // TODO(step 3): compute m = fmaxf(a.m, b.m); if m == -INFINITY both parts are empty: return a.
   //   Otherwise return {m, a.d * expf(a.m - m) + b.d * expf(b.m - m)}.
@@ -82,7 +83,8 @@ struct Running {
 /// The merge of all 32 lanes' states, every lane ending with it.
 [[maybe_unused]] __device__ __forceinline__ Running warp_merge(Running s) {
   // TODO(step 3): for offset = 16, 8, 4, 2, 1: fetch the partner's state,
-  //     Running other{__shfl_xor_sync(kFullMask, s.m, offset), __shfl_xor_sync(kFullMask, s.d, offset)};
+  //     Running other{__shfl_xor_sync(kFullMask, s.m, offset),
+  //                   __shfl_xor_sync(kFullMask, s.d, offset)};
   //   and s = merge(s, other). After five steps every lane holds the whole warp's (m, d).
   return s;
 }
@@ -151,8 +153,8 @@ void check_arguments(const char* where, std::int64_t B, std::int64_t T_, std::in
 
 template <class T>
 cudaError_t forward_impl(const T* logits, const std::int32_t* targets, float* losses, float* lse,
-                         std::int64_t B, std::int64_t T_, std::int64_t V,
-                         std::int32_t ignore_index, int version) {
+                         std::int64_t B, std::int64_t T_, std::int64_t V, std::int32_t ignore_index,
+                         int version) {
   check_arguments("cross_entropy_forward", B, T_, V, version, cross_entropy_forward_versions,
                   {logits, targets, losses, lse});
   const std::int64_t rows = B * T_;

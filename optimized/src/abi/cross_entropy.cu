@@ -3,11 +3,10 @@
 /// \brief cross_entropy's C ABI (<llmlab/cuda/abi/cross_entropy.h>) over llmlab's kernels,
 /// default version.
 
-#include "llmlab/cuda/abi/cross_entropy.h"
-
 #include <cstdint>
 
 #include "abi_common.cuh"
+#include "llmlab/cuda/abi/cross_entropy.h"
 #include "llmlab/cuda/cross_entropy.cuh"
 
 using llmlab::cuda::abi::as_bf16;
@@ -19,13 +18,12 @@ int llmlab_cross_entropy_forward_f32(const float* logits, const int32_t* targets
                                      float* lse, int64_t B, int64_t T, int64_t V,
                                      int32_t ignore_index) {
   return guarded([&] {
-    return llmlab::cuda::cross_entropy_forward(logits, targets, losses, lse, B, T, V,
-                                               ignore_index);
+    return llmlab::cuda::cross_entropy_forward(logits, targets, losses, lse, B, T, V, ignore_index);
   });
 }
 
-int llmlab_cross_entropy_forward_bf16(const uint16_t* logits, const int32_t* targets,
-                                      float* losses, float* lse, int64_t B, int64_t T, int64_t V,
+int llmlab_cross_entropy_forward_bf16(const uint16_t* logits, const int32_t* targets, float* losses,
+                                      float* lse, int64_t B, int64_t T, int64_t V,
                                       int32_t ignore_index) {
   return guarded([&] {
     return llmlab::cuda::cross_entropy_forward(as_bf16(logits), targets, losses, lse, B, T, V,
@@ -33,9 +31,9 @@ int llmlab_cross_entropy_forward_bf16(const uint16_t* logits, const int32_t* tar
   });
 }
 
-int llmlab_cross_entropy_backward_f32(const float* logits, const int32_t* targets,
-                                      const float* lse, const float* dlosses, float* dlogits,
-                                      int64_t B, int64_t T, int64_t V, int32_t ignore_index) {
+int llmlab_cross_entropy_backward_f32(const float* logits, const int32_t* targets, const float* lse,
+                                      const float* dlosses, float* dlogits, int64_t B, int64_t T,
+                                      int64_t V, int32_t ignore_index) {
   return guarded([&] {
     return llmlab::cuda::cross_entropy_backward(logits, targets, lse, dlosses, dlogits, B, T, V,
                                                 ignore_index);

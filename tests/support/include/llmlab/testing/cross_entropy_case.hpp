@@ -31,11 +31,11 @@ enum class CrossEntropyRows {
 
 /// One point of cross_entropy's sweep: logits (B, T, V) and targets (B, T).
 struct CrossEntropyShape {
-  std::int64_t B;         ///< sequences
-  std::int64_t T;         ///< positions per sequence
-  std::int64_t V;         ///< vocabulary: logits per position
-  double scale;           ///< x ~ U(−scale, scale)
-  int ignore_every = 0;   ///< every ignore_every-th target (from the first) is ignore_index; 0: none
+  std::int64_t B;        ///< sequences
+  std::int64_t T;        ///< positions per sequence
+  std::int64_t V;        ///< vocabulary: logits per position
+  double scale;          ///< x ~ U(−scale, scale)
+  int ignore_every = 0;  ///< every ignore_every-th target (from the first) is ignore_index; 0: none
   CrossEntropyRows rows = CrossEntropyRows::uniform;  ///< how the logits are drawn
   /// "(3, 17, 97) x~U(±4), 1 in 4 targets ignored", "(2, 7, 97) x~U(±2), targets at max-120".
   std::string label() const {
@@ -58,8 +58,8 @@ struct CrossEntropyShape {
 inline const std::vector<CrossEntropyShape>& cross_entropy_shapes() {
   using enum CrossEntropyRows;
   static const std::vector<CrossEntropyShape> shapes = {
-      {2, 3, 1, 1},      {3, 5, 2, 2},         {3, 17, 97, 4, 4},          {1, 3, 1025, 8},
-      {1, 2, 50257, 4},  {2, 5, 97, 1000},     {2, 5, 97, 1e-3},           {2, 7, 97, 2, 0, unlikely},
+      {2, 3, 1, 1},         {3, 5, 2, 2},     {3, 17, 97, 4, 4}, {1, 3, 1025, 8},
+      {1, 2, 50257, 4},     {2, 5, 97, 1000}, {2, 5, 97, 1e-3},  {2, 7, 97, 2, 0, unlikely},
       {2, 3, 1025, 1000, 3}};
   return shapes;
 }
@@ -73,7 +73,7 @@ struct CrossEntropyCase {
   std::vector<float> logits;          ///< (B, T, V)
   std::vector<std::int32_t> targets;  ///< (B, T), each in [0, V) or ref::kIgnoreIndex
   std::vector<float> dlosses;         ///< (B, T) the backward's dloss, U(−1, 1)
-  std::vector<float> lse;             ///< (B, T) the backward's lse: the double reference's, in fp32
+  std::vector<float> lse;  ///< (B, T) the backward's lse: the double reference's, in fp32
   /// The targets as the reference takes them, (B, T).
   xt::xtensor<std::int32_t, 2> targets_tensor() const {
     xt::xtensor<std::int32_t, 2> t = xt::empty<std::int32_t>(
@@ -137,39 +137,38 @@ CrossEntropyRun<T> cross_entropy_reference(const CrossEntropyCase& k) {
 inline std::vector<Expected> cross_entropy_expected(const CrossEntropyCase& k) {
   const auto r64 = cross_entropy_reference<double>(k);
   const auto r32 = cross_entropy_reference<float>(k);
-  return {
-      {"losses", oracle::Rule::forward(DType::f32), widened(r64.losses), widened(r32.losses)},
-      {"lse", oracle::Rule::forward(DType::f32), widened(r64.lse), widened(r32.lse)},
-      {"dlogits", oracle::Rule::gradient(k.dtype), widened(r64.dlogits), widened(r32.dlogits)}};
+  return {{"losses", oracle::Rule::forward(DType::f32), widened(r64.losses), widened(r32.losses)},
+          {"lse", oracle::Rule::forward(DType::f32), widened(r64.lse), widened(r32.lse)},
+          {"dlogits", oracle::Rule::gradient(k.dtype), widened(r64.dlogits), widened(r32.dlogits)}};
 }
 
 /// cross_entropy's card: what its page says besides its C symbols.
 inline ComponentCard cross_entropy_card() {
-  return {"cross_entropy",
-          "per-token cross-entropy loss = lse(x) - x[target] with lse = m + log sum exp(x - m), "
-          "ignore_index -100, and its backward dlogits = (softmax(x) - onehot(target)) dloss "
-          "(fp32 or bf16 logits, fp32 math, fp32 losses)",
-          {"llmlab.ref.cross_entropy_forward(logits, targets, ignore_index=-100) -> losses",
-           "llmlab.ref.cross_entropy_backward(logits, targets, dlosses, ignore_index=-100) -> "
-           "dlogits",
-           "llmlab.ref.cross_entropy_mean(losses, targets, ignore_index=-100) -> mean",
-           "llmlab.ref.perplexity(mean_loss) -> ppl", "llmlab.ref.logsumexp(logits) -> lse",
-           "llmlab.cuda.cross_entropy_forward(logits, targets, ignore_index=-100, "
-           "dtype='float32', version=0) -> losses",
-           "llmlab.cuda.cross_entropy_backward(logits, targets, dlosses, ignore_index=-100, "
-           "dtype='float32', version=0) -> dlogits",
-           "llmlab.cuda.cross_entropy_forward_versions",
-           "llmlab.cuda.cross_entropy_backward_versions"},
-          {{"losses", "(B, T), fp32 in every dtype, overwritten: lse - x[target], 0 where ignored"},
-           {"lse", "(B, T), fp32 in every dtype, overwritten: m + log sum_v exp(x_v - m)"},
-           {"dlogits",
-            "(B, T, V), the logits' dtype, overwritten (may be the logits themselves: in place): "
-            "(exp(x - lse) - onehot) dloss, 0 on ignored rows"}},
-          "V = 1, 2, 97, 1025 (no multiple of a warp or a block) and GPT-2's 50257 (two rows); a "
-          "quarter and a third of the targets ignored; U(±1) to U(±8); ×1000 (exp overflows "
-          "without the row maximum), ×1e-3 (loss ≈ log V), and targets 120 below their row's "
-          "maximum (p underflows to 0 in float32 while the loss is ≈ 120)",
-          "ch05"};
+  return {
+      "cross_entropy",
+      "per-token cross-entropy loss = lse(x) - x[target] with lse = m + log sum exp(x - m), "
+      "ignore_index -100, and its backward dlogits = (softmax(x) - onehot(target)) dloss "
+      "(fp32 or bf16 logits, fp32 math, fp32 losses)",
+      {"llmlab.ref.cross_entropy_forward(logits, targets, ignore_index=-100) -> losses",
+       "llmlab.ref.cross_entropy_backward(logits, targets, dlosses, ignore_index=-100) -> "
+       "dlogits",
+       "llmlab.ref.cross_entropy_mean(losses, targets, ignore_index=-100) -> mean",
+       "llmlab.ref.perplexity(mean_loss) -> ppl", "llmlab.ref.logsumexp(logits) -> lse",
+       "llmlab.cuda.cross_entropy_forward(logits, targets, ignore_index=-100, "
+       "dtype='float32', version=0) -> losses",
+       "llmlab.cuda.cross_entropy_backward(logits, targets, dlosses, ignore_index=-100, "
+       "dtype='float32', version=0) -> dlogits",
+       "llmlab.cuda.cross_entropy_forward_versions", "llmlab.cuda.cross_entropy_backward_versions"},
+      {{"losses", "(B, T), fp32 in every dtype, overwritten: lse - x[target], 0 where ignored"},
+       {"lse", "(B, T), fp32 in every dtype, overwritten: m + log sum_v exp(x_v - m)"},
+       {"dlogits",
+        "(B, T, V), the logits' dtype, overwritten (may be the logits themselves: in place): "
+        "(exp(x - lse) - onehot) dloss, 0 on ignored rows"}},
+      "V = 1, 2, 97, 1025 (no multiple of a warp or a block) and GPT-2's 50257 (two rows); a "
+      "quarter and a third of the targets ignored; U(±1) to U(±8); ×1000 (exp overflows "
+      "without the row maximum), ×1e-3 (loss ≈ log V), and targets 120 below their row's "
+      "maximum (p underflows to 0 in float32 while the loss is ≈ 120)",
+      "ch05"};
 }
 
 }  // namespace llmlab::testing
