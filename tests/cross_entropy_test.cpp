@@ -212,28 +212,17 @@ Outputs run_backward(const CrossEntropyCase& k, int v, bool in_place = false) {
 }
 
 std::string case_name(const char* what, const CrossEntropyCase& k, int v) {
-  return std::string(what) + " v" + std::to_string(v) + " " +
-         std::string(llmlab::dtype_name(k.dtype)) + " " + k.shape.label();
+  return llmlab::testing::cross_entropy_case_name(what, k, v);
 }
 
 class CrossEntropyForwardKernel : public ::testing::TestWithParam<int> {};
 
 TEST_P(CrossEntropyForwardKernel, Float32MatchesReferenceWithinTwiceFloat32Error) {
-  for (const auto& shape : cross_entropy_shapes()) {
-    const CrossEntropyCase k = make_cross_entropy_case(shape, DType::f32);
-    expect_all_agree(case_name("cross_entropy_forward", k, GetParam()),
-                     only(cross_entropy_expected(k), {"losses", "lse"}),
-                     run_forward<float>(k, GetParam()));
-  }
+  llmlab::testing::expect_cross_entropy_forward_agrees<float>(GetParam());
 }
 
 TEST_P(CrossEntropyForwardKernel, Bfloat16LogitsMatchReferenceWithinTwiceFloat32Error) {
-  for (const auto& shape : cross_entropy_shapes()) {
-    const CrossEntropyCase k = make_cross_entropy_case(shape, DType::bf16);
-    expect_all_agree(case_name("cross_entropy_forward", k, GetParam()),
-                     only(cross_entropy_expected(k), {"losses", "lse"}),
-                     run_forward<__nv_bfloat16>(k, GetParam()));
-  }
+  llmlab::testing::expect_cross_entropy_forward_agrees<__nv_bfloat16>(GetParam());
 }
 
 TEST_P(CrossEntropyForwardKernel, RerunsAreBitwiseEqual) {
@@ -248,21 +237,11 @@ INSTANTIATE_TEST_SUITE_P(EveryVersion, CrossEntropyForwardKernel,
 class CrossEntropyBackwardKernel : public ::testing::TestWithParam<int> {};
 
 TEST_P(CrossEntropyBackwardKernel, Float32MatchesReferenceWithinThriceFloat32Error) {
-  for (const auto& shape : cross_entropy_shapes()) {
-    const CrossEntropyCase k = make_cross_entropy_case(shape, DType::f32);
-    expect_all_agree(case_name("cross_entropy_backward", k, GetParam()),
-                     only(cross_entropy_expected(k), {"dlogits"}),
-                     run_backward<float>(k, GetParam()));
-  }
+  llmlab::testing::expect_cross_entropy_backward_agrees<float>(GetParam());
 }
 
 TEST_P(CrossEntropyBackwardKernel, Bfloat16MatchesReferenceWithinThriceBfloat16Error) {
-  for (const auto& shape : cross_entropy_shapes()) {
-    const CrossEntropyCase k = make_cross_entropy_case(shape, DType::bf16);
-    expect_all_agree(case_name("cross_entropy_backward", k, GetParam()),
-                     only(cross_entropy_expected(k), {"dlogits"}),
-                     run_backward<__nv_bfloat16>(k, GetParam()));
-  }
+  llmlab::testing::expect_cross_entropy_backward_agrees<__nv_bfloat16>(GetParam());
 }
 
 TEST_P(CrossEntropyBackwardKernel, InPlaceOverTheLogitsEqualsOutOfPlaceBitwise) {

@@ -3,14 +3,17 @@
 /// \ingroup group_cross_entropy
 /// \brief cross_entropy's launchers (<llmlab/cuda/cross_entropy.cuh>) on one case of its
 /// description (cross_entropy_case.hpp), their outputs collected by name for `judge` /
-/// `expect_all_agree`. Used by tests/cross_entropy_test.cpp and chapter 05's checks, whichever
-/// kernels they link (llmlab's, a student's lab, the nvcc-built ones).
+/// `expect_all_agree`, and the sweep through them under GoogleTest. Used by
+/// tests/cross_entropy_test.cpp and chapter 05's checks, whichever kernels they link (llmlab's, a
+/// student's lab, the nvcc-built ones).
 
 #include <cstdint>
 #include <string>
 
+#include "llmlab/core/dtype.hpp"
 #include "llmlab/cuda/cross_entropy.cuh"
 #include "llmlab/cuda/kernel.cuh"
+#include "llmlab/testing/agree.hpp"
 #include "llmlab/testing/component.hpp"
 #include "llmlab/testing/cross_entropy_case.hpp"
 #include "llmlab/testing/device.hpp"
@@ -57,6 +60,49 @@ std::string run_cross_entropy_backward(const CrossEntropyCase& k, int v, Outputs
   });
   if (error.empty()) got = {{"dlogits", in_place ? logits.widened() : out.widened()}};
   return error;
+}
+
+/// "cross_entropy_forward v2 f32 (3, 17, 97) x~U(±4)": what a message names.
+inline std::string cross_entropy_case_name(const char* fn, const CrossEntropyCase& k, int v) {
+  return std::string(fn) + " v" + std::to_string(v) + " " + std::string(dtype_name(k.dtype)) + " " +
+         k.shape.label();
+}
+
+/// Every case of the sweep in E's dtype through forward version v, losses and lse judged with
+/// expect_all_agree; a failed launch (a lab's "not implemented" included) is a test failure
+/// naming the case.
+template <class E>
+void expect_cross_entropy_forward_agrees(int v) {
+  const DType d = sizeof(E) == 2 ? DType::bf16 : DType::f32;
+  for (const CrossEntropyShape& shape : cross_entropy_shapes()) {
+    const CrossEntropyCase k = make_cross_entropy_case(shape, d);
+    const std::string name = cross_entropy_case_name("cross_entropy_forward", k, v);
+    Outputs got;
+    const std::string error = run_cross_entropy_forward<E>(k, v, got);
+    if (!error.empty()) {
+      ADD_FAILURE() << name << ": " << error;
+      return;
+    }
+    expect_all_agree(name, only(cross_entropy_expected(k), {"losses", "lse"}), got);
+  }
+}
+
+/// Every case of the sweep in E's dtype through backward version v, dlogits judged; as the
+/// forward's.
+template <class E>
+void expect_cross_entropy_backward_agrees(int v) {
+  const DType d = sizeof(E) == 2 ? DType::bf16 : DType::f32;
+  for (const CrossEntropyShape& shape : cross_entropy_shapes()) {
+    const CrossEntropyCase k = make_cross_entropy_case(shape, d);
+    const std::string name = cross_entropy_case_name("cross_entropy_backward", k, v);
+    Outputs got;
+    const std::string error = run_cross_entropy_backward<E>(k, v, got);
+    if (!error.empty()) {
+      ADD_FAILURE() << name << ": " << error;
+      return;
+    }
+    expect_all_agree(name, only(cross_entropy_expected(k), {"dlogits"}), got);
+  }
 }
 
 }  // namespace llmlab::testing
