@@ -39,53 +39,40 @@ using llmlab::testing::Outputs;
 using llmlab::testing::run_cross_entropy_backward;
 using llmlab::testing::run_cross_entropy_forward;
 
-std::string param_name(const ::testing::TestParamInfo<int>& info) {
-  return info.param == 0 ? "Best" : "V" + std::to_string(info.param);
-}
-
 // The shapes, inputs, reference and rules are cross-entropy's one description
 // (llmlab/testing/cross_entropy_case.hpp), the same `llmlab verify cross_entropy` and llmlab's own
 // tests use. Your kernels run through llmlab/testing/cross_entropy_launch.hpp: outputs NaN-filled
 // first, the backward from the lse the double reference computed; every case of the sweep is
 // judged, and the first failed launch (e.g. "not implemented") stops the sweep with its message.
 
-class CrossEntropyForward : public ::testing::TestWithParam<int> {};
+// The lab has one version of each kernel, the fused one; the launcher's default (version 0) runs
+// it, and in solution mode version 0 is llmlab's fused v2.
 
-TEST_P(CrossEntropyForward, Float32LogitsMatchReferenceWithinTwiceFloat32Error) {
-  expect_cross_entropy_forward_agrees<float>(GetParam());
+TEST(FusedForward, Float32LogitsMatchReferenceWithinTwiceFloat32Error) {
+  expect_cross_entropy_forward_agrees<float>(0);
 }
 
-TEST_P(CrossEntropyForward, Bf16LogitsAreReadAsFloatLossesStayFloat32) {
-  expect_cross_entropy_forward_agrees<__nv_bfloat16>(GetParam());
+TEST(FusedForward, Bf16LogitsAreReadAsFloatLossesStayFloat32) {
+  expect_cross_entropy_forward_agrees<__nv_bfloat16>(0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, CrossEntropyForward,
-                         ::testing::Range(0, llmlab::cuda::cross_entropy_forward_versions + 1),
-                         param_name);
-
-class CrossEntropyBackward : public ::testing::TestWithParam<int> {};
-
-TEST_P(CrossEntropyBackward, Float32GradientMatchesReferenceWithinThriceFloat32Error) {
-  expect_cross_entropy_backward_agrees<float>(GetParam());
+TEST(FusedBackward, Float32GradientMatchesReferenceWithinThriceFloat32Error) {
+  expect_cross_entropy_backward_agrees<float>(0);
 }
 
-TEST_P(CrossEntropyBackward, Bf16GradientIsComputedInFloatAndRoundedOnce) {
-  expect_cross_entropy_backward_agrees<__nv_bfloat16>(GetParam());
+TEST(FusedBackward, Bf16GradientIsComputedInFloatAndRoundedOnce) {
+  expect_cross_entropy_backward_agrees<__nv_bfloat16>(0);
 }
 
-TEST_P(CrossEntropyBackward, InPlaceOverTheLogitsEqualsAFreshBufferBitwise) {
+TEST(FusedBackward, InPlaceOverTheLogitsEqualsAFreshBufferBitwise) {
   const CrossEntropyCase k = make_cross_entropy_case({3, 17, 97, 4, 4}, DType::f32);
   Outputs fresh, in_place;
-  const std::string e1 = run_cross_entropy_backward<float>(k, GetParam(), fresh);
-  const std::string e2 = run_cross_entropy_backward<float>(k, GetParam(), in_place, true);
+  const std::string e1 = run_cross_entropy_backward<float>(k, 0, fresh);
+  const std::string e2 = run_cross_entropy_backward<float>(k, 0, in_place, true);
   if (!e1.empty() || !e2.empty()) FAIL() << e1 << (e1.empty() || e2.empty() ? "" : "; ") << e2;
   EXPECT_EQ(fresh, in_place) << "dlogits written over the logits differs from a separate buffer: "
                                 "some lane read a logit after another lane overwrote it";
 }
-
-INSTANTIATE_TEST_SUITE_P(Versions, CrossEntropyBackward,
-                         ::testing::Range(0, llmlab::cuda::cross_entropy_backward_versions + 1),
-                         param_name);
 
 TEST(Determinism, RerunsGiveTheSameBits) {
   // The handout promises it: the warp merges in a fixed butterfly order, no atomics.
