@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -420,6 +421,8 @@ TEST(CrossEntropyLauncher, RejectsBadArgumentsNamingThem) {
   };
   expect_error([&] { fwd(-1, 2, 3, losses.get()); }, {"cross_entropy_forward", "B = -1"});
   expect_error([&] { fwd(1, 2, 0, losses.get()); }, {"cross_entropy_forward", "(1, 2, 0)"});
+  expect_error([&] { fwd(INT64_MAX / 2, 3, 3, losses.get()); },
+               {"cross_entropy_forward", "too many positions"});
   expect_error([&] { fwd(1, 2, 3, nullptr); },
                {"cross_entropy_forward", "losses is null", "(1, 2, 3)"});
   const int too_high = llmlab::cuda::cross_entropy_forward_versions + 1;

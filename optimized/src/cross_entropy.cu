@@ -176,6 +176,8 @@ bool check_args(const char* where, const std::int32_t* targets, std::int64_t B, 
   check_count(where, "T", T_);
   check_count(where, "V", V);
   check_version(where, version, versions);
+  if (T_ > 0 && B > INT64_MAX / T_)
+    throw Error(where, "(B, T) = " + shape_str({B, T_}) + ": too many positions");
   const std::int64_t N = B * T_;
   if (N == 0) return false;
   const std::string shape = shape_str({B, T_, V});

@@ -51,10 +51,10 @@ struct CrossEntropyShape {
 
 /// The sweep every checker runs. V = 1 (every loss 0, p = 1), V = 2, 97 and 1025 (no multiple of
 /// a warp or a block), GPT-2's 50257 (two rows only: the emulator runs it in CI); B·T no multiple
-/// of a block's rows; a quarter of the targets ignored; then the value scales: ×1000 (U(±1000):
-/// e^x overflows float32 unless the row maximum is taken out, and p is one-hot), ×1e-3 (nearly
-/// uniform rows, loss ≈ log V) and rows whose target sits 120 below the maximum (p ≈ e^{-120}
-/// underflows to 0 in float32, so −log p would be ∞ while the loss is ≈ 120).
+/// of a block's rows; a quarter or a third of the targets ignored; then the value scales: ×1000
+/// (U(±1000): e^x overflows float32 unless the row maximum is taken out, and p is one-hot), ×1e-3
+/// (nearly uniform rows, loss ≈ log V) and rows whose target sits 120 below the maximum (p ≈
+/// e^{-120} underflows to 0 in float32, so −log p would be ∞ while the loss is ≈ 120).
 inline const std::vector<CrossEntropyShape>& cross_entropy_shapes() {
   using enum CrossEntropyRows;
   static const std::vector<CrossEntropyShape> shapes = {
