@@ -206,6 +206,36 @@ def attention() -> None:
               "out": y.detach().numpy(), "dx": x_t.grad.numpy(), "dc_attn_w": wa_t.grad.numpy(),
               "dc_attn_b": ba_t.grad.numpy(), "dc_proj_w": wp_t.grad.numpy(),
               "dc_proj_b": bp_t.grad.numpy()})
+def cross_entropy() -> None:
+    """losses = F.cross_entropy(x.view(-1, V), y.view(-1), reduction='none') per token, (B, T);
+    mean = the same with reduction='mean' (over the targets that are not ignore_index = -100);
+    dlogits of sum(losses * dlosses) by autograd, (B, T, V). logits (B, T, V), targets (B, T)
+    int32. Cases: V = 1 (every loss 0), V = 2, V = 97 with a quarter of the targets ignored,
+    logits x1000 (exp overflows without the row maximum), and a target 120 below its row's
+    maximum (probability e^-120: 0 in float32, loss ~120)."""
+    cases = [("b2_t3_v1", (2, 3, 1), 1.0, False), ("b3_t2_v2", (3, 2, 2), 2.0, False),
+             ("b2_t5_v97_ignore", (2, 5, 97), 4.0, False),
+             ("b1_t4_v97_x1000", (1, 4, 97), 1000.0, False),
+             ("b1_t3_v97_unlikely", (1, 3, 97), 2.0, True)]
+    for seed, (case, (B, T, V), scale, unlikely) in enumerate(cases, start=1000):
+        rng = np.random.default_rng(seed)
+        x = uniform_f32(rng, (B, T, V)) * np.float32(scale)
+        y = rng.integers(0, V, size=(B, T), dtype=np.int32)
+        if case.endswith("ignore"):
+            y.flat[::4] = -100
+        if unlikely:
+            for b, t in np.ndindex(B, T):
+                x[b, t, y[b, t]] = x[b, t].max() - np.float32(120)
+        dlosses = uniform_f32(rng, (B, T))
+        x_t = f64(x).requires_grad_()
+        targets = torch.from_numpy(y).long().view(-1)
+        losses = torch.nn.functional.cross_entropy(x_t.view(-1, V), targets, reduction="none")
+        mean = torch.nn.functional.cross_entropy(f64(x).view(-1, V), targets, reduction="mean")
+        (losses * f64(dlosses).view(-1)).sum().backward()
+        save("cross_entropy", case,
+             {"logits": x, "targets": y, "dlosses": dlosses,
+              "out": losses.detach().view(B, T).numpy(), "mean": mean.reshape(1).numpy(),
+              "dlogits": x_t.grad.numpy()})
 
 
 if __name__ == "__main__":
@@ -218,4 +248,5 @@ if __name__ == "__main__":
     gelu()
     matmul()
     attention()
+    cross_entropy()
     print(f"golden files written under {GOLDEN}")
