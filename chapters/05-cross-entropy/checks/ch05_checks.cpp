@@ -4,7 +4,7 @@
 /// handout's worked examples through your kernels.
 ///
 /// Each check runs a launcher (the solution's, or yours in lab/ when built with
-/// -DLLMLAB_CHECK_LAB=ON) on cross-entropy's sweep (V = 1 to GPT-2's 50257, logits ×1000 and
+/// scripts/lab.sh 05) on cross-entropy's sweep (V = 1 to GPT-2's 50257, logits ×1000 and
 /// ×1e-3, targets whose probability underflows, ignored targets) and compares its outputs with the
 /// reference computed in double by the oracle's ratio rule: forward outputs may be off by at most
 /// twice what the same computation done plainly in float is off (k = 2), gradients thrice (k = 3),

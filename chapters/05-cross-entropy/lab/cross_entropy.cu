@@ -15,7 +15,7 @@
 /// - step 5: `cross_entropy_backward_fused` — dlogits = (e^{x − lse} − [v = target]) · dloss,
 ///   written at the index it was read from, so dlogits may be the logits (in place).
 ///
-/// Check your work:   ctest --preset default -L ch05   (configured with -DLLMLAB_CHECK_LAB=ON)
+/// Check your work:   scripts/lab.sh 05
 /// (or run build/default/chapters/05-cross-entropy/ch05_checks --gtest_filter='Handout*').
 
 #include <climits>
