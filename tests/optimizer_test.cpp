@@ -513,7 +513,7 @@ TEST(OptimizerLauncher, RejectsBadArgumentsNamingThem) {
   expect_error([&] { llmlab::cuda::grad_norm(list, 1.0f, nullptr); }, {"grad_norm", "out is null"});
   const std::vector<AdamwTensor<float>> no_grad = {{p.get(), nullptr, nullptr, m.get(), v.get(), 4, 0}};
   expect_error([&] { AdamwList<float> l(no_grad); },
-               {"AdamwList", "tensor 0: grad is null but n = 4"});
+               {"AdamwList", "grad is null but tensor 0 has n = 4"});
   const std::vector<AdamwTensor<float>> negative = {{p.get(), nullptr, g.cget(), m.get(), v.get(), -2, 0}};
   expect_error([&] { AdamwList<float> l(negative); }, {"AdamwList", "tensor 0: n = -2"});
   const std::vector<AdamwTensor<float>> master = {{p.get(), p.get(), g.cget(), m.get(), v.get(), 4, 0}};

@@ -124,7 +124,7 @@ __global__ void grad_norm_partials(const AdamwTensor<P>* list, std::int64_t tota
        i < total; i += stride) {
     t = tensor_of(list, t, i);
     const float g = list[t].grad[i - list[t].offset];
-    sum += g * g;
+    sum = fmaf(g, g, sum);  // one rounding per term, the same on a GPU (which would contract it)
   }
   sum = block_allsum(sum);
   if (threadIdx.x == 0) partials[blockIdx.x] = sum;
@@ -175,11 +175,8 @@ AdamwList<P>::AdamwList(std::span<const AdamwTensor<P>> tensors) {
     const std::string which = "tensor " + std::to_string(k) + ": ";
     if (d.n < 0) throw Error(where, which + "n = " + std::to_string(d.n) + " must be >= 0");
     if (d.n > 0)
-      for (const auto& [ptr, name] :
-           {std::pair<const void*, const char*>{d.param, "param"}, {d.grad, "grad"}, {d.m, "m"},
-            {d.v, "v"}})
-        if (ptr == nullptr)
-          throw Error(where, which + name + " is null but n = " + std::to_string(d.n));
+      check_pointers(where, "tensor " + std::to_string(k) + " has n = " + std::to_string(d.n),
+                     {{d.param, "param"}, {d.grad, "grad"}, {d.m, "m"}, {d.v, "v"}});
     if (sizeof(P) == sizeof(float) && d.master != nullptr)
       throw Error(where, which + "master is for bf16 parameters, but param is fp32");
     d.offset = total_;

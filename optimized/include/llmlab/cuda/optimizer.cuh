@@ -48,7 +48,7 @@ class AdamwList {
  public:
   /// Checks and uploads the descriptors (the device pointers themselves are not read here).
   /// @param tensors each tensor's pointers and size (offset is filled in)
-  /// @throws llmlab::Error naming AdamwList and the tensor ("tensor k") when n < 0, a
+  /// @throws llmlab::Error naming AdamwList, the argument and the tensor ("tensor k") when n < 0, a
   ///         pointer is null while n > 0, or master is set for fp32 parameters; or the
   ///         runtime's error when the upload fails.
   explicit AdamwList(std::span<const AdamwTensor<P>> tensors);
