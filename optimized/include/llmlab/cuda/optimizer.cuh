@@ -2,7 +2,7 @@
 /// \file
 /// \ingroup group_optimizer
 /// \brief The fused multi-tensor AdamW step and the deterministic global gradient norm on the GPU
-/// (src/optimizer.cu).
+/// (src/optimizer.cu, src/optimizer_list.cu).
 ///
 /// A model's parameters are many tensors; one AdamwList describes them all once (a device array of
 /// pointers and sizes, uploaded when the list is made), and every step is then one launch for the
@@ -108,12 +108,76 @@ template <class P>
 cudaError_t adamw_step(const AdamwList<P>& list, const AdamwHyper& h,
                        const float* grad_scale = nullptr);
 
+/// The checks adamw_step makes of its hyper-parameters (every AdamW launcher calls it first).
+/// @param h the hyper-parameters and step
+/// @throws llmlab::Error naming adamw_step and the argument when lr < 0, a beta is outside
+///         [0, 1), eps ≤ 0, weight_decay < 0 or step < 1.
+void check_adamw_hyper(const AdamwHyper& h);
+
 /// Stochastic rounding of one fp32 value to bf16, on the host exactly as the kernel does it (for
 /// tests and the chapter): \f$ \mathrm{bits}(x) + (r \bmod 2^{16}) \f$, then the low 16 bits
 /// dropped; NaN and ±inf round to nearest.
-/// @param x the value   @param seed, step, index the hash's key (as adamw_step's)
+/// @param x the value   @param seed the rounding's seed   @param step the step t
+/// @param index the element's index in the concatenation of the list's tensors
 /// @returns the bf16 bit pattern
 std::uint16_t stochastic_round_bf16(float x, std::uint32_t seed, std::int64_t step,
                                     std::int64_t index);
+
+// ---- for kernels over an AdamwList (llmlab's and chapter 06's) ----------------------------------
+
+/// SplitMix64's finaliser (Steele, Lea & Flood 2014): a bijective mix of 64 bits.
+/// @param x the key   @returns 64 well-mixed bits
+__host__ __device__ __forceinline__ std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+/// The bf16 bits of the fp32 value with bits `bits`, rounded stochastically: 16 random bits
+/// \f$ r \f$ added below the kept ones, then truncation, so x rounds away from zero with
+/// probability (its distance to the bf16 toward zero) / (one bf16 ulp) — unbiased. r is
+/// splitmix64(splitmix64(seed · 2^32 ⊕ step) ⊕ index). NaN and ±inf round to nearest.
+/// @param bits the fp32 value's bits   @param seed the seed   @param step the step
+/// @param index the element's index in the list's concatenation   @returns the bf16 bits
+__host__ __device__ __forceinline__ std::uint16_t stochastic_round_bits(std::uint32_t bits,
+                                                                        std::uint32_t seed,
+                                                                        std::int64_t step,
+                                                                        std::int64_t index) {
+  if ((bits & 0x7f800000u) == 0x7f800000u)  // inf or NaN: nearest (a NaN stays a NaN)
+    return static_cast<std::uint16_t>((bits >> 16) | ((bits & 0xffffu) != 0 ? 0x40u : 0u));
+  const std::uint64_t key = splitmix64((static_cast<std::uint64_t>(seed) << 32) ^
+                                       static_cast<std::uint64_t>(step));
+  const auto r = static_cast<std::uint32_t>(splitmix64(key ^ static_cast<std::uint64_t>(index)));
+  return static_cast<std::uint16_t>((bits + (r & 0xffffu)) >> 16);
+}
+
+/// Writes the fp32 result x as an fp32 parameter: *p = x.
+/// @param p the parameter   @param x its new value   @returns nothing (seed, step and index
+/// are unused)
+__device__ __forceinline__ void store_param(float* p, float x, std::uint32_t, std::int64_t,
+                                            std::int64_t) {
+  *p = x;
+}
+/// Writes the fp32 result x as a bf16 parameter, rounded stochastically (stochastic_round_bits).
+/// @param p the parameter   @param x its new value   @param seed the seed   @param step the step
+/// @param index the element's index in the list's concatenation
+__device__ __forceinline__ void store_param(__nv_bfloat16* p, float x, std::uint32_t seed,
+                                            std::int64_t step, std::int64_t index) {
+  __nv_bfloat16_raw raw;
+  raw.x = stochastic_round_bits(__float_as_uint(x), seed, step, index);
+  *p = __nv_bfloat16(raw);
+}
+
+/// The index of the tensor that holds element i of the list's concatenation, searching from
+/// tensor t on: a thread that visits its elements in increasing order only ever moves forward
+/// (and steps over empty tensors).
+/// @param list the device descriptors   @param t where to start   @param i the element
+/// @returns the tensor's index
+template <class P>
+__device__ __forceinline__ int tensor_of(const AdamwTensor<P>* list, int t, std::int64_t i) {
+  while (i >= list[t].offset + list[t].n) ++t;
+  return t;
+}
 
 }  // namespace llmlab::cuda
