@@ -40,13 +40,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using llmlab::DType;
+using llmlab::cuda::AdamwHyper;
+using llmlab::cuda::AdamwList;
+using llmlab::cuda::AdamwTensor;
 using llmlab::oracle::compare_golden;
 using llmlab::oracle::Rule;
 using llmlab::ref::AdamOptions;
 using llmlab::ref::SgdOptions;
-using llmlab::cuda::AdamwHyper;
-using llmlab::cuda::AdamwList;
-using llmlab::cuda::AdamwTensor;
 using llmlab::testing::all_agree;
 using llmlab::testing::check;
 using llmlab::testing::DeviceBuffer;
@@ -54,10 +54,10 @@ using llmlab::testing::expect_all_agree;
 using llmlab::testing::expect_error;
 using llmlab::testing::make_optimizer_case;
 using llmlab::testing::only;
-using llmlab::testing::OptimizerCase;
-using llmlab::testing::OptimizerDevice;
 using llmlab::testing::optimizer_expected;
 using llmlab::testing::optimizer_shapes;
+using llmlab::testing::OptimizerCase;
+using llmlab::testing::OptimizerDevice;
 using llmlab::testing::OptimizerShape;
 using llmlab::testing::Outputs;
 using llmlab::testing::run_optimizer_case;
@@ -139,9 +139,9 @@ std::vector<double> run_golden_config(const std::string& name) {
   return out;
 }
 
-const std::vector<std::string> kConfigs = {"sgd",      "sgd_wd",  "sgd_momentum",
-                                           "sgd_momentum_dampening_wd", "sgd_nesterov_wd",
-                                           "adam",     "adam_wd", "adamw",   "adamw_wd"};
+const std::vector<std::string> kConfigs = {
+    "sgd",     "sgd_wd", "sgd_momentum", "sgd_momentum_dampening_wd", "sgd_nesterov_wd", "adam",
+    "adam_wd", "adamw",  "adamw_wd"};
 
 TEST(OptimizerReference, InDoubleMatchesTorchOptimStepForStepOver1000Steps) {
   for (const std::string& name : kConfigs) {
@@ -152,9 +152,8 @@ TEST(OptimizerReference, InDoubleMatchesTorchOptimStepForStepOver1000Steps) {
     // what differs is libm's cos and pow against ATen's, an ulp now and then, carried through a
     // damped map for 1,000 steps: measured max_abs ≤ 2.3e-16 (one or two ulps of max|p| ≈ 1) over
     // the nine configs; bound 1e-13 of max|p|.
-    LLMLAB_EXPECT_AGREES(
-        compare_golden("ref<double> " + name + " steps 1,10,100,1000", want, got,
-                       Rule::relative(1e-13)));
+    LLMLAB_EXPECT_AGREES(compare_golden("ref<double> " + name + " steps 1,10,100,1000", want, got,
+                                        Rule::relative(1e-13)));
   }
 }
 
@@ -166,8 +165,8 @@ TEST(OptimizerReference, InFloatStaysWithinFloatRoundingOfTorchOver1000Steps) {
     // what earlier steps got wrong, so the error stays at the scale of a few roundings of the
     // quantities one step sums: measured ≤ 3 ulps of max|p| for Adam and AdamW, ≤ 16 for SGD
     // with momentum (its buffer sums ~1/(1 − μ) = 10 past gradients). Bound 4 ulps · √100 = 40.
-    LLMLAB_EXPECT_AGREES(compare_golden("ref<float> " + name, want, got,
-                                        Rule::within_ulps(4, 100, DType::f32)));
+    LLMLAB_EXPECT_AGREES(
+        compare_golden("ref<float> " + name, want, got, Rule::within_ulps(4, 100, DType::f32)));
   }
 }
 
@@ -198,8 +197,8 @@ TEST(OptimizerReference, ClipGradNormMatchesTorchIncludingAFrozenTensor) {
     // One sum of 18 squares in double, PyTorch's as a norm of per-tensor norms: a few 2^-53.
     // (Measured: equal to the bit, or one ulp.)
     LLMLAB_EXPECT_AGREES(compare_golden(std::string("ref<double> norm ") + tag,
-                                        load_f64(std::string(tag) + "_norm"), std::vector<double>{norm},
-                                        Rule::relative(1e-14)));
+                                        load_f64(std::string(tag) + "_norm"),
+                                        std::vector<double>{norm}, Rule::relative(1e-14)));
     LLMLAB_EXPECT_AGREES(compare_golden(std::string("ref<double> ") + tag,
                                         load_f64(std::string(tag) + "_out"), clipped,
                                         Rule::relative(1e-14)));
@@ -236,8 +235,8 @@ TEST(OptimizerReference, KnownValues) {
   EXPECT_NEAR(p(1), 1.1, 1e-10);  // 1.1 − 0.1·ε/(50 + ε)·…: ε shows at 2e-11
   // AdamW's decay is the parameter's own: with a zero gradient, p ← p (1 − lr·wd) exactly.
   xt::xtensor<double, 1> q = {2.0}, mq = {0.0}, vq = {0.0};
-  llmlab::ref::adamw_step(q, xt::xtensor<double, 1>{0.0}, mq, vq, 1, AdamOptions{0.1, 0.9, 0.999,
-                                                                                  1e-8, 0.5});
+  llmlab::ref::adamw_step(q, xt::xtensor<double, 1>{0.0}, mq, vq, 1,
+                          AdamOptions{0.1, 0.9, 0.999, 1e-8, 0.5});
   EXPECT_DOUBLE_EQ(q(0), 2.0 * (1 - 0.05));
   // Warm-up starts at lr/W, reaches max_lr at its last step, cosine ends at min_lr.
   EXPECT_DOUBLE_EQ(llmlab::ref::lr_at(0, 1.0, 0.1, 4, 10), 0.25);
@@ -252,20 +251,32 @@ TEST(OptimizerReference, RejectsBadArgumentsNamingThem) {
   xt::xtensor<double, 1> short_g = {0.5};
   expect_error([&] { llmlab::ref::adamw_step(p, g, m, v, 1, AdamOptions{-1.0}); },
                {"adamw_step", "lr = -1 must be >= 0"});
-  expect_error([&] { llmlab::ref::adam_step(p, g, m, v, 1, AdamOptions{1e-3, 1.0}); },
-               {"adam_step", "beta1 = 1 must be in [0, 1)"});
-  expect_error([&] { llmlab::ref::adamw_step(p, g, m, v, 1, AdamOptions{1e-3, 0.9, -0.1}); },
-               {"adamw_step", "beta2 = -0.1 must be in [0, 1)"});
-  expect_error([&] { llmlab::ref::adamw_step(p, g, m, v, 1, AdamOptions{1e-3, 0.9, 0.99, 0.0}); },
-               {"adamw_step", "eps = 0 must be > 0"});
+  expect_error(
+      [&] {
+        llmlab::ref::adam_step(p, g, m, v, 1, AdamOptions{1e-3, 1.0});
+      },
+      {"adam_step", "beta1 = 1 must be in [0, 1)"});
+  expect_error(
+      [&] {
+        llmlab::ref::adamw_step(p, g, m, v, 1, AdamOptions{1e-3, 0.9, -0.1});
+      },
+      {"adamw_step", "beta2 = -0.1 must be in [0, 1)"});
+  expect_error(
+      [&] {
+        llmlab::ref::adamw_step(p, g, m, v, 1, AdamOptions{1e-3, 0.9, 0.99, 0.0});
+      },
+      {"adamw_step", "eps = 0 must be > 0"});
   expect_error([&] { llmlab::ref::adamw_step(p, short_g, m, v, 1, AdamOptions{}); },
                {"adamw_step", "param is (2) but grad is (1)"});
   expect_error([&] { llmlab::ref::adamw_step(p, g, m, v, 0, AdamOptions{}); },
                {"adamw_step", "step = 0 must be >= 1"});
   expect_error([&] { llmlab::ref::sgd_step(p, g, m, 1, SgdOptions{-0.1}); },
                {"sgd_step", "lr = -0.1 must be >= 0"});
-  expect_error([&] { llmlab::ref::sgd_step(p, g, m, 1, SgdOptions{0.1, 0.0, 0.0, 0.0, true}); },
-               {"sgd_step", "nesterov needs momentum > 0"});
+  expect_error(
+      [&] {
+        llmlab::ref::sgd_step(p, g, m, 1, SgdOptions{0.1, 0.0, 0.0, 0.0, true});
+      },
+      {"sgd_step", "nesterov needs momentum > 0"});
   expect_error([&] { llmlab::ref::sgd_step(p, short_g, m, 1, SgdOptions{0.1}); },
                {"sgd_step", "param is (2) but grad is (1)"});
   std::vector<xt::xtensor<double, 1>*> list = {&g};
@@ -311,8 +322,8 @@ TEST(OptimizerKernel, Bf16MasterWeightsMatchAndParamsAreTheirSeededStochasticRou
     int mismatches = 0;
     for (std::size_t i = 0; i < params.size(); ++i) {
       const auto x = static_cast<float>(master[i]);
-      const std::uint16_t want = llmlab::cuda::stochastic_round_bf16(
-          x, 7, shape.step, static_cast<std::int64_t>(i));
+      const std::uint16_t want =
+          llmlab::cuda::stochastic_round_bf16(x, 7, shape.step, static_cast<std::int64_t>(i));
       const std::uint16_t got = llmlab::float_to_bf16_bits(static_cast<float>(params[i]));
       if (got != want) ++mismatches;
       std::uint32_t bits;  // x's bits: the bf16 toward zero is its top half, the next one away
@@ -345,8 +356,8 @@ TEST(OptimizerKernel, StochasticRoundingIsUnbiasedAndSeeded) {
   EXPECT_EQ(llmlab::cuda::stochastic_round_bf16(1.5f, 3, 1, 0), llmlab::float_to_bf16_bits(1.5f));
   EXPECT_EQ(llmlab::cuda::stochastic_round_bf16(INFINITY, 3, 1, 0),
             llmlab::float_to_bf16_bits(INFINITY));
-  EXPECT_TRUE(std::isnan(
-      llmlab::bf16_bits_to_float(llmlab::cuda::stochastic_round_bf16(NAN, 3, 1, 0))));
+  EXPECT_TRUE(
+      std::isnan(llmlab::bf16_bits_to_float(llmlab::cuda::stochastic_round_bf16(NAN, 3, 1, 0))));
 }
 
 /// Every output of one case as bits (the rerun test compares them exactly).
@@ -405,8 +416,11 @@ std::vector<double> train_1000_steps(std::int64_t n) {
   const Problem<float> pr;
   std::vector<float> p0(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < p0.size(); ++i) p0[i] = pr.p0(i % pr.p0.size());
-  const OptimizerCase k{{{n}, 1, 1, 0.1, 0}, sizeof(P) == 2 ? DType::bf16 : DType::f32, p0,
-                        std::vector<float>(p0.size()), std::vector<float>(p0.size()),
+  const OptimizerCase k{{{n}, 1, 1, 0.1, 0},
+                        sizeof(P) == 2 ? DType::bf16 : DType::f32,
+                        p0,
+                        std::vector<float>(p0.size()),
+                        std::vector<float>(p0.size()),
                         std::vector<float>(p0.size())};
   DeviceBuffer<P> param(llmlab::testing::device_values<P>(p0));
   DeviceBuffer<float> master(p0), grad(n), m(n), v(n);
@@ -426,7 +440,8 @@ TEST(OptimizerKernel, Bf16MasterWeightPathStaysNearTheFp32RunOver1000Steps) {
   const std::vector<double> fp32 = train_1000_steps<float>(54);
   const std::vector<double> bf16 = train_1000_steps<__nv_bfloat16>(54);
   double worst = 0;
-  for (std::size_t i = 0; i < fp32.size(); ++i) worst = std::max(worst, std::fabs(bf16[i] - fp32[i]));
+  for (std::size_t i = 0; i < fp32.size(); ++i)
+    worst = std::max(worst, std::fabs(bf16[i] - fp32[i]));
   // The bf16 run's gradients see parameters off by up to one bf16 ulp (2^-8 at |p| < 1, rounded
   // stochastically, so unbiased) — gradient noise of ~c · 2^-8 ≈ 0.008 against a drive of
   // |s| ≥ 0.1 — while the master weights keep every small update. Measured: 5.6e-4 after 1,000
@@ -499,26 +514,38 @@ TEST(OptimizerOracle, RejectsNoBiasCorrectionAndAdamStyleWeightDecay) {
 
 TEST(OptimizerLauncher, RejectsBadArgumentsNamingThem) {
   DeviceBuffer<float> p(4), g(4), m(4), v(4), out(2);
-  const std::vector<AdamwTensor<float>> good = {{p.get(), nullptr, g.cget(), m.get(), v.get(), 4, 0}};
+  const std::vector<AdamwTensor<float>> good = {
+      {p.get(), nullptr, g.cget(), m.get(), v.get(), 4, 0}};
   const AdamwList<float> list(good);
   const auto step = [&](AdamwHyper h) { llmlab::cuda::adamw_step(list, h); };
   expect_error([&] { step({-1e-3f}); }, {"adamw_step", "lr = -0.001 must be >= 0"});
   expect_error([&] { step({1e-3f, 1.0f}); }, {"adamw_step", "beta1 = 1 must be in [0, 1)"});
-  expect_error([&] { step({1e-3f, 0.9f, -0.5f}); }, {"adamw_step", "beta2 = -0.5 must be in [0, 1)"});
+  expect_error(
+      [&] {
+        step({1e-3f, 0.9f, -0.5f});
+      },
+      {"adamw_step", "beta2 = -0.5 must be in [0, 1)"});
   expect_error([&] { step({1e-3f, 0.9f, 0.95f, 0.0f}); }, {"adamw_step", "eps = 0 must be > 0"});
-  expect_error([&] { step({1e-3f, 0.9f, 0.95f, 1e-8f, 0.0f, 0}); },
-               {"adamw_step", "step = 0 must be >= 1"});
+  expect_error(
+      [&] {
+        step({1e-3f, 0.9f, 0.95f, 1e-8f, 0.0f, 0});
+      },
+      {"adamw_step", "step = 0 must be >= 1"});
   expect_error([&] { llmlab::cuda::grad_norm(list, -1.0f, out.get()); },
                {"grad_norm", "max_norm = -1"});
   expect_error([&] { llmlab::cuda::grad_norm(list, 1.0f, nullptr); }, {"grad_norm", "out is null"});
-  const std::vector<AdamwTensor<float>> no_grad = {{p.get(), nullptr, nullptr, m.get(), v.get(), 4, 0}};
+  const std::vector<AdamwTensor<float>> no_grad = {
+      {p.get(), nullptr, nullptr, m.get(), v.get(), 4, 0}};
   expect_error([&] { AdamwList<float> l(no_grad); },
                {"AdamwList", "grad is null but tensor 0 has n = 4"});
-  const std::vector<AdamwTensor<float>> negative = {{p.get(), nullptr, g.cget(), m.get(), v.get(), -2, 0}};
+  const std::vector<AdamwTensor<float>> negative = {
+      {p.get(), nullptr, g.cget(), m.get(), v.get(), -2, 0}};
   expect_error([&] { AdamwList<float> l(negative); }, {"AdamwList", "tensor 0: n = -2"});
-  const std::vector<AdamwTensor<float>> master = {{p.get(), p.get(), g.cget(), m.get(), v.get(), 4, 0}};
+  const std::vector<AdamwTensor<float>> master = {
+      {p.get(), p.get(), g.cget(), m.get(), v.get(), 4, 0}};
   expect_error([&] { AdamwList<float> l(master); }, {"AdamwList", "master is for bf16 parameters"});
-  const std::vector<AdamwTensor<float>> empty = {{nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0}};
+  const std::vector<AdamwTensor<float>> empty = {
+      {nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0}};
   const AdamwList<float> nothing(empty);
   EXPECT_EQ(llmlab::cuda::adamw_step(nothing, AdamwHyper{}), cudaSuccess);
 }

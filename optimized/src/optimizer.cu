@@ -43,8 +43,8 @@ __global__ void adamw_fused(const AdamwTensor<P>* list, std::int64_t total, Adam
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const float c = grad_scale != nullptr ? *grad_scale : 1.0f;
   int t = 0;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-       i < total; i += stride) {
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += stride) {
     t = tensor_of(list, t, i);
     const AdamwTensor<P>& d = list[t];
     const std::int64_t j = i - d.offset;

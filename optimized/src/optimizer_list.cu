@@ -36,8 +36,8 @@ __global__ void grad_norm_partials(const AdamwTensor<P>* list, std::int64_t tota
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   float sum = 0.0f;
   int t = 0;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-       i < total; i += stride) {
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += stride) {
     t = tensor_of(list, t, i);
     const float g = list[t].grad[i - list[t].offset];
     sum = fmaf(g, g, sum);  // one rounding per term, the same on a GPU (which would contract it)
@@ -94,8 +94,8 @@ AdamwList<P>::AdamwList(std::span<const AdamwTensor<P>> tensors) {
   for (std::size_t k = 0; k < host.size(); ++k) {
     AdamwTensor<P>& d = host[k];
     if (d.n < 0)
-      throw Error(where, "tensor " + std::to_string(k) + ": n = " + std::to_string(d.n) +
-                             " must be >= 0");
+      throw Error(where,
+                  "tensor " + std::to_string(k) + ": n = " + std::to_string(d.n) + " must be >= 0");
     if (d.n > 0)
       check_pointers(where, "tensor " + std::to_string(k) + " has n = " + std::to_string(d.n),
                      {{d.param, "param"}, {d.grad, "grad"}, {d.m, "m"}, {d.v, "v"}});

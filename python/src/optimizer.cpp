@@ -27,21 +27,20 @@ template <bool kDecoupled>
 py::tuple adam_like(const char* fn, const py::array& param, const py::array& grad,
                     const py::array& m, const py::array& v, std::int64_t step,
                     const ref::AdamOptions& o) {
-  return dispatch_float(fn, {{"param", &param}, {"grad", &grad}, {"m", &m}, {"v", &v}},
-                        [&]<class T>() -> py::tuple {
-                          auto p = to_xtensor<T, 1>(flat(param), fn, "param");
-                          const auto g = to_xtensor<T, 1>(flat(grad), fn, "grad");
-                          auto mm = to_xtensor<T, 1>(flat(m), fn, "m");
-                          auto vv = to_xtensor<T, 1>(flat(v), fn, "v");
-                          if constexpr (kDecoupled)
-                            ref::adamw_step<T>(p, g, mm, vv, step, o);
-                          else
-                            ref::adam_step<T>(p, g, mm, vv, step, o);
-                          const auto shape = shape_vec(param);
-                          return py::make_tuple(reshaped(to_numpy(p), shape),
-                                                reshaped(to_numpy(mm), shape),
-                                                reshaped(to_numpy(vv), shape));
-                        });
+  return dispatch_float(
+      fn, {{"param", &param}, {"grad", &grad}, {"m", &m}, {"v", &v}}, [&]<class T>() -> py::tuple {
+        auto p = to_xtensor<T, 1>(flat(param), fn, "param");
+        const auto g = to_xtensor<T, 1>(flat(grad), fn, "grad");
+        auto mm = to_xtensor<T, 1>(flat(m), fn, "m");
+        auto vv = to_xtensor<T, 1>(flat(v), fn, "v");
+        if constexpr (kDecoupled)
+          ref::adamw_step<T>(p, g, mm, vv, step, o);
+        else
+          ref::adam_step<T>(p, g, mm, vv, step, o);
+        const auto shape = shape_vec(param);
+        return py::make_tuple(reshaped(to_numpy(p), shape), reshaped(to_numpy(mm), shape),
+                              reshaped(to_numpy(vv), shape));
+      });
 }
 
 constexpr const char* kAdamArgsDoc =
@@ -60,8 +59,8 @@ void bind_optimizer(py::module_& ref, py::module_& cuda) {
                                {lr, beta1, beta2, eps, weight_decay});
       },
       py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"),
-      py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
-      py::arg("eps") = 1e-8, py::arg("weight_decay") = 1e-2,
+      py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("weight_decay") = 1e-2,
       (std::string("One torch.optim.AdamW step (decoupled weight decay). ") + kAdamArgsDoc)
           .c_str());
   ref.def(
@@ -73,8 +72,8 @@ void bind_optimizer(py::module_& ref, py::module_& cuda) {
                                 {lr, beta1, beta2, eps, weight_decay});
       },
       py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"),
-      py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
-      py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0,
+      py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("weight_decay") = 0.0,
       (std::string("One torch.optim.Adam step (L2 weight decay added to the gradient). ") +
        kAdamArgsDoc)
           .c_str());
@@ -90,16 +89,15 @@ void bind_optimizer(py::module_& ref, py::module_& cuda) {
               auto p = to_xtensor<T, 1>(flat(param), fn, "param");
               const auto g = to_xtensor<T, 1>(flat(grad), fn, "grad");
               auto b = to_xtensor<T, 1>(flat(momentum_buffer), fn, "momentum_buffer");
-              ref::sgd_step<T>(p, g, b, step,
-                               {lr, momentum, dampening, weight_decay, nesterov});
+              ref::sgd_step<T>(p, g, b, step, {lr, momentum, dampening, weight_decay, nesterov});
               const auto shape = shape_vec(param);
               return py::make_tuple(reshaped(to_numpy(p), shape),
                                     reshaped(to_numpy(b), shape_vec(momentum_buffer)));
             });
       },
-      py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("step"),
-      py::arg("lr"), py::arg("momentum") = 0.0, py::arg("dampening") = 0.0,
-      py::arg("weight_decay") = 0.0, py::arg("nesterov") = false,
+      py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("step"), py::arg("lr"),
+      py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0,
+      py::arg("nesterov") = false,
       "One torch.optim.SGD step; step counts from 1 (step 1 fills the momentum buffer with the "
       "gradient). Returns new (param, momentum_buffer).");
   ref.def(
@@ -155,8 +153,8 @@ void bind_optimizer(py::module_& ref, py::module_& cuda) {
         using Named = std::pair<const testing::DeviceBuffer<float>*, const char*>;
         for (const Named& d : {Named{&dg, "grad"}, Named{&dm, "m"}, Named{&dv, "v"}})
           if (d.first->size() != dp.size())
-            throw Error(fn, "param has " + std::to_string(dp.size()) + " elements but " +
-                                d.second + " has " + std::to_string(d.first->size()));
+            throw Error(fn, "param has " + std::to_string(dp.size()) + " elements but " + d.second +
+                                " has " + std::to_string(d.first->size()));
         const std::vector<cuda::AdamwTensor<float>> t = {
             {dp.get(), nullptr, dg.cget(), dm.get(), dv.get(), dp.size(), 0}};
         const cuda::AdamwList<float> list(t);

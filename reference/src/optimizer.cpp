@@ -1,8 +1,8 @@
 #include "llmlab/ref/optimizer.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,8 +42,10 @@ void require_like_param(std::string_view where, const xt::xtensor<T, 1>& param,
 
 void check_adam(std::string_view where, const AdamOptions& o) {
   require_at_least_zero(where, "lr", o.lr);
-  if (!(o.beta1 >= 0 && o.beta1 < 1)) throw Error(where, named("beta1", o.beta1) + " must be in [0, 1)");
-  if (!(o.beta2 >= 0 && o.beta2 < 1)) throw Error(where, named("beta2", o.beta2) + " must be in [0, 1)");
+  if (!(o.beta1 >= 0 && o.beta1 < 1))
+    throw Error(where, named("beta1", o.beta1) + " must be in [0, 1)");
+  if (!(o.beta2 >= 0 && o.beta2 < 1))
+    throw Error(where, named("beta2", o.beta2) + " must be in [0, 1)");
   if (!(o.eps > 0)) throw Error(where, named("eps", o.eps) + " must be > 0");
   require_at_least_zero(where, "weight_decay", o.weight_decay);
 }
@@ -53,10 +55,10 @@ void check_adam(std::string_view where, const AdamOptions& o) {
 template <class T>
 void adam_update(T& p, T g, T& m, T& v, T beta1, T beta2, T step_size, T bias_correction2_sqrt,
                  T eps) {
-  m = m * beta1 + (T(1) - beta1) * g;                       // exp_avg.mul_(β1).add_(g, 1 − β1)
-  v = v * beta2 + (T(1) - beta2) * (g * g);                 // exp_avg_sq.mul_(β2).addcmul_(g, g)
+  m = m * beta1 + (T(1) - beta1) * g;        // exp_avg.mul_(β1).add_(g, 1 − β1)
+  v = v * beta2 + (T(1) - beta2) * (g * g);  // exp_avg_sq.mul_(β2).addcmul_(g, g)
   const T denom = std::sqrt(v) / bias_correction2_sqrt + eps;  // √v / √(1 − β2^t) + ε
-  p = p - step_size * (m / denom);                          // addcdiv_(m, denom, −η/(1 − β1^t))
+  p = p - step_size * (m / denom);  // addcdiv_(m, denom, −η/(1 − β1^t))
 }
 
 /// adam_step and adamw_step: `decoupled` picks AdamW's weight decay over Adam's L2.
@@ -164,14 +166,14 @@ double lr_at(std::int64_t step, double max_lr, double min_lr, std::int64_t warmu
   if (step < warmup_steps)
     return max_lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
   if (step >= total_steps) return min_lr;  // past the end (and S = W: no decay at all)
-  const double r = static_cast<double>(step - warmup_steps) /
-                   static_cast<double>(total_steps - warmup_steps);
+  const double r =
+      static_cast<double>(step - warmup_steps) / static_cast<double>(total_steps - warmup_steps);
   const double pi = 3.14159265358979323846;
   return min_lr + 0.5 * (1.0 + std::cos(pi * r)) * (max_lr - min_lr);
 }
 
-template void sgd_step(xt::xtensor<float, 1>&, const xt::xtensor<float, 1>&,
-                       xt::xtensor<float, 1>&, std::int64_t, const SgdOptions&);
+template void sgd_step(xt::xtensor<float, 1>&, const xt::xtensor<float, 1>&, xt::xtensor<float, 1>&,
+                       std::int64_t, const SgdOptions&);
 template void sgd_step(xt::xtensor<double, 1>&, const xt::xtensor<double, 1>&,
                        xt::xtensor<double, 1>&, std::int64_t, const SgdOptions&);
 template void adam_step(xt::xtensor<float, 1>&, const xt::xtensor<float, 1>&,

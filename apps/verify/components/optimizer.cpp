@@ -5,13 +5,13 @@
 /// case asks for it, over the sweep of the optimizer's one description
 /// (llmlab/testing/optimizer_case.hpp).
 
-#include "llmlab/testing/optimizer_case.hpp"
+#include "llmlab/cuda/abi/optimizer.h"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "llmlab/cuda/abi/optimizer.h"
+#include "llmlab/testing/optimizer_case.hpp"
 #include "verify/elements.hpp"
 #include "verify/registry.hpp"
 
@@ -50,11 +50,11 @@ void check_f32(const KernelLibrary& lib, Found<Fn> fn, const OptimizerCase& k, c
   const auto pp = parts(p, s.sizes), gp = parts(g, s.sizes), mp = parts(m, s.sizes),
              vp = parts(v, s.sizes);
   const std::vector<const float*> gc(gp.begin(), gp.end());
-  const int rc = fn.fn(pp.data(), gc.data(), mp.data(), vp.data(), s.sizes.data(),
-                       static_cast<int>(s.sizes.size()), s.step, static_cast<float>(o.lr),
-                       static_cast<float>(o.beta1), static_cast<float>(o.beta2),
-                       static_cast<float>(o.eps), static_cast<float>(o.weight_decay),
-                       static_cast<float>(s.max_norm), norm.get());
+  const int rc =
+      fn.fn(pp.data(), gc.data(), mp.data(), vp.data(), s.sizes.data(),
+            static_cast<int>(s.sizes.size()), s.step, static_cast<float>(o.lr),
+            static_cast<float>(o.beta1), static_cast<float>(o.beta2), static_cast<float>(o.eps),
+            static_cast<float>(o.weight_decay), static_cast<float>(s.max_norm), norm.get());
   const FirstOf n(norm);
   emit_judged(lib, "optimizer", s.label(), k.dtype, testing::optimizer_expected(k), fn.name, rc,
               {{"param", &p}, {"m", &m}, {"v", &v}, {"norm", &n}}, emit);
@@ -70,11 +70,11 @@ void check_bf16(const KernelLibrary& lib, Found<Fn> fn, const OptimizerCase& k, 
   const auto wp = parts(master, s.sizes), gp = parts(g, s.sizes), mp = parts(m, s.sizes),
              vp = parts(v, s.sizes);
   const std::vector<const float*> gc(gp.begin(), gp.end());
-  const int rc = fn.fn(pp.data(), wp.data(), gc.data(), mp.data(), vp.data(), s.sizes.data(),
-                       static_cast<int>(s.sizes.size()), s.step, static_cast<float>(o.lr),
-                       static_cast<float>(o.beta1), static_cast<float>(o.beta2),
-                       static_cast<float>(o.eps), static_cast<float>(o.weight_decay),
-                       static_cast<float>(s.max_norm), norm.get(), 1u);
+  const int rc =
+      fn.fn(pp.data(), wp.data(), gc.data(), mp.data(), vp.data(), s.sizes.data(),
+            static_cast<int>(s.sizes.size()), s.step, static_cast<float>(o.lr),
+            static_cast<float>(o.beta1), static_cast<float>(o.beta2), static_cast<float>(o.eps),
+            static_cast<float>(o.weight_decay), static_cast<float>(s.max_norm), norm.get(), 1u);
   const FirstOf n(norm);
   emit_judged(lib, "optimizer", s.label(), k.dtype, testing::optimizer_expected(k), fn.name, rc,
               {{"master", &master}, {"m", &m}, {"v", &v}, {"norm", &n}}, emit);
@@ -91,18 +91,18 @@ void sweep(const KernelLibrary& lib, const Emit& emit) {
 
 Component optimizer_component() {
   const testing::OptimizerShape clipped = testing::optimizer_shapes()[2];
-  return {testing::optimizer_card(),
-          {LLMLAB_C_SYMBOL(llmlab_optimizer_adamw_f32, "params", "grads", "m", "v", "sizes",
-                           "count", "step", "lr", "beta1", "beta2", "eps", "weight_decay",
-                           "max_norm", "norm"),
-           LLMLAB_C_SYMBOL(llmlab_optimizer_adamw_bf16, "params", "master", "grads", "m", "v",
-                           "sizes", "count", "step", "lr", "beta1", "beta2", "eps",
-                           "weight_decay", "max_norm", "norm", "seed")},
-          case_labels(testing::optimizer_shapes()),
-          rules_in_words(
-              {testing::optimizer_expected(testing::make_optimizer_case(clipped, DType::f32)),
-               testing::optimizer_expected(testing::make_optimizer_case(clipped, DType::bf16))}),
-          sweep};
+  return {
+      testing::optimizer_card(),
+      {LLMLAB_C_SYMBOL(llmlab_optimizer_adamw_f32, "params", "grads", "m", "v", "sizes", "count",
+                       "step", "lr", "beta1", "beta2", "eps", "weight_decay", "max_norm", "norm"),
+       LLMLAB_C_SYMBOL(llmlab_optimizer_adamw_bf16, "params", "master", "grads", "m", "v", "sizes",
+                       "count", "step", "lr", "beta1", "beta2", "eps", "weight_decay", "max_norm",
+                       "norm", "seed")},
+      case_labels(testing::optimizer_shapes()),
+      rules_in_words(
+          {testing::optimizer_expected(testing::make_optimizer_case(clipped, DType::f32)),
+           testing::optimizer_expected(testing::make_optimizer_case(clipped, DType::bf16))}),
+      sweep};
 }
 
 }  // namespace

@@ -34,10 +34,10 @@ using llmlab::testing::check;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::expect_all_agree;
 using llmlab::testing::make_optimizer_case;
-using llmlab::testing::OptimizerCase;
-using llmlab::testing::OptimizerDevice;
 using llmlab::testing::optimizer_expected;
 using llmlab::testing::optimizer_shapes;
+using llmlab::testing::OptimizerCase;
+using llmlab::testing::OptimizerDevice;
 using llmlab::testing::OptimizerShape;
 using llmlab::testing::Outputs;
 using llmlab::testing::run_optimizer_case;
@@ -52,7 +52,8 @@ Trajectory run_constant_gradient(const std::vector<float>& p0, const std::vector
                                  int steps, float lr, float weight_decay) {
   const auto n = static_cast<std::int64_t>(p0.size());
   DeviceBuffer<float> p(p0), grad(g), m(n), v(n);
-  const std::vector<AdamwTensor<float>> t = {{p.get(), nullptr, grad.cget(), m.get(), v.get(), n, 0}};
+  const std::vector<AdamwTensor<float>> t = {
+      {p.get(), nullptr, grad.cget(), m.get(), v.get(), n, 0}};
   const AdamwList<float> list(t);
   Trajectory out;
   for (int s = 1; s <= steps; ++s) {

@@ -13,7 +13,8 @@
 ///   the parameter with store_param (which rounds bf16 stochastically).
 ///
 /// Check your work:   scripts/lab.sh 06
-/// (or configure with -DLLMLAB_CHECK_LAB=ON and run build/default/chapters/06-optimizers/ch06_checks).
+/// (or configure with -DLLMLAB_CHECK_LAB=ON and run
+/// build/default/chapters/06-optimizers/ch06_checks).
 
 #include <cmath>
 #include <cstdint>
@@ -25,7 +26,7 @@
 namespace llmlab::cuda {
 namespace {
 
-constexpr int kBlock = 256;          // threads per block
+constexpr int kBlock = 256;             // threads per block
 constexpr long long kMaxBlocks = 1024;  // the grid-stride loop's cap on blocks
 
 /// The numbers every element of one step shares, computed once on the host.
@@ -80,8 +81,8 @@ cudaError_t adamw_step(const AdamwList<P>& list, const AdamwHyper& h, const floa
   const AdamwConstants k{};
   long long blocks = (list.total() + kBlock - 1) / kBlock;
   if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-  return launch(launch_config(dim3(static_cast<unsigned>(blocks)), dim3(kBlock)),
-                adamw_kernel<P>, list.device(), list.total(), k, grad_scale);
+  return launch(launch_config(dim3(static_cast<unsigned>(blocks)), dim3(kBlock)), adamw_kernel<P>,
+                list.device(), list.total(), k, grad_scale);
 }
 
 template cudaError_t adamw_step(const AdamwList<float>&, const AdamwHyper&, const float*);

@@ -3,14 +3,13 @@
 /// \brief The optimizer's C ABI (<llmlab/cuda/abi/optimizer.h>) over llmlab's fused AdamW and
 /// two-stage global norm.
 
-#include "llmlab/cuda/abi/optimizer.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "abi_common.cuh"
 #include "llmlab/core/error.hpp"
+#include "llmlab/cuda/abi/optimizer.h"
 #include "llmlab/cuda/optimizer.cuh"
 
 namespace {
@@ -27,13 +26,13 @@ cudaError_t step_all(P* const* params, float* const* master, const float* const*
                      const AdamwHyper& h, float max_norm, float* norm) {
   constexpr const char* where = "llmlab_optimizer_adamw";
   if (count < 0) throw llmlab::Error(where, "count = " + std::to_string(count) + " must be >= 0");
-  if (count > 0 && (params == nullptr || grads == nullptr || m == nullptr || v == nullptr ||
-                    sizes == nullptr))
+  if (count > 0 &&
+      (params == nullptr || grads == nullptr || m == nullptr || v == nullptr || sizes == nullptr))
     throw llmlab::Error(where, "a pointer array is null but count = " + std::to_string(count));
   std::vector<AdamwTensor<P>> tensors;
   for (int k = 0; k < count; ++k)
-    tensors.push_back({params[k], master != nullptr ? master[k] : nullptr, grads[k], m[k], v[k],
-                       sizes[k], 0});
+    tensors.push_back(
+        {params[k], master != nullptr ? master[k] : nullptr, grads[k], m[k], v[k], sizes[k], 0});
   const AdamwList<P> list(tensors);
   const float* scale = nullptr;
   if (max_norm > 0) {
@@ -67,10 +66,9 @@ int llmlab_optimizer_adamw_bf16(uint16_t* const* params, float* const* master,
                                 float beta1, float beta2, float eps, float weight_decay,
                                 float max_norm, float* norm, uint32_t seed) {
   return llmlab::cuda::abi::guarded([&] {
-    return step_all<__nv_bfloat16>(reinterpret_cast<__nv_bfloat16* const*>(params), master,
-                                   grads, m, v, sizes, count,
-                                   AdamwHyper{lr, beta1, beta2, eps, weight_decay, step, seed},
-                                   max_norm, norm);
+    return step_all<__nv_bfloat16>(
+        reinterpret_cast<__nv_bfloat16* const*>(params), master, grads, m, v, sizes, count,
+        AdamwHyper{lr, beta1, beta2, eps, weight_decay, step, seed}, max_norm, norm);
   });
 }
 

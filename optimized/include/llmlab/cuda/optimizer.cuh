@@ -20,24 +20,25 @@ namespace llmlab::cuda {
 /// One parameter tensor of a fused AdamW step, flattened to (n). P is float or __nv_bfloat16.
 template <class P>
 struct AdamwTensor {
-  P* param = nullptr;          ///< (n) device: the parameters, updated
-  float* master = nullptr;     ///< (n) device fp32 master weights, updated; null: none (fp32 P: must be null)
-  const float* grad = nullptr; ///< (n) device: \f$ \partial L / \partial p \f$, fp32, not modified
-  float* m = nullptr;          ///< (n) device: the first moment, fp32, updated
-  float* v = nullptr;          ///< (n) device: the second moment, fp32, updated
-  std::int64_t n = 0;          ///< elements ≥ 0
-  std::int64_t offset = 0;     ///< set by AdamwList: the elements of the tensors before this one
+  P* param = nullptr;  ///< (n) device: the parameters, updated
+  float* master =
+      nullptr;  ///< (n) device fp32 master weights, updated; null: none (fp32 P: must be null)
+  const float* grad = nullptr;  ///< (n) device: \f$ \partial L / \partial p \f$, fp32, not modified
+  float* m = nullptr;           ///< (n) device: the first moment, fp32, updated
+  float* v = nullptr;           ///< (n) device: the second moment, fp32, updated
+  std::int64_t n = 0;           ///< elements ≥ 0
+  std::int64_t offset = 0;      ///< set by AdamwList: the elements of the tensors before this one
 };
 
 /// AdamW's hyper-parameters for one step, torch.optim.AdamW's names.
 struct AdamwHyper {
-  float lr = 1e-3f;            ///< \f$ \eta \ge 0 \f$ (this step's, e.g. from a schedule)
-  float beta1 = 0.9f;          ///< \f$ \beta_1 \in [0, 1) \f$
-  float beta2 = 0.999f;        ///< \f$ \beta_2 \in [0, 1) \f$
-  float eps = 1e-8f;           ///< \f$ \varepsilon > 0 \f$
-  float weight_decay = 0.0f;   ///< \f$ \lambda \ge 0 \f$, decoupled
-  std::int64_t step = 1;       ///< t ≥ 1, for the bias corrections
-  std::uint32_t seed = 0;      ///< bf16 parameters: the stochastic rounding's seed (with step)
+  float lr = 1e-3f;           ///< \f$ \eta \ge 0 \f$ (this step's, e.g. from a schedule)
+  float beta1 = 0.9f;         ///< \f$ \beta_1 \in [0, 1) \f$
+  float beta2 = 0.999f;       ///< \f$ \beta_2 \in [0, 1) \f$
+  float eps = 1e-8f;          ///< \f$ \varepsilon > 0 \f$
+  float weight_decay = 0.0f;  ///< \f$ \lambda \ge 0 \f$, decoupled
+  std::int64_t step = 1;      ///< t ≥ 1, for the bias corrections
+  std::uint32_t seed = 0;     ///< bf16 parameters: the stochastic rounding's seed (with step)
 };
 
 /// The parameter tensors of a fused AdamW step, uploaded to the device once: their descriptors
@@ -77,8 +78,8 @@ class AdamwList {
 /// \f$ g_i^2 \f$ over its grid-stride share (block_allsum), then one block adds those partials in
 /// a fixed order and writes
 /// \f[ \mathrm{out}_0 = \|g\| = \Big(\sum g_i^2\Big)^{1/2}, \qquad
-///     \mathrm{out}_1 = c = \begin{cases} \mathrm{max\_norm} / (\|g\| + 10^{-6}) & \text{if that is }
-///     < 1 \\ 1 & \text{otherwise} \end{cases} \f]
+///     \mathrm{out}_1 = c = \begin{cases} \mathrm{max\_norm} / (\|g\| + 10^{-6}) & \text{if that is
+///     } < 1 \\ 1 & \text{otherwise} \end{cases} \f]
 /// (torch.nn.utils.clip_grad_norm_'s clip; pass out + 1 to adamw_step as its grad_scale).
 /// @param list the tensors (only grad is read)   @param max_norm ≥ 0
 /// @param out (2) device: the norm and the clip factor
@@ -146,8 +147,8 @@ __host__ __device__ __forceinline__ std::uint16_t stochastic_round_bits(std::uin
                                                                         std::int64_t index) {
   if ((bits & 0x7f800000u) == 0x7f800000u)  // inf or NaN: nearest (a NaN stays a NaN)
     return static_cast<std::uint16_t>((bits >> 16) | ((bits & 0xffffu) != 0 ? 0x40u : 0u));
-  const std::uint64_t key = splitmix64((static_cast<std::uint64_t>(seed) << 32) ^
-                                       static_cast<std::uint64_t>(step));
+  const std::uint64_t key =
+      splitmix64((static_cast<std::uint64_t>(seed) << 32) ^ static_cast<std::uint64_t>(step));
   const auto r = static_cast<std::uint32_t>(splitmix64(key ^ static_cast<std::uint64_t>(index)));
   return static_cast<std::uint16_t>((bits + (r & 0xffffu)) >> 16);
 }

@@ -18,20 +18,20 @@ namespace llmlab::ref {
 
 /// torch.optim.SGD's hyper-parameters (the same names and defaults, lr aside).
 struct SgdOptions {
-  double lr = 1e-2;            ///< \f$ \eta \ge 0 \f$
-  double momentum = 0;         ///< \f$ \mu \ge 0 \f$ (0: no momentum buffer is used)
-  double dampening = 0;        ///< \f$ \tau \f$, in [0, 1]
-  double weight_decay = 0;     ///< \f$ \lambda \ge 0 \f$, L2: added to the gradient
-  bool nesterov = false;       ///< Nesterov momentum (needs \f$ \mu > 0 \f$ and \f$ \tau = 0 \f$)
+  double lr = 1e-2;         ///< \f$ \eta \ge 0 \f$
+  double momentum = 0;      ///< \f$ \mu \ge 0 \f$ (0: no momentum buffer is used)
+  double dampening = 0;     ///< \f$ \tau \f$, in [0, 1]
+  double weight_decay = 0;  ///< \f$ \lambda \ge 0 \f$, L2: added to the gradient
+  bool nesterov = false;    ///< Nesterov momentum (needs \f$ \mu > 0 \f$ and \f$ \tau = 0 \f$)
 };
 
 /// The hyper-parameters of torch.optim.Adam and AdamW (the same names and defaults, lr aside).
 struct AdamOptions {
-  double lr = 1e-3;            ///< \f$ \eta \ge 0 \f$
-  double beta1 = 0.9;          ///< \f$ \beta_1 \in [0, 1) \f$, the first moment's decay
-  double beta2 = 0.999;        ///< \f$ \beta_2 \in [0, 1) \f$, the second moment's decay
-  double eps = 1e-8;           ///< \f$ \varepsilon > 0 \f$, added to \f$ \sqrt{\hat v} \f$
-  double weight_decay = 0;     ///< \f$ \lambda \ge 0 \f$: L2 in Adam, decoupled in AdamW
+  double lr = 1e-3;         ///< \f$ \eta \ge 0 \f$
+  double beta1 = 0.9;       ///< \f$ \beta_1 \in [0, 1) \f$, the first moment's decay
+  double beta2 = 0.999;     ///< \f$ \beta_2 \in [0, 1) \f$, the second moment's decay
+  double eps = 1e-8;        ///< \f$ \varepsilon > 0 \f$, added to \f$ \sqrt{\hat v} \f$
+  double weight_decay = 0;  ///< \f$ \lambda \ge 0 \f$: L2 in Adam, decoupled in AdamW
 };
 
 /// One step of torch.optim.SGD on one tensor (its `_single_tensor_sgd`), with

@@ -33,11 +33,10 @@ struct OptimizerShape {
   /// "[97, 1, 33] g~U(±1) t=10 wd=0.1 clip=1"
   std::string label() const {
     std::string s = "[";
-    for (std::size_t k = 0; k < sizes.size(); ++k)
-      s += (k ? ", " : "") + std::to_string(sizes[k]);
+    for (std::size_t k = 0; k < sizes.size(); ++k) s += (k ? ", " : "") + std::to_string(sizes[k]);
     char rest[96];
-    std::snprintf(rest, sizeof rest, "] g~U(±%g) t=%lld wd=%g", scale,
-                  static_cast<long long>(step), weight_decay);
+    std::snprintf(rest, sizeof rest, "] g~U(±%g) t=%lld wd=%g", scale, static_cast<long long>(step),
+                  weight_decay);
     s += rest;
     if (max_norm > 0) {
       std::snprintf(rest, sizeof rest, " clip=%g", max_norm);
@@ -58,14 +57,13 @@ struct OptimizerShape {
 /// ones; weight decay on and off; gradients ×1, ×1000 and ×1e-3 (there √v̂ is ~1e-3 and the update
 /// still ~lr); clipping that scales (the norm ≫ max_norm) and clipping that does not.
 inline const std::vector<OptimizerShape>& optimizer_shapes() {
-  static const std::vector<OptimizerShape> shapes = {
-      {{1}, 1, 1, 0, 0},
-      {{17}, 1, 1000, 0.1, 0},
-      {{97, 1, 33}, 1, 10, 0.1, 1},
-      {{4097}, 1000, 5, 0.1, 0},
-      {{1000, 0, 5, 257}, 1e-3, 3, 0, 0},
-      {{65537, 3}, 1, 100, 0.1, 1},
-      {{300, 301}, 1, 1, 0.1, 1e6}};
+  static const std::vector<OptimizerShape> shapes = {{{1}, 1, 1, 0, 0},
+                                                     {{17}, 1, 1000, 0.1, 0},
+                                                     {{97, 1, 33}, 1, 10, 0.1, 1},
+                                                     {{4097}, 1000, 5, 0.1, 0},
+                                                     {{1000, 0, 5, 257}, 1e-3, 3, 0, 0},
+                                                     {{65537, 3}, 1, 100, 0.1, 1},
+                                                     {{300, 301}, 1, 1, 0.1, 1e6}};
   return shapes;
 }
 
@@ -92,8 +90,12 @@ inline OptimizerCase make_optimizer_case(const OptimizerShape& shape, DType dtyp
   Rng rng(seed + static_cast<std::uint64_t>(shape.total()));
   const auto n = static_cast<std::size_t>(shape.total());
   const double s = shape.scale;
-  return {shape, dtype, rng.uniform_floats(n), rng.uniform_floats(n, -s, s),
-          rng.uniform_floats(n, -s / 10, s / 10), rng.uniform_floats(n, 0, s * s / 10)};
+  return {shape,
+          dtype,
+          rng.uniform_floats(n),
+          rng.uniform_floats(n, -s, s),
+          rng.uniform_floats(n, -s / 10, s / 10),
+          rng.uniform_floats(n, 0, s * s / 10)};
 }
 
 /// The reference's answers on a case, concatenated: the parameters, both moments after the step,

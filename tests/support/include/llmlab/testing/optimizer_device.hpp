@@ -91,9 +91,13 @@ template <class P>
 void run_optimizer_case(const OptimizerDevice<P>& d, const OptimizerCase& k,
                         std::uint32_t seed = 1) {
   const ref::AdamOptions o = optimizer_options(k.shape);
-  const cuda::AdamwHyper h{static_cast<float>(o.lr),    static_cast<float>(o.beta1),
-                           static_cast<float>(o.beta2), static_cast<float>(o.eps),
-                           static_cast<float>(o.weight_decay), k.shape.step, seed};
+  const cuda::AdamwHyper h{static_cast<float>(o.lr),
+                           static_cast<float>(o.beta1),
+                           static_cast<float>(o.beta2),
+                           static_cast<float>(o.eps),
+                           static_cast<float>(o.weight_decay),
+                           k.shape.step,
+                           seed};
   const float* scale = nullptr;
   if (k.shape.max_norm > 0) {
     check(cuda::grad_norm(d.list(), static_cast<float>(k.shape.max_norm), d.norm_out()),
