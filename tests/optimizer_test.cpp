@@ -30,7 +30,6 @@
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/testing/agree.hpp"
 #include "llmlab/testing/device.hpp"
-#include "llmlab/testing/env.hpp"
 #include "llmlab/testing/expect.hpp"
 #include "llmlab/testing/optimizer_case.hpp"
 #include "llmlab/testing/optimizer_device.hpp"
@@ -60,7 +59,10 @@ using llmlab::testing::OptimizerCase;
 using llmlab::testing::OptimizerDevice;
 using llmlab::testing::OptimizerShape;
 using llmlab::testing::Outputs;
+using llmlab::testing::rerun_differences;
 using llmlab::testing::run_optimizer_case;
+using llmlab::testing::run_optimizer_outputs;
+using llmlab::testing::stochastic_rounding_mismatches;
 using llmlab::testing::widened;
 
 const fs::path kGolden = fs::path(LLMLAB_GOLDEN_DIR) / "optimizer";
@@ -312,28 +314,23 @@ TEST(OptimizerKernel, Float32MatchesTheReferenceOnEveryCase) {
 TEST(OptimizerKernel, Bf16MasterWeightsMatchAndParamsAreTheirSeededStochasticRoundings) {
   for (const OptimizerShape& shape : optimizer_shapes()) {
     const OptimizerCase k = make_optimizer_case(shape, DType::bf16);
-    const OptimizerDevice<__nv_bfloat16> d(k);
-    run_optimizer_case(d, k, 7);
-    const Outputs out = d.outputs();
+    const Outputs out = run_optimizer_outputs<__nv_bfloat16>(k, 7);
     expect_all_agree(case_name(k), optimizer_expected(k), out);
-    // Each bf16 parameter is its master weight rounded down or up (never further), with the bits
-    // the documented hash gives for (seed, step, index): the host twin agrees bit for bit.
-    const std::vector<double> params = d.params(), master = out.at("master");
-    int mismatches = 0;
+    // Each bf16 parameter carries the bits the documented hash gives for (seed, step, index) —
+    // the host twin agrees bit for bit — and is its master weight rounded toward zero or away,
+    // never further.
+    EXPECT_EQ(stochastic_rounding_mismatches(out, 7, shape.step), 0) << case_name(k);
+    const std::vector<double>&params = out.at("params"), &master = out.at("master");
     for (std::size_t i = 0; i < params.size(); ++i) {
       const auto x = static_cast<float>(master[i]);
-      const std::uint16_t want =
-          llmlab::cuda::stochastic_round_bf16(x, 7, shape.step, static_cast<std::int64_t>(i));
-      const std::uint16_t got = llmlab::float_to_bf16_bits(static_cast<float>(params[i]));
-      if (got != want) ++mismatches;
       std::uint32_t bits;  // x's bits: the bf16 toward zero is its top half, the next one away
       std::memcpy(&bits, &x, sizeof bits);
       const auto toward_zero = static_cast<std::uint16_t>(bits >> 16);
       const auto away = static_cast<std::uint16_t>(toward_zero + ((bits & 0xffffu) != 0 ? 1 : 0));
+      const std::uint16_t got = llmlab::float_to_bf16_bits(static_cast<float>(params[i]));
       EXPECT_TRUE(got == toward_zero || got == away)
           << case_name(k) << " index " << i << ": " << params[i] << " is not a rounding of " << x;
     }
-    EXPECT_EQ(mismatches, 0) << case_name(k);
   }
 }
 
@@ -360,38 +357,18 @@ TEST(OptimizerKernel, StochasticRoundingIsUnbiasedAndSeeded) {
       std::isnan(llmlab::bf16_bits_to_float(llmlab::cuda::stochastic_round_bf16(NAN, 3, 1, 0))));
 }
 
-/// Every output of one case as bits (the rerun test compares them exactly).
-template <class P>
-Outputs run_once(const OptimizerCase& k) {
-  const OptimizerDevice<P> d(k);
-  run_optimizer_case(d, k, 11);
-  Outputs out = d.outputs();
-  out["params"] = d.params();
-  return out;
-}
-
 TEST(OptimizerKernel, RerunsAreBitwiseEqualUnderEverySchedule) {
   // The norm's two stages add in an order fixed by the list alone and the update is element-wise,
   // so every schedule of the emulator (threads of a block in another order) gives the same bits;
   // on a GPU, reruns do.
   for (const OptimizerShape& shape : {optimizer_shapes()[2], optimizer_shapes()[5]}) {
-    for (const DType dtype : {DType::f32, DType::bf16}) {
-      const OptimizerCase k = make_optimizer_case(shape, dtype);
-      const auto run = [&] {
-        return dtype == DType::f32 ? run_once<float>(k) : run_once<__nv_bfloat16>(k);
-      };
-      const Outputs first = run();
-      std::vector<Outputs> again = {run()};
-#if LLMLAB_EMULATED
-      for (const char* schedule : {"forward", "reverse", "random:5"}) {
-        llmlab::testing::ScopedEnv env("LLMLAB_EMU_SCHEDULE", schedule);
-        again.push_back(run());
-      }
-#endif
-      for (const Outputs& o : again)
-        for (const auto& [name, values] : first)
-          EXPECT_EQ(o.at(name), values) << case_name(k) << " " << name << " differs on a rerun";
-    }
+    const std::initializer_list<const char*> schedules = {"forward", "reverse", "random:5"};
+    for (const auto& d :
+         rerun_differences<float>(make_optimizer_case(shape, DType::f32), 11, schedules))
+      ADD_FAILURE() << "f32 " << shape.label() << ": " << d << " differs";
+    for (const auto& d :
+         rerun_differences<__nv_bfloat16>(make_optimizer_case(shape, DType::bf16), 11, schedules))
+      ADD_FAILURE() << "bf16 " << shape.label() << ": " << d << " differs";
   }
 }
 

@@ -22,9 +22,9 @@ namespace {
 /// x flattened to (n).
 py::array flat(const py::array& x) { return x.attr("reshape")(py::make_tuple(-1)); }
 
-/// The reference's Adam or AdamW step on copies of the arrays: (param, m, v) of param's shape.
-template <bool kDecoupled>
-py::tuple adam_like(const char* fn, const py::array& param, const py::array& grad,
+/// The reference's Adam (decoupled = false) or AdamW step on copies of the arrays: (param, m, v)
+/// of param's shape.
+py::tuple adam_like(const char* fn, bool decoupled, const py::array& param, const py::array& grad,
                     const py::array& m, const py::array& v, std::int64_t step,
                     const ref::AdamOptions& o) {
   return dispatch_float(
@@ -33,50 +33,44 @@ py::tuple adam_like(const char* fn, const py::array& param, const py::array& gra
         const auto g = to_xtensor<T, 1>(flat(grad), fn, "grad");
         auto mm = to_xtensor<T, 1>(flat(m), fn, "m");
         auto vv = to_xtensor<T, 1>(flat(v), fn, "v");
-        if constexpr (kDecoupled)
-          ref::adamw_step<T>(p, g, mm, vv, step, o);
-        else
-          ref::adam_step<T>(p, g, mm, vv, step, o);
+        (decoupled ? ref::adamw_step<T> : ref::adam_step<T>)(p, g, mm, vv, step, o);
         const auto shape = shape_vec(param);
         return py::make_tuple(reshaped(to_numpy(p), shape), reshaped(to_numpy(mm), shape),
                               reshaped(to_numpy(vv), shape));
       });
 }
 
-constexpr const char* kAdamArgsDoc =
-    "step counts from 1; lr, beta1, beta2, eps, weight_decay as torch.optim's. Returns new "
-    "(param, m, v) of param's shape, in its dtype (float64 or float32).";
+/// One of the reference's two Adam bindings: its name, its weight decay and its default (torch's).
+struct AdamBinding {
+  const char* name;     ///< "adamw_step" or "adam_step"
+  bool decoupled;       ///< AdamW's decay, or Adam's L2
+  double weight_decay;  ///< the default, as torch.optim's
+  const char* what;     ///< the docstring's first sentence
+};
 
 }  // namespace
 
 void bind_optimizer(py::module_& ref, py::module_& cuda) {
-  ref.def(
-      "adamw_step",
-      [](const py::array& param, const py::array& grad, const py::array& m, const py::array& v,
-         std::int64_t step, double lr, double beta1, double beta2, double eps,
-         double weight_decay) {
-        return adam_like<true>("adamw_step", param, grad, m, v, step,
-                               {lr, beta1, beta2, eps, weight_decay});
-      },
-      py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"),
-      py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
-      py::arg("weight_decay") = 1e-2,
-      (std::string("One torch.optim.AdamW step (decoupled weight decay). ") + kAdamArgsDoc)
-          .c_str());
-  ref.def(
-      "adam_step",
-      [](const py::array& param, const py::array& grad, const py::array& m, const py::array& v,
-         std::int64_t step, double lr, double beta1, double beta2, double eps,
-         double weight_decay) {
-        return adam_like<false>("adam_step", param, grad, m, v, step,
-                                {lr, beta1, beta2, eps, weight_decay});
-      },
-      py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"),
-      py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
-      py::arg("weight_decay") = 0.0,
-      (std::string("One torch.optim.Adam step (L2 weight decay added to the gradient). ") +
-       kAdamArgsDoc)
-          .c_str());
+  for (const AdamBinding b :
+       {AdamBinding{"adamw_step", true, 1e-2,
+                    "One torch.optim.AdamW step (decoupled weight decay). "},
+        AdamBinding{"adam_step", false, 0.0,
+                    "One torch.optim.Adam step (L2 weight decay added to the gradient). "}})
+    ref.def(
+        b.name,
+        [b](const py::array& param, const py::array& grad, const py::array& m, const py::array& v,
+            std::int64_t step, double lr, double beta1, double beta2, double eps,
+            double weight_decay) {
+          return adam_like(b.name, b.decoupled, param, grad, m, v, step,
+                           {lr, beta1, beta2, eps, weight_decay});
+        },
+        py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"),
+        py::arg("lr") = 1e-3, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+        py::arg("eps") = 1e-8, py::arg("weight_decay") = b.weight_decay,
+        (std::string(b.what) +
+         "step counts from 1; lr, beta1, beta2, eps, weight_decay as torch.optim's. Returns new "
+         "(param, m, v) of param's shape, in its dtype (float64 or float32).")
+            .c_str());
   ref.def(
       "sgd_step",
       [](const py::array& param, const py::array& grad, const py::array& momentum_buffer,

@@ -20,7 +20,6 @@
 #include "llmlab/ref/optimizer.hpp"
 #include "llmlab/testing/agree.hpp"
 #include "llmlab/testing/device.hpp"
-#include "llmlab/testing/env.hpp"
 #include "llmlab/testing/optimizer_case.hpp"
 #include "llmlab/testing/optimizer_device.hpp"
 
@@ -40,7 +39,10 @@ using llmlab::testing::OptimizerCase;
 using llmlab::testing::OptimizerDevice;
 using llmlab::testing::OptimizerShape;
 using llmlab::testing::Outputs;
+using llmlab::testing::rerun_differences;
 using llmlab::testing::run_optimizer_case;
+using llmlab::testing::run_optimizer_outputs;
+using llmlab::testing::stochastic_rounding_mismatches;
 
 /// Your adamw_step on fp32 tensors held in one list: `steps` steps with the gradient g kept
 /// constant; returns (p, m, v) after each step.
@@ -116,40 +118,18 @@ TEST(Ch06Fp32, EveryCaseOfTheSweepAgreesWithTheReference) {
 TEST(Ch06Bf16, MasterWeightsAgreeWithTheReferenceAndParamsAreTheirRoundings) {
   for (const OptimizerShape& shape : optimizer_shapes()) {
     const OptimizerCase k = make_optimizer_case(shape, DType::bf16);
-    const OptimizerDevice<__nv_bfloat16> d(k);
-    run_optimizer_case(d, k, 7);
-    const Outputs out = d.outputs();
+    const Outputs out = run_optimizer_outputs<__nv_bfloat16>(k, 7);
     expect_all_agree(case_name(k), optimizer_expected(k), out);
-    const std::vector<double> params = d.params(), master = out.at("master");
-    int wrong = 0;  // each bf16 parameter is store_param's rounding of its master weight
-    for (std::size_t i = 0; i < params.size(); ++i)
-      wrong += llmlab::float_to_bf16_bits(static_cast<float>(params[i])) !=
-               llmlab::cuda::stochastic_round_bf16(static_cast<float>(master[i]), 7, shape.step,
-                                                   static_cast<std::int64_t>(i));
-    EXPECT_EQ(wrong, 0) << case_name(k) << ": bf16 parameters that are not store_param(master)";
+    EXPECT_EQ(stochastic_rounding_mismatches(out, 7, shape.step), 0)
+        << case_name(k) << ": bf16 parameters that are not store_param(master)";
   }
 }
 
 TEST(Ch06Determinism, ARerunGivesTheSameBits) {
   // The handout promises it: no atomics, the same seed — the same bits, under every schedule.
   const OptimizerCase k = make_optimizer_case(optimizer_shapes()[2], DType::bf16);
-  const auto run = [&] {
-    const OptimizerDevice<__nv_bfloat16> d(k);
-    run_optimizer_case(d, k, 3);
-    Outputs out = d.outputs();
-    out["params"] = d.params();
-    return out;
-  };
-  const Outputs first = run();
-  std::vector<Outputs> again = {run()};
-#if LLMLAB_EMULATED
-  for (const char* schedule : {"reverse", "random:9"}) {
-    llmlab::testing::ScopedEnv env("LLMLAB_EMU_SCHEDULE", schedule);
-    again.push_back(run());
-  }
-#endif
-  for (const Outputs& o : again)
-    for (const auto& [name, values] : first) EXPECT_EQ(o.at(name), values) << name;
+  for (const auto& d : rerun_differences<__nv_bfloat16>(k, 3, {"reverse", "random:9"}))
+    ADD_FAILURE() << d << " differs from the first run";
 }
 
 }  // namespace

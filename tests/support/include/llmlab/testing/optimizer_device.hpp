@@ -8,7 +8,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <initializer_list>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "llmlab/core/dtype.hpp"
@@ -16,6 +19,7 @@
 #include "llmlab/cuda/optimizer.cuh"
 #include "llmlab/testing/component.hpp"
 #include "llmlab/testing/device.hpp"
+#include "llmlab/testing/env.hpp"
 #include "llmlab/testing/optimizer_case.hpp"
 
 namespace llmlab::testing {
@@ -106,6 +110,55 @@ void run_optimizer_case(const OptimizerDevice<P>& d, const OptimizerCase& k,
   }
   check(cuda::adamw_step(d.list(), h, scale), "adamw_step");
   check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+}
+
+/// One run of `k` through llmlab's kernels (run_optimizer_case): the outputs by name, plus
+/// "params", the parameters as the kernel stored them (bf16 ones widened).
+template <class P>
+Outputs run_optimizer_outputs(const OptimizerCase& k, std::uint32_t seed) {
+  const OptimizerDevice<P> d(k);
+  run_optimizer_case(d, k, seed);
+  Outputs out = d.outputs();
+  out["params"] = d.params();
+  return out;
+}
+
+/// How many bf16 parameters of a run (its "params" and "master" outputs) differ from
+/// cuda::stochastic_round_bf16 of their master weight with this seed and step.
+inline int stochastic_rounding_mismatches(const Outputs& out, std::uint32_t seed,
+                                          std::int64_t step) {
+  const std::vector<double>& params = out.at("params");
+  const std::vector<double>& master = out.at("master");
+  int wrong = 0;
+  for (std::size_t i = 0; i < params.size(); ++i)
+    wrong += float_to_bf16_bits(static_cast<float>(params[i])) !=
+             cuda::stochastic_round_bf16(static_cast<float>(master[i]), seed, step,
+                                         static_cast<std::int64_t>(i));
+  return wrong;
+}
+
+/// Reruns `k` (P parameters) once as it is and, under the emulator, once under each schedule in
+/// `schedules` (LLMLAB_EMU_SCHEDULE); @returns "<rerun> <output>" for every output whose bits
+/// differ from the first run's (empty: bitwise reproducible).
+template <class P>
+std::vector<std::string> rerun_differences(const OptimizerCase& k, std::uint32_t seed,
+                                           std::initializer_list<const char*> schedules) {
+  const Outputs first = run_optimizer_outputs<P>(k, seed);
+  std::vector<std::pair<std::string, Outputs>> again = {
+      {"rerun", run_optimizer_outputs<P>(k, seed)}};
+#if LLMLAB_EMULATED
+  for (const char* schedule : schedules) {
+    ScopedEnv env("LLMLAB_EMU_SCHEDULE", schedule);
+    again.push_back({schedule, run_optimizer_outputs<P>(k, seed)});
+  }
+#else
+  (void)schedules;
+#endif
+  std::vector<std::string> differ;
+  for (const auto& [label, out] : again)
+    for (const auto& [name, values] : first)
+      if (out.at(name) != values) differ.push_back(label + " " + name);
+  return differ;
 }
 
 }  // namespace llmlab::testing
