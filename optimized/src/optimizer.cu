@@ -83,7 +83,9 @@ cudaError_t adamw_step(const AdamwList<P>& list, const AdamwHyper& h, const floa
                 list.total(), k, grad_scale);
 }
 
+/// \cond EXPLICIT_INSTANTIATIONS
 template cudaError_t adamw_step(const AdamwList<float>&, const AdamwHyper&, const float*);
 template cudaError_t adamw_step(const AdamwList<__nv_bfloat16>&, const AdamwHyper&, const float*);
+/// \endcond
 
 }  // namespace llmlab::cuda

@@ -145,9 +145,11 @@ std::uint16_t stochastic_round_bf16(float x, std::uint32_t seed, std::int64_t st
   return stochastic_round_bits(bits, seed, step, index);
 }
 
+/// \cond EXPLICIT_INSTANTIATIONS
 template class AdamwList<float>;
 template class AdamwList<__nv_bfloat16>;
 template cudaError_t grad_norm(const AdamwList<float>&, float, float*);
 template cudaError_t grad_norm(const AdamwList<__nv_bfloat16>&, float, float*);
+/// \endcond
 
 }  // namespace llmlab::cuda

@@ -154,8 +154,7 @@ __host__ __device__ __forceinline__ std::uint16_t stochastic_round_bits(std::uin
 }
 
 /// Writes the fp32 result x as an fp32 parameter: *p = x.
-/// @param p the parameter   @param x its new value   @returns nothing (seed, step and index
-/// are unused)
+/// @param p the parameter   @param x its new value (seed, step and index are unused)
 __device__ __forceinline__ void store_param(float* p, float x, std::uint32_t, std::int64_t,
                                             std::int64_t) {
   *p = x;

@@ -90,6 +90,7 @@ class OptimizerDevice {
 
 /// One AdamW step of `k` through llmlab's kernels: grad_norm first when the case clips (its clip
 /// factor then scales the gradients inside adamw_step), in the case's hyper-parameters.
+/// @param d the case on the device   @param k the case
 /// @param seed the stochastic rounding's seed (bf16)
 template <class P>
 void run_optimizer_case(const OptimizerDevice<P>& d, const OptimizerCase& k,
