@@ -334,6 +334,31 @@ TEST(OptimizerKernel, Bf16MasterWeightsMatchAndParamsAreTheirSeededStochasticRou
   }
 }
 
+TEST(OptimizerKernel, Bf16WithoutMasterWeightsUpdatesFromTheBf16ValueAndRoundsStochastically) {
+  // Without master weights the step starts from the bf16 parameter itself (widened exactly) and
+  // stores its rounding: each result is the float reference's step from the bf16 value, rounded
+  // toward zero or away — within one bf16 ulp of it, plus the float reference's own error
+  // (a few float ulps, far below bf16's 2^-8).
+  OptimizerCase k = make_optimizer_case({{4097}, 1, 5, 0.1, 0}, DType::bf16);
+  k.param = llmlab::testing::rounded_to_bf16(k.param);  // what the kernel reads
+  const auto expected = optimizer_expected(k);
+  DeviceBuffer<__nv_bfloat16> p(llmlab::testing::device_values<__nv_bfloat16>(k.param));
+  DeviceBuffer<float> g(k.grad), m(k.m), v(k.v);
+  const std::vector<AdamwTensor<__nv_bfloat16>> t = {
+      {p.get(), nullptr, g.cget(), m.get(), v.get(), 4097, 0}};
+  const AdamwList<__nv_bfloat16> list(t);
+  check(llmlab::cuda::adamw_step(list, AdamwHyper{1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 5, 9}),
+        "adamw_step");
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  expect_all_agree("adamw bf16 without master", only(expected, {"m", "v"}),
+                   {{"m", m.widened()}, {"v", v.widened()}});
+  const std::vector<double> got = p.widened(), want = expected[0].ref64;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double ulp = std::ldexp(1.0, std::ilogb(want[i]) - 7);  // bf16's spacing at want[i]
+    EXPECT_LE(std::fabs(got[i] - want[i]), ulp * (1 + 1e-3)) << "index " << i;
+  }
+}
+
 TEST(OptimizerKernel, StochasticRoundingIsUnbiasedAndSeeded) {
   // x = 1 + 0.3 ulp(bf16): 4096 indices should round up ~30% of the time; the mean of the rounded
   // values is x within 4 standard deviations (σ = ulp √(0.3 · 0.7 / 4096)).
