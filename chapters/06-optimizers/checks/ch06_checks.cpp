@@ -4,7 +4,7 @@
 /// weights (step 4), and a bitwise rerun.
 ///
 /// Each check runs adamw_step (the solution's, or yours in lab/ when built with
-/// -DLLMLAB_CHECK_LAB=ON). The sweep's outputs are judged by the oracle's ratio rule: at most twice
+/// scripts/lab.sh 06). The sweep's outputs are judged by the oracle's ratio rule: at most twice
 /// what the same step done plainly in float is off from the reference in double, plus 2 ulps.
 
 #include <gtest/gtest.h>

@@ -13,8 +13,7 @@
 ///   the parameter with store_param (which rounds bf16 stochastically).
 ///
 /// Check your work:   scripts/lab.sh 06
-/// (or configure with -DLLMLAB_CHECK_LAB=ON and run
-/// build/default/chapters/06-optimizers/ch06_checks).
+/// (or, after it, build/lab/chapters/06-optimizers/ch06_checks).
 
 #include <cmath>
 #include <cstdint>
