@@ -71,3 +71,19 @@ llmlab_plant_bug(off_by_one CHAPTER ch00 CHECKS ${_ch00} SANITIZE_ONLY
   SOLUTION vector_add.cu reduce_sum.cu BREAK vector_add.cu
   REPLACE "if \\(i < n\\) c\\[i\\]" WITH "if (i <= n) c[i]"
   EXPECT "heap-buffer-overflow")
+
+set(_ch04 "${CMAKE_CURRENT_SOURCE_DIR}/04-attention/checks/ch04_checks.cpp")
+set(_ch06 "${CMAKE_CURRENT_SOURCE_DIR}/06-optimizers/checks/ch06_checks.cpp")
+
+# The online softmax without its rescaling: when the running maximum grows, the accumulator keeps
+# its old scale (α = 1 instead of e^(m_old − m_new)).
+llmlab_plant_bug(no_rescale CHAPTER ch04 CHECKS ${_ch04}
+  SOLUTION attention.cu BREAK attention.cu
+  REPLACE "expf\\(run.m - next.m\\)" WITH "1.0f"
+  EXPECT "FAIL attention_forward [^\n]* out .ratio[^\n]*\n  first bad index")
+
+# Adam without bias correction: the first steps are far too small for m and far too large for v.
+llmlab_plant_bug(no_bias_correction CHAPTER ch06 CHECKS ${_ch06}
+  SOLUTION optimizer.cu optimizer_list.cu BREAK optimizer.cu
+  REPLACE "1.0f - std::pow\\(h.beta1, t\\)" WITH "1.0f"
+  EXPECT "FAIL [^\n]* param .ratio[^\n]*\n  first bad index")
