@@ -2,6 +2,7 @@
 /// \brief The `llmlab` command line.
 ///
 ///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--json]
+///                   [--timeout SECONDS]
 ///     llmlab describe <component|all> [--json] [--out DIR]   (verify/describe.hpp)
 ///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
 ///
@@ -43,7 +44,13 @@ int main(int argc, char** argv) {
       ->add_option("--impl", opts.impl,
                    "Your kernel library (.so) exporting the C symbols of "
                    "<llmlab/cuda/abi/<component>.h> (`llmlab describe <component>` lists them)")
+      ->check(CLI::Validator([](std::string& p) { return impl_problem(p); }, "PATH", "kernel library"))
       ->excludes(backend);
+  verify
+      ->add_option("--timeout", opts.timeout_s,
+                   "Seconds one case may run before it is stopped and reported as FAIL")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
   verify->add_flag("--json", opts.json, "Print one JSON document instead of the table");
   std::string components_help;
   for (const auto& c : components()) components_help += "\n  " + c.name() + ": " + c.card.summary;
