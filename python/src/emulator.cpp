@@ -14,6 +14,9 @@ namespace llmlab::python {
 void bind_emulator(py::module_& emu) {
   emu.def("last_diagnostic", &llmlab::emu::last_diagnostic,
           "The emulator's report of the last failed launch in this process (\"\" if none failed).");
+  emu.def("valid_schedule", &llmlab::emu::valid_schedule, py::arg("order"),
+          "Whether LLMLAB_EMU_SCHEDULE may be `order`: \"forward\", \"reverse\" or "
+          "\"random:SEED\".");
   emu.def(
       "tree_reduce_sum",
       [](const py::array& x, bool syncthreads) {

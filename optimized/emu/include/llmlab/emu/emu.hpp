@@ -60,6 +60,10 @@ namespace llmlab::emu {
 /// The diagnostic of the last failed launch on this process ("" if none failed yet).
 std::string last_diagnostic();
 
+/// Whether `text` is a schedule LLMLAB_EMU_SCHEDULE accepts: forward, reverse or random:SEED (""
+/// counts as forward). Every launch refuses a bad one; llmlab.emu.schedule() asks up front.
+bool valid_schedule(const std::string& text);
+
 /// Pointer to the running block's dynamic shared memory (what dynamic_shared<T>() returns).
 void* dynamic_shared_memory();
 
