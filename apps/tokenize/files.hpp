@@ -82,6 +82,7 @@ void forget_on_signal(int ticket);
 /// flushes it).
 class OutputFile {
  public:
+  /// @param path where the output goes ("" or "-": stdout)
   /// @param inputs the command's input files, which `path` must not be
   /// @throws TokenizeError from resolve_output, or "cannot create output file 'PATH': REASON"
   explicit OutputFile(const std::string& path, const std::vector<std::string>& inputs = {});

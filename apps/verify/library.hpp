@@ -42,7 +42,9 @@ struct CallArg {
 /// verify/worker.hpp): run it, skip it (a restarted worker replaying cases already reported), or
 /// fail it without calling (the case a previous worker died in), with the message to report.
 struct CallDecision {
-  enum class Kind { run, skip, fail } kind = Kind::run;  ///< what to do
+  /// Run the call, skip it (return 0 without calling), or fail it (return −1 without calling).
+  enum class Kind { run, skip, fail };
+  Kind kind = Kind::run;  ///< what to do
   std::string message;                                   ///< fail: why the case failed
 };
 

@@ -26,6 +26,7 @@ struct Isolation {
 };
 
 /// Loads the library in a worker and runs `prepare` on it (symbol checks, the runtime, a device).
+/// @param where the library and the timeout   @param prepare the checks, run in the worker
 /// @returns "" when that went through; otherwise how the worker died ("crashed: SIGSEGV
 ///          (Segmentation fault)", "did not answer within 5 s", "exited with status 0"), which the
 ///          caller reports as a failure of every component (a constructor that crashes is the
@@ -36,8 +37,10 @@ std::string probe_library(const Isolation& where,
 
 /// Runs `component`'s sweep in workers, emitting every row: the kernels' verdicts, and a FAIL row
 /// for each case whose worker died or timed out (then the next worker resumes after that case).
+/// @param where the library and the timeout   @param component the component to sweep
 /// @param prepare run on the library in each worker before the sweep (names parameters, binds the
 ///        runtime)
+/// @param emit receives every row, as it arrives
 void sweep_isolated(const Isolation& where, const Component& component,
                     const std::function<void(KernelLibrary&)>& prepare, const Emit& emit);
 
