@@ -169,3 +169,14 @@ def test_zero_width_rows_agree_between_reference_and_kernels(name):
         except llmlab.Error:
             outcomes.append(("raised llmlab.Error", None))
     assert outcomes[0] == outcomes[1], f"reference {outcomes[0]}, kernel {outcomes[1]}"
+
+
+def test_a_huge_malformed_encoder_json_is_quoted_only_in_part(tmp_path):
+    # Issue 12: a malformed 876 KB encoder.json was echoed whole in the error.
+    (tmp_path / "vocab.bpe").write_text("#version: 0.2\n")
+    for name, text in [("truncated.json", '{"a": [' + "1, " * 300000),
+                       ("bad_id.json", '{"a": [' + "1, " * 300000 + "1]}")]:
+        (tmp_path / name).write_text(text)
+        with pytest.raises(llmlab.Error) as e:
+            llmlab.Tokenizer.from_gpt2_files(tmp_path / name, tmp_path / "vocab.bpe")
+        assert len(str(e.value)) < 1000, f"{name}: {len(str(e.value))} bytes"

@@ -36,6 +36,12 @@ std::string escape_bytes(std::string_view bytes) {
   return out;
 }
 
+std::string excerpt(std::string_view bytes, std::size_t limit) {
+  if (bytes.size() <= limit) return escape_bytes(bytes);
+  return escape_bytes(bytes.substr(0, limit)) + "… (" + std::to_string(bytes.size()) +
+         " bytes in all)";
+}
+
 std::vector<Chunk> split_specials(std::string_view text,
                                   const std::map<std::string, TokenId>& specials) {
   std::vector<Chunk> chunks;
