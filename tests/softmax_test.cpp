@@ -220,6 +220,15 @@ TEST_P(SoftmaxForwardKernel, NaNAndInfinityReachTheWholeRowAsInTheReference) {
   EXPECT_EQ(got.at("y")[4 * 97 + 33], 1.0);
   for (std::int64_t c = 0; c < 97; ++c)
     EXPECT_TRUE(std::isfinite(got.at("y")[static_cast<std::size_t>(5 * 97 + c)])) << "col " << c;
+
+  // Rows of 3: the lane holding the NaN sees nothing else, so its state is (−∞, NaN) — the one a
+  // merge with an empty lane used to drop, giving [nan, nan, 0.731] for [1, nan, 2].
+  SoftmaxCase short_rows = make_softmax_case({3, 3, 0, 1}, DType::f32);
+  short_rows.x = {1.0f, NAN, 2.0f, NAN, 1.0f, 2.0f, 1.0f, 2.0f, NAN};
+  const Outputs short_got = run_forward<float>(short_rows, GetParam());
+  expect_all_agree(case_name("softmax_forward NaN, rows of 3", short_rows, GetParam()),
+                   only(softmax_expected(short_rows), {"y"}), short_got);
+  for (std::size_t i = 0; i < 9; ++i) EXPECT_TRUE(std::isnan(short_got.at("y")[i])) << "index " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryVersion, SoftmaxForwardKernel,

@@ -253,8 +253,10 @@ std::string Report::detail() const {
   s << ": got " << sci(got_at_bad, digits) << " want " << sci(want_at_bad, digits);
   if (rule.kind == Rule::Kind::exact)
     s << " (not equal)";
-  else if (std::isfinite(got_at_bad) != std::isfinite(want_at_bad) || std::isnan(got_at_bad))
-    s << " (a NaN or infinity where the reference has none, or none where it has one)";
+  else if (!std::isfinite(want_at_bad))
+    s << " (the reference has " << special_name(want_at_bad) << " here)";
+  else if (!std::isfinite(got_at_bad))
+    s << " (" << special_name(got_at_bad) << " where the reference has a number)";
   else
     s << " |diff| " << sci(abs_err(want_at_bad, got_at_bad)) << " > budget " << sci(budget);
   return out + s.str();
