@@ -9,6 +9,7 @@ argument, what it accepts and what it got: ``gelu_forward: dtype must be a str (
 
 import difflib
 import functools
+import os
 import re
 
 import numpy as np
@@ -29,7 +30,9 @@ _VALUES = {
     "dtype": '"float32" or "bfloat16"',
     "version": "a kernel number; 0 = the best",
 }
-_INT_RANGE = (-(2**31), 2**31)  # the C++ side takes a 32-bit int
+_INT_RANGE = (-(2**31), 2**31)  # version and other C++ ints: 32 bits
+_SIZE_RANGE = (-(2**63), 2**64)  # sizes (std::size_t, int64_t): 64 bits
+_SIZES = {"vocab_size", "n", "seed", "id"}
 
 
 def _split_params(text):
@@ -82,15 +85,21 @@ def _got(value):
     return f"{_type_name(value)} {text}" if len(text) <= 40 else _type_name(value)
 
 
-def _fits(kind, value):
-    """Whether pybind11 would take `value` for a parameter of type `kind` (None: cannot tell)."""
+def _fits(kind, value, name=""):
+    """Whether pybind11 would take `value` for a parameter `name` of type `kind` (None: cannot
+    tell)."""
     if kind == "numpy.ndarray":  # pybind11 converts nothing else: not a list, not a NumPy scalar
         return isinstance(value, np.ndarray)
     if kind == "str":
         return isinstance(value, str)
     if kind == "int":
+        lo, hi = _SIZE_RANGE if name in _SIZES else _INT_RANGE
         return (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-                and _INT_RANGE[0] <= int(value) < _INT_RANGE[1])
+                and lo <= int(value) < hi)
+    if kind.startswith("List["):
+        return isinstance(value, (list, tuple, np.ndarray))
+    if kind == "os.PathLike":
+        return isinstance(value, (str, bytes, os.PathLike))
     if kind == "float":
         return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if kind == "bool":
@@ -101,7 +110,11 @@ def _fits(kind, value):
 def _accepts(name, kind):
     what = _ACCEPTS.get(kind, kind)
     if kind == "int":
-        what += " within 32 bits"
+        what += " within 64 bits" if name in _SIZES else " within 32 bits"
+    if kind.startswith("List["):
+        what = f"a list of {kind[5:-1]}"
+    if kind == "os.PathLike":
+        what = "a path (str or pathlib.Path)"
     values = _VALUES.get(name)
     return f"{what} ({values})" if values else what
 
@@ -109,7 +122,7 @@ def _accepts(name, kind):
 def explain(fname, params, args, kwargs):
     """The message for a call pybind11 refused, or None when no argument can be blamed."""
     names = [p[0] for p in params]
-    listing = ", ".join(names)
+    listing = ", ".join(n for n in names if n != "self")
     for key in kwargs:
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1)
@@ -126,7 +139,7 @@ def explain(fname, params, args, kwargs):
         if name not in bound and not has_default:
             return f"{fname}: missing the argument {name} ({_accepts(name, kind)})"
     for name, kind, _ in params:
-        if name in bound and _fits(kind, bound[name]) is False:
+        if name in bound and _fits(kind, bound[name], name) is False:
             return f"{fname}: {name} must be {_accepts(name, kind)}, got {_got(bound[name])}"
     return None
 
@@ -150,3 +163,16 @@ def checked(fn, fname):
             raise TypeError(message) from None
 
     return call
+
+
+def check_methods(cls):
+    """Wraps the methods and static methods of a pybind11 class `cls` with checked(), so that
+    ``tok.encode(123)`` says "Tokenizer.encode: text must be a str, got int 123"."""
+    for name, attr in list(vars(cls).items()):
+        if name.startswith("_"):
+            continue
+        qualname = f"{cls.__name__}.{name}"
+        if isinstance(attr, staticmethod):
+            setattr(cls, name, staticmethod(checked(attr.__func__, qualname)))
+        elif type(attr).__name__ == "instancemethod":
+            setattr(cls, name, checked(attr.__func__, qualname))

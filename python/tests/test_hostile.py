@@ -180,3 +180,22 @@ def test_a_huge_malformed_encoder_json_is_quoted_only_in_part(tmp_path):
         with pytest.raises(llmlab.Error) as e:
             llmlab.Tokenizer.from_gpt2_files(tmp_path / name, tmp_path / "vocab.bpe")
         assert len(str(e.value)) < 1000, f"{name}: {len(str(e.value))} bytes"
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda tok: tok.encode(123), "Tokenizer.encode: text must be a str, got int 123"),
+    (lambda tok: tok.decode("abc"), "Tokenizer.decode: ids must be a list of int, got str 'abc'"),
+    (lambda tok: tok.encode("hi", allowd_special="all"),
+     "Tokenizer.encode: no argument named allowd_special=; did you mean allowed_special=? "
+     "(Tokenizer.encode takes text, allowed_special)"),
+    (lambda tok: llmlab.Tokenizer.train("x", vocab_size=10**30),
+     "Tokenizer.train: vocab_size must be an int within 64 bits, got int "
+     "1000000000000000000000000000000"),
+    (lambda tok: llmlab.FastTokenizer.gpt2(5),
+     "FastTokenizer.gpt2: tiktoken_file must be a path (str or pathlib.Path), got int 5"),
+])
+def test_the_tokenizers_name_a_wrong_argument_too(call, says):
+    tok = llmlab.Tokenizer.train("hello world " * 20, vocab_size=270)
+    with pytest.raises(TypeError) as e:
+        call(tok)
+    assert str(e.value) == says
