@@ -116,7 +116,14 @@ class Worker {
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::duration<double>(timeout_s);
     for (;;) {
-      if (std::optional<json> m = frame()) return m;
+      try {
+        if (std::optional<json> m = frame()) return m;
+      } catch (const json::exception&) {  // a worker whose memory a kernel scribbled over
+        ::kill(pid_, SIGKILL);
+        reap();
+        death = "sent a message that does not parse (was its memory overwritten?)";
+        return std::nullopt;
+      }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
@@ -206,7 +213,7 @@ std::string probe_library(const Isolation& where,
   std::string death;
   const std::optional<json> m = worker.next(where.timeout_s, death);
   if (!m) return death;
-  if ((*m)["t"] == "setup") throw SetupError((*m)["msg"].get<std::string>());
+  if (m->value("t", "") == "setup") throw SetupError(m->value("msg", "(no message)"));
   return "";
 }
 
@@ -233,14 +240,14 @@ void sweep_isolated(const Isolation& where, const Component& component,
     int call = -1;  // the last call announced, its symbol, and whether its verdicts arrived
     std::string symbol, shape = "-", dtype = "-", death;
     bool answered = false;
-    while (const std::optional<json> m = worker.next(where.timeout_s, death)) {
-      const std::string t = (*m)["t"];
+    while (const std::optional<json> m = worker.next(where.timeout_s, death)) try {
+      const std::string t = m->at("t");
       if (t == "call") {
-        call = (*m)["k"];
-        symbol = (*m)["sym"];
+        call = m->at("k");
+        symbol = m->at("sym");
         answered = false;
       } else if (t == "row") {
-        CaseResult r = (*m)["row"].get<CaseResult>();
+        CaseResult r = m->at("row").get<CaseResult>();
         shape = r.shape;
         dtype = r.dtype;
         answered = true;
@@ -248,12 +255,15 @@ void sweep_isolated(const Isolation& where, const Component& component,
       } else if (t == "done") {
         return;
       } else if (t == "setup") {
-        emit(failure_row(component.name(), "-", "-", (*m)["msg"]));
+        emit(failure_row(component.name(), "-", "-", m->at("msg")));
         return;
       } else {  // "threw"
-        death = "stopped: " + (*m)["msg"].get<std::string>();
+        death = "stopped: " + m->at("msg").get<std::string>();
         break;
       }
+    } catch (const json::exception&) {  // well-formed CBOR, but not our message
+      death = "sent a message that is not one of ours (was its memory overwritten?)";
+      break;
     }
 
     if (call < 0) {
