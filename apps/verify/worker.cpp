@@ -94,6 +94,9 @@ class Worker {
     if (pid_ == 0) {  // the worker: whatever the library prints goes to stderr, never into --json
       ::close(fds[0]);
       ::dup2(STDERR_FILENO, STDOUT_FILENO);
+      // A crash ends the worker by its signal, even where a sanitizer's handler would turn it
+      // into an exit status.
+      for (const int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) ::signal(sig, SIG_DFL);
       body(fds[1]);
       ::_exit(0);  // no static destructors, no atexit handlers of the parent's
     }
@@ -144,7 +147,8 @@ class Worker {
         death = WIFSIGNALED(status) ? "crashed: " + signal_text(WTERMSIG(status))
                                     : "ended the process with exit status " +
                                           std::to_string(WEXITSTATUS(status)) +
-                                          " (a kernel library must not call exit)";
+                                          " (a kernel library must not call exit; under a "
+                                          "sanitizer, see its report above)";
         return std::nullopt;
       }
       buffer_.insert(buffer_.end(), chunk, chunk + got);
