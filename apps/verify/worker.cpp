@@ -94,8 +94,8 @@ class Worker {
     if (pid_ == 0) {  // the worker: whatever the library prints goes to stderr, never into --json
       ::close(fds[0]);
       ::dup2(STDERR_FILENO, STDOUT_FILENO);
-      // A crash ends the worker by its signal, even where a sanitizer's handler would turn it
-      // into an exit status.
+      // A crash ends the worker by its signal, whatever handler the parent had. (ASan intercepts
+      // signal() and keeps its own: under the asan preset a segfault is its report and status 1.)
       for (const int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) ::signal(sig, SIG_DFL);
       body(fds[1]);
       ::_exit(0);  // no static destructors, no atexit handlers of the parent's
