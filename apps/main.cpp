@@ -2,6 +2,7 @@
 /// \brief The `llmlab` command line.
 ///
 ///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--json]
+///                   [--timeout SECONDS]
 ///     llmlab describe <component|all> [--json] [--out DIR]   (verify/describe.hpp)
 ///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
 ///
@@ -12,11 +13,40 @@
 #include <exception>
 #include <iostream>
 
+#include "tokenize/files.hpp"
 #include "tokenize/tokenize.hpp"
 #include "verify/describe.hpp"
 #include "verify/library.hpp"
 #include "verify/registry.hpp"
 #include "verify/verify.hpp"
+
+namespace {
+
+/// "unknown command 'x'; `llmlab tokenize` has: train, encode, decode, stats" when argv names a
+/// command that does not exist (CLI11 would only say "A subcommand is required"); "" otherwise.
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;
+  std::string path = "llmlab";
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    const auto subs = at->get_subcommands([](CLI::App*) { return true; });
+    if (word.empty() || word[0] == '-' || subs.empty()) return "";
+    CLI::App* next = nullptr;
+    std::string names;
+    for (CLI::App* sub : subs) {
+      if (sub->check_name(word)) next = sub;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (next == nullptr)
+      return "unknown command '" + llmlab::app::excerpt(word, 40) + "'; `" + path +
+             "` has: " + names;
+    at = next;
+    path += " " + word;
+  }
+  return "";
+}
+
+}  // namespace
 
 /// Parses the command line, runs the subcommand, and returns the exit code (0, 1 or 2 as above).
 int main(int argc, char** argv) {
@@ -43,7 +73,13 @@ int main(int argc, char** argv) {
       ->add_option("--impl", opts.impl,
                    "Your kernel library (.so) exporting the C symbols of "
                    "<llmlab/cuda/abi/<component>.h> (`llmlab describe <component>` lists them)")
+      ->check(CLI::Validator([](std::string& p) { return impl_problem(p); }, "PATH", "kernel library"))
       ->excludes(backend);
+  verify
+      ->add_option("--timeout", opts.timeout_s,
+                   "Seconds one case may run before it is stopped and reported as FAIL")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
   verify->add_flag("--json", opts.json, "Print one JSON document instead of the table");
   std::string components_help;
   for (const auto& c : components()) components_help += "\n  " + c.name() + ": " + c.card.summary;
@@ -65,6 +101,10 @@ int main(int argc, char** argv) {
   TokenizeOptions tokenize_opts;
   const TokenizeCommands tokenize = add_tokenize_commands(app, tokenize_opts);
 
+  if (const std::string bad = unknown_command(app, argc, argv); !bad.empty()) {
+    std::cerr << "llmlab: " << bad << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,7 +119,7 @@ int main(int argc, char** argv) {
     std::cerr << "llmlab " << (describe->parsed() ? "describe" : "verify") << ": " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "llmlab: error: " << e.what() << "\n";
+    std::cerr << "llmlab: error: " << llmlab::app::excerpt(e.what()) << "\n";
     return 2;
   }
   return 0;

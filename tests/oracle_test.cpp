@@ -224,6 +224,22 @@ TEST(Oracle, RatioRuleRejectsANaNWhereTheReferenceIsFinite) {
   EXPECT_EQ(rep.max_abs_err, kInf);
   EXPECT_TRUE(contains(rep.detail(), "first bad index 3:")) << rep.detail();
   EXPECT_TRUE(contains(rep.detail(), "got nan")) << rep.detail();
+  // Said as such, not as an infinite max_abs (issue 12): the index, what was wanted, how many.
+  EXPECT_EQ(rep.first_special, 3);
+  EXPECT_EQ(rep.specials, 1u);
+  EXPECT_TRUE(contains(rep.summary(), "got NaN at index 3 (want 7.500e-01; 1 such element)"))
+      << rep.summary();
+  EXPECT_FALSE(contains(rep.summary(), "max_abs inf")) << rep.summary();
+}
+
+TEST(Oracle, AnInfinityAndAMissingNaNAreNamedToo) {
+  const Vec ref64 = {0.5, kNaN, 0.25, 0.75};
+  const Vec got = {0.5, 1.0, -kInf, kInf};
+  const Report rep = compare_ratio("specials", ref64, ref64, got, Rule::forward());
+  EXPECT_FALSE(rep.pass);
+  EXPECT_EQ(rep.specials, 3u);
+  EXPECT_TRUE(contains(rep.summary(), "got 1.000e+00 at index 1 (want NaN; 3 such elements)"))
+      << rep.summary();
 }
 
 TEST(Oracle, RatioRuleRejectsAnInfinityOfTheWrongSign) {

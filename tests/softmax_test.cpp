@@ -195,6 +195,42 @@ TEST_P(SoftmaxForwardKernel, MaskedLogitsGetZeroAndTheRestSumToOne) {
           << "row " << r << ", col " << c;
 }
 
+TEST_P(SoftmaxForwardKernel, NaNAndInfinityReachTheWholeRowAsInTheReference) {
+  // Issue 12: the online version (v3) once returned [nan, nan, 0.731] for [1, nan, 2] — fmaxf
+  // dropped the NaN when two lanes' states merged. A NaN or a +inf makes the reference's whole row
+  // NaN (e^{x - max} with max = +inf is e^{inf - inf}); −inf alone is a masked entry (0). Rows:
+  // [1, nan, 2]; a NaN in the last lane of a 97-wide row; +inf at column 40; −inf and a NaN; a row
+  // of −inf but one finite value; an ordinary row (which must stay finite).
+  SoftmaxCase k = make_softmax_case({6, 97, 0, 1}, DType::f32);
+  const auto at = [&](std::int64_t r, std::int64_t c) -> float& {
+    return k.x[static_cast<std::size_t>(r * 97 + c)];
+  };
+  at(0, 0) = 1.0f, at(0, 1) = NAN, at(0, 2) = 2.0f;
+  at(1, 96) = NAN;
+  at(2, 40) = INFINITY;
+  at(3, 5) = -INFINITY, at(3, 70) = NAN;
+  for (std::int64_t c = 0; c < 97; ++c) at(4, c) = c == 33 ? 0.5f : -INFINITY;
+  const Outputs got = run_forward<float>(k, GetParam());
+  expect_all_agree(case_name("softmax_forward NaN/inf", k, GetParam()),
+                   only(softmax_expected(k), {"y"}), got);
+  for (std::int64_t r = 0; r < 4; ++r)
+    for (std::int64_t c = 0; c < 97; ++c)
+      EXPECT_TRUE(std::isnan(got.at("y")[static_cast<std::size_t>(r * 97 + c)]))
+          << "row " << r << ", col " << c;
+  EXPECT_EQ(got.at("y")[4 * 97 + 33], 1.0);
+  for (std::int64_t c = 0; c < 97; ++c)
+    EXPECT_TRUE(std::isfinite(got.at("y")[static_cast<std::size_t>(5 * 97 + c)])) << "col " << c;
+
+  // Rows of 3: the lane holding the NaN sees nothing else, so its state is (−∞, NaN) — the one a
+  // merge with an empty lane used to drop, giving [nan, nan, 0.731] for [1, nan, 2].
+  SoftmaxCase short_rows = make_softmax_case({3, 3, 0, 1}, DType::f32);
+  short_rows.x = {1.0f, NAN, 2.0f, NAN, 1.0f, 2.0f, 1.0f, 2.0f, NAN};
+  const Outputs short_got = run_forward<float>(short_rows, GetParam());
+  expect_all_agree(case_name("softmax_forward NaN, rows of 3", short_rows, GetParam()),
+                   only(softmax_expected(short_rows), {"y"}), short_got);
+  for (std::size_t i = 0; i < 9; ++i) EXPECT_TRUE(std::isnan(short_got.at("y")[i])) << "index " << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryVersion, SoftmaxForwardKernel,
                          ::testing::Range(0, llmlab::cuda::softmax_forward_versions + 1),
                          version_name);

@@ -22,6 +22,14 @@ bool known_id(const AnyTokenizer& tok, ref::TokenId id) {
   return false;
 }
 
+/// The files --out must not be: the input, the vocabulary and its specials sidecar.
+std::vector<std::string> written_from(const TokenizeOptions& opts) {
+  std::vector<std::string> files = opts.inputs;
+  files.push_back(opts.vocab);
+  files.push_back(specials_sidecar(opts.vocab).string());
+  return files;
+}
+
 }  // namespace
 
 void tokenize_encode(const TokenizeOptions& opts) {
@@ -29,7 +37,7 @@ void tokenize_encode(const TokenizeOptions& opts) {
   const std::string text = read_input(opts.inputs.at(0));
   const ref::SpecialPolicy policy = special_policy(opts);
 
-  OutputFile out(opts.out);
+  OutputFile out(opts.out, written_from(opts));
   ProgressBar bar("encoding", text.size());
   std::size_t start = 0;
   bool first = true;
@@ -75,7 +83,7 @@ void tokenize_decode(const TokenizeOptions& opts) {
     ids.push_back(id);
     i = j;
   }
-  OutputFile out(opts.out);
+  OutputFile out(opts.out, written_from(opts));
   out.stream() << tok.decode(ids);
   out.commit();
 }

@@ -3,8 +3,10 @@
 
 #include "tokenize/files.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -17,6 +19,91 @@
 #include "tokenize/tokenize.hpp"
 
 namespace llmlab::app {
+namespace {
+
+// Temporary files for the signal handler to remove: fixed storage, since a handler may call only
+// async-signal-safe functions (unlink, signal, raise).
+constexpr int kTemps = 8;
+std::array<std::array<char, 4096>, kTemps> g_temp_paths;
+volatile sig_atomic_t g_temp_used[kTemps] = {};
+
+extern "C" void remove_temps_then_die(int sig) {
+  for (int i = 0; i < kTemps; ++i)
+    if (g_temp_used[i]) ::unlink(g_temp_paths[static_cast<std::size_t>(i)].data());
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
+int remove_on_signal(const std::filesystem::path& path) {
+  static const bool installed = [] {
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction old {};
+      // A signal ignored when we started (nohup, a background job) stays ignored.
+      if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_IGN)
+        ::signal(sig, remove_temps_then_die);
+    }
+    return true;
+  }();
+  (void)installed;
+  const std::string& p = path.native();
+  if (p.size() >= g_temp_paths[0].size()) return -1;
+  for (int i = 0; i < kTemps; ++i)
+    if (!g_temp_used[i]) {
+      auto& slot = g_temp_paths[static_cast<std::size_t>(i)];
+      std::copy(p.begin(), p.end(), slot.begin());
+      slot[p.size()] = '\0';
+      g_temp_used[i] = 1;
+      return i;
+    }
+  return -1;
+}
+
+void forget_on_signal(int ticket) {
+  if (ticket >= 0 && ticket < kTemps) g_temp_used[ticket] = 0;
+}
+
+std::string excerpt(std::string_view message, std::size_t limit) {
+  if (message.size() <= limit) return std::string(message);
+  std::size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+  return std::string(message.substr(0, cut)) + "… (" + std::to_string(message.size() - cut) +
+         " more bytes not shown)";
+}
+
+OutputTarget resolve_output(const std::string& out, const std::vector<std::string>& inputs,
+                            bool may_stream) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  OutputTarget t;
+  t.path = out;
+  if (fs::is_symlink(fs::symlink_status(t.path, ec))) {
+    t.path = fs::weakly_canonical(t.path, ec);  // write through: replace the target, keep the link
+    if (ec) throw TokenizeError("--out '" + out + "': cannot follow the link: " + ec.message());
+  }
+  for (const std::string& in : inputs)
+    if (in != "-" && fs::equivalent(t.path, in, ec))
+      throw TokenizeError("--out '" + out + "' is the input file '" + in +
+                          "': writing it would destroy the input");
+  const fs::file_status st = fs::status(t.path, ec);
+  if (fs::is_directory(st))
+    throw TokenizeError("--out '" + out + "' is a directory; give a file name in it");
+  if (fs::exists(st) && !fs::is_regular_file(st)) {
+    if (!may_stream)
+      throw TokenizeError("--out '" + out +
+                          "' is not a regular file (a FIFO, device or socket); this command "
+                          "writes a file next to it, so give a file name");
+    t.stream_into = true;
+    return t;
+  }
+  if (fs::exists(st)) t.perms = st.permissions();
+  const fs::path dir = t.path.parent_path();
+  if (!dir.empty() && !fs::is_directory(dir, ec))
+    throw TokenizeError("cannot write --out '" + out + "': the directory '" + dir.string() +
+                        (fs::exists(dir, ec) ? "' is not a directory" : "' does not exist"));
+  return t;
+}
 
 std::string read_input(const std::string& path) {
   if (path == "-") {
@@ -72,12 +159,24 @@ std::filesystem::path specials_sidecar(const std::filesystem::path& vocab) {
 AnyTokenizer load_vocab(const TokenizeOptions& opts) {
   const std::filesystem::path path = opts.vocab;
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw TokenizeError("--vocab '" + opts.vocab + "' is a directory, not a vocabulary file");
   if (!std::filesystem::is_regular_file(path, ec))
     throw TokenizeError(
         "vocabulary file '" + opts.vocab + "' does not exist" +
         (opts.gpt2 ? " (scripts/setup.sh downloads GPT-2's to vocab/gpt2.tiktoken)" : ""));
-  if (opts.gpt2)
+  if (opts.gpt2) {
+    AnyTokenizer tok = AnyTokenizer::from_tiktoken(opts.backend, opts.vocab, {});
+    // GPT-2's: 50256 mergeable tokens, "hello" = 31373 and " world" = 995 (tiktoken's gpt2).
+    const ref::TokenId hello[] = {31373}, world[] = {995};
+    if (tok.mergeable_count() != 50256 || tok.decode(hello) != "hello" ||
+        tok.decode(world) != " world")
+      throw TokenizeError("--gpt2: '" + opts.vocab + "' is not GPT-2's vocabulary (it has " +
+                          std::to_string(tok.mergeable_count()) +
+                          " tokens; GPT-2's has 50256, with \"hello\" = 31373), so "
+                          "<|endoftext|> = 50256 would be wrong; leave out --gpt2");
     return AnyTokenizer::from_tiktoken(opts.backend, opts.vocab, {{"<|endoftext|>", 50256}});
+  }
 
   std::vector<std::pair<std::string, ref::TokenId>> specials;
   const std::filesystem::path sidecar = specials_sidecar(path);
@@ -102,25 +201,35 @@ AnyTokenizer load_vocab(const TokenizeOptions& opts) {
   return AnyTokenizer::from_tiktoken(opts.backend, opts.vocab, specials);
 }
 
-OutputFile::OutputFile(const std::string& path) {
+OutputFile::OutputFile(const std::string& path, const std::vector<std::string>& inputs) {
   if (path.empty() || path == "-") {
     to_stdout_ = true;
     return;
   }
-  path_ = path;
-  temp_ = path_;
+  target_ = resolve_output(path, inputs, /*may_stream=*/true);
+  if (target_.stream_into) {  // a FIFO or device: write into it, there is nothing to rename
+    file_.open(target_.path, std::ios::binary | std::ios::out);
+    if (!file_)
+      throw TokenizeError("cannot open output '" + path + "': " + std::strerror(errno));
+    return;
+  }
+  temp_ = target_.path;
   temp_ += ".tmp-" + std::to_string(::getpid());
+  ticket_ = remove_on_signal(temp_);
   file_.open(temp_, std::ios::binary | std::ios::trunc);
-  if (!file_)
+  if (!file_) {
+    forget_on_signal(ticket_);
     throw TokenizeError("cannot create output file '" + temp_.string() +
                         "': " + std::strerror(errno));
+  }
 }
 
 OutputFile::~OutputFile() {
-  if (to_stdout_ || committed_) return;
+  if (to_stdout_ || committed_ || target_.stream_into) return;
   file_.close();
   std::error_code ignored;
   std::filesystem::remove(temp_, ignored);
+  forget_on_signal(ticket_);
 }
 
 std::ostream& OutputFile::stream() { return to_stdout_ ? std::cout : file_; }
@@ -133,12 +242,19 @@ void OutputFile::commit() {
     return;
   }
   file_.close();
+  if (target_.stream_into) {
+    if (!file_) throw TokenizeError("cannot write to '" + target_.path.string() + "'");
+    committed_ = true;
+    return;
+  }
   if (!file_) throw TokenizeError("cannot write output file '" + temp_.string() + "'");
   std::error_code ec;
-  std::filesystem::rename(temp_, path_, ec);
+  if (target_.perms) std::filesystem::permissions(temp_, *target_.perms, ec);
+  std::filesystem::rename(temp_, target_.path, ec);
   if (ec)
-    throw TokenizeError("cannot rename '" + temp_.string() + "' to '" + path_.string() +
+    throw TokenizeError("cannot rename '" + temp_.string() + "' to '" + target_.path.string() +
                         "': " + ec.message());
+  forget_on_signal(ticket_);
   committed_ = true;
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iosfwd>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ struct TokenizeOptions;
 struct TokenizeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+/// `message` cut to at most `limit` bytes ("…" and the number of bytes left out after the cut), so
+/// that an error quoting a bad input stays one readable line.
+std::string excerpt(std::string_view message, std::size_t limit = 300);
 
 /// The whole contents of `path`, or of stdin for "-".
 /// @throws TokenizeError "cannot read input file 'PATH': REASON"
@@ -49,13 +54,38 @@ std::filesystem::path specials_sidecar(const std::filesystem::path& vocab);
 ///         object of text → id; llmlab::Error from the reference when the file does not parse.
 AnyTokenizer load_vocab(const TokenizeOptions& opts);
 
+/// What an `--out PATH` really names, checked before anything is written.
+struct OutputTarget {
+  std::filesystem::path path;  ///< the file to replace: PATH, or a symlink's target (the link stays)
+  bool stream_into = false;    ///< PATH is a FIFO, a device or a socket: write into it, never replace
+  std::optional<std::filesystem::perms> perms;  ///< an existing file's permissions, to keep
+};
+
+/// Resolves and checks `out` (docs/hostile_input.md): a symlink is written through (its target is
+/// replaced, the link kept); a FIFO, device or socket is written into when `may_stream`, else
+/// refused; a directory, a missing output directory and a path that is one of `inputs` are refused.
+/// @throws TokenizeError naming the path and what is wrong
+OutputTarget resolve_output(const std::string& out, const std::vector<std::string>& inputs,
+                            bool may_stream);
+
+/// Removes `path` if SIGINT, SIGTERM or SIGHUP ends the process before forget_on_signal(); the
+/// handler (installed once) then lets the signal end the process as it would have.
+/// @returns a ticket for forget_on_signal (−1 when the table of 8 is full: nothing is removed)
+int remove_on_signal(const std::filesystem::path& path);
+/// The file of `ticket` is no longer the signal handler's to remove.
+void forget_on_signal(int ticket);
+
 /// An output file written to `PATH.tmp-PID` and renamed to PATH by commit(); destroyed without
-/// commit() (an error on the way), the temporary file is removed and PATH is untouched. Path ""
-/// or "-" is stdout (commit() flushes it).
+/// commit() (an error on the way) or ended by SIGINT/SIGTERM, the temporary file is removed and
+/// PATH is untouched. An existing PATH keeps its permissions; a symlink is written through; a FIFO
+/// or device is written into directly (resolve_output). Path "" or "-" is stdout (commit()
+/// flushes it).
 class OutputFile {
  public:
-  /// @throws TokenizeError "cannot create output file 'PATH.tmp-PID': REASON"
-  explicit OutputFile(const std::string& path);
+  /// @param path where the output goes ("" or "-": stdout)
+  /// @param inputs the command's input files, which `path` must not be
+  /// @throws TokenizeError from resolve_output, or "cannot create output file 'PATH': REASON"
+  explicit OutputFile(const std::string& path, const std::vector<std::string>& inputs = {});
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
@@ -65,9 +95,10 @@ class OutputFile {
   void commit();
 
  private:
-  std::filesystem::path path_;
+  OutputTarget target_;
   std::filesystem::path temp_;
   std::ofstream file_;
+  int ticket_ = -1;
   bool to_stdout_ = false;
   bool committed_ = false;
 };

@@ -3,14 +3,36 @@
 
 #include "tokenize/tokenize.hpp"
 
+#include <charconv>
+#include <cstdint>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <system_error>
 
 #include "tokenize/files.hpp"
 
 namespace llmlab::app {
 namespace {
+
+/// The largest --vocab-size: token ids are 32-bit, and one past the last must still be one.
+constexpr std::uint64_t kMaxVocabSize = 2147483647;
+
+/// A whole number from `min` to `max` written in decimal digits (no sign: "-5" would wrap around
+/// in an unsigned option), else CLI11's error "--opt: -5 is not a whole number from 256 to …".
+CLI::Validator whole_number(std::uint64_t min, std::uint64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        std::uint64_t v = 0;
+        const char* end = text.data() + text.size();
+        const auto [at, ec] = std::from_chars(text.data(), end, v);
+        if (text.empty() || ec != std::errc() || at != end || v < min || v > max)
+          return "'" + excerpt(text, 40) + "' is not a whole number from " + std::to_string(min) +
+                 " to " + std::to_string(max);
+        return "";
+      },
+      "UINT", "whole number");
+}
 
 /// --vocab and --gpt2, shared by encode, decode and stats.
 void add_vocab_options(CLI::App* cmd, TokenizeOptions& opts) {
@@ -60,6 +82,7 @@ TokenizeCommands add_tokenize_commands(CLI::App& app, TokenizeOptions& opts) {
       ->expected(1, -1);
   c.train
       ->add_option("--vocab-size", opts.vocab_size, "Tokens in all: 256 bytes + merges + specials")
+      ->check(whole_number(0, kMaxVocabSize))
       ->required();
   c.train
       ->add_option("--special", opts.specials,
@@ -82,6 +105,7 @@ TokenizeCommands add_tokenize_commands(CLI::App& app, TokenizeOptions& opts) {
       ->add_option("--chunk-bytes", opts.chunk_bytes,
                    "Encode in chunks of about this many bytes, cut where the ids cannot change "
                    "(for the progress bar; 0 = one chunk)")
+      ->check(whole_number(0, std::uint64_t{1} << 40))
       ->capture_default_str();
 
   c.decode = c.group->add_subcommand("decode", "Token ids (whitespace-separated) to text");
@@ -118,7 +142,7 @@ int run_tokenize(const TokenizeCommands& commands, const TokenizeOptions& opts) 
       tokenize_stats(opts);
     }
   } catch (const std::exception& e) {
-    std::cerr << "llmlab " << name << ": " << e.what() << "\n";
+    std::cerr << "llmlab " << name << ": " << excerpt(e.what()) << "\n";
     return 2;
   }
   return 0;

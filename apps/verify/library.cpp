@@ -16,6 +16,20 @@ namespace {
 constexpr int kHostToDevice = 1;
 constexpr int kDeviceToHost = 2;
 
+/// The guard pattern's byte at offset i of a zone (not one constant byte: a kernel storing a
+/// repeated value must not rebuild it by accident).
+unsigned char guard_byte(std::size_t i) { return static_cast<unsigned char>(0xA5 ^ (i * 31)); }
+
+/// A whole guard zone's pattern.
+const std::vector<unsigned char>& guard_pattern() {
+  static const std::vector<unsigned char> p = [] {
+    std::vector<unsigned char> v(KernelLibrary::kGuardBytes);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = guard_byte(i);
+    return v;
+  }();
+  return p;
+}
+
 /// dlerror()'s message, or "(no message)".
 std::string last_dl_error() {
   const char* e = dlerror();
@@ -59,17 +73,99 @@ void* KernelLibrary::find(const char* name) const {
 }
 
 void* KernelLibrary::allocate(std::size_t bytes) const {
-  void* p = nullptr;
-  const int rc = malloc_(&p, std::max<std::size_t>(bytes, 1));
+  void* raw = nullptr;
+  const int rc = malloc_(&raw, bytes + 2 * kGuardBytes);
   if (rc != 0) {
     throw std::runtime_error("cudaMalloc(" + std::to_string(bytes) +
                              " bytes) failed: " + error_string(rc));
   }
-  return p;
+  auto* inner = static_cast<unsigned char*>(raw) + kGuardBytes;
+  try {
+    to_device(raw, guard_pattern().data(), kGuardBytes);
+    to_device(inner + bytes, guard_pattern().data(), kGuardBytes);
+  } catch (...) {
+    free_(raw);
+    throw;
+  }
+  blocks_[inner] = {raw, bytes};
+  return inner;
 }
 
 void KernelLibrary::release(void* device_ptr) const noexcept {
-  if (device_ptr != nullptr) free_(device_ptr);
+  const auto it = blocks_.find(device_ptr);
+  if (it == blocks_.end()) return;
+  free_(it->second.raw);
+  blocks_.erase(it);
+}
+
+std::string KernelLibrary::guard_violation(const void* inner, std::size_t element,
+                                           const std::string& name) const {
+  const auto it = blocks_.find(inner);
+  if (it == blocks_.end()) return "";
+  const std::size_t bytes = it->second.bytes;
+  const auto* raw = static_cast<const unsigned char*>(it->second.raw);
+  std::vector<unsigned char> front(kGuardBytes), back(kGuardBytes);
+  to_host(front.data(), raw, kGuardBytes);
+  to_host(back.data(), raw + kGuardBytes + bytes, kGuardBytes);
+  const auto what = "`" + name + "` (" + std::to_string(bytes / element) + " elements)";
+  // The overrun nearest the buffer: the first changed byte after it, the last one before it.
+  for (std::size_t i = 0; i < kGuardBytes; ++i)
+    if (back[i] != guard_byte(i)) {
+      const std::size_t past = i / element;
+      return what + ": element " + std::to_string(bytes / element + past) + ", " +
+             std::to_string(past + 1) + " past the end";
+    }
+  for (std::size_t i = kGuardBytes; i-- > 0;)
+    if (front[i] != guard_byte(i)) {
+      const std::size_t before = (kGuardBytes - i + element - 1) / element;
+      return what + ": element -" + std::to_string(before) + ", " + std::to_string(before) +
+             " before the start";
+    }
+  return "";
+}
+
+void KernelLibrary::name_parameters(const std::string& symbol, std::vector<std::string> names) {
+  parameters_[symbol] = std::move(names);
+}
+
+int KernelLibrary::call(const char* symbol, std::initializer_list<CallArg> args,
+                        const std::function<int()>& invoke) const {
+  call_failure_.reset();
+  if (gate_) {
+    const CallDecision d = gate_(symbol);
+    if (d.kind == CallDecision::Kind::skip) return 0;
+    if (d.kind == CallDecision::Kind::fail) {
+      call_failure_ = d.message;
+      return -1;
+    }
+  }
+  const int rc = invoke();
+  if (rc != 0) return rc;  // call_error reports it with the runtime's words
+  if (const int sync = synchronize(); sync != 0) {
+    call_failure_ = std::string("cudaDeviceSynchronize after `") + symbol + "` returned " +
+                    error_string(sync);
+    return rc;
+  }
+  const auto names = parameters_.find(symbol);
+  std::size_t i = 0;
+  for (const CallArg& a : args) {
+    const std::string name = names != parameters_.end() && i < names->second.size()
+                                 ? names->second[i]
+                                 : "argument " + std::to_string(i + 1);
+    ++i;
+    if (a.ptr == nullptr) continue;
+    if (std::string bad = guard_violation(a.ptr, a.element, name); !bad.empty()) {
+      call_failure_ = std::string("`") + symbol + "` wrote outside " + bad;
+      return rc;
+    }
+  }
+  return rc;
+}
+
+std::optional<std::string> KernelLibrary::take_call_failure() const {
+  std::optional<std::string> f = std::move(call_failure_);
+  call_failure_.reset();
+  return f;
 }
 
 void KernelLibrary::to_device(void* dst, const void* src, std::size_t bytes) const {

@@ -10,6 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -27,8 +31,29 @@ class SetupError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// One argument of a C entry point as the guard check sees it: a pointer and the size of what it
+/// points to, or {nullptr, 0} for a number.
+struct CallArg {
+  const void* ptr = nullptr;  ///< the device pointer handed to the kernel, or nullptr
+  std::size_t element = 0;    ///< sizeof the pointee (to print offsets as elements)
+};
+
+/// What the harness decides before each call of a C entry point (the worker's gate,
+/// verify/worker.hpp): run it, skip it (a restarted worker replaying cases already reported), or
+/// fail it without calling (the case a previous worker died in), with the message to report.
+struct CallDecision {
+  /// Run the call, skip it (return 0 without calling), or fail it (return −1 without calling).
+  enum class Kind { run, skip, fail };
+  Kind kind = Kind::run;  ///< what to do
+  std::string message;                                   ///< fail: why the case failed
+};
+
 /// A shared library of kernels with C entry points (optimized/include/llmlab/cuda/abi.h) and
 /// the CUDA runtime it was linked against.
+///
+/// Every buffer it allocates carries guard zones of kGuardBytes before and after, filled with a
+/// known pattern and checked after each call (call()): a kernel that writes outside its buffers
+/// fails the case, naming the parameter and the element offset.
 class KernelLibrary {
  public:
   /// dlopen(path, RTLD_NOW | RTLD_LOCAL).
@@ -59,10 +84,34 @@ class KernelLibrary {
     return reinterpret_cast<F*>(find(name));
   }
 
-  /// cudaMalloc of `bytes` (at least 1). @throws std::runtime_error with the runtime's message.
+  /// Bytes of guard zone before and after every allocation (a multiple of 256, so the pointer a
+  /// kernel receives keeps cudaMalloc's alignment).
+  static constexpr std::size_t kGuardBytes = 4096;
+
+  /// cudaMalloc of `bytes` plus a guard zone on each side, both filled with a pattern.
+  /// @returns the address just past the front guard (what kernels receive)
+  /// @throws std::runtime_error with the runtime's message.
   void* allocate(std::size_t bytes) const;
-  /// cudaFree; errors are ignored (it runs in destructors).
+  /// cudaFree of an allocate()d buffer (guards included); errors are ignored (it runs in
+  /// destructors).
   void release(void* device_ptr) const noexcept;
+
+  /// Names the parameters of C entry point `symbol` (from its declaration), so a guard violation
+  /// can say which buffer was overrun.
+  void name_parameters(const std::string& symbol, std::vector<std::string> names);
+
+  /// Sets the gate asked before every call (see CallDecision); none: every call runs.
+  void set_gate(std::function<CallDecision(const char* symbol)> gate) { gate_ = std::move(gate); }
+
+  /// Calls C entry point `symbol` through `invoke`, as the gate decides; after a call that returned
+  /// 0, synchronises and checks the guard zones of every pointer in `args`. A failure found here
+  /// (gate, synchronisation, guard) is kept for call_error() (verify/registry.hpp) to report.
+  /// @returns what `invoke` returned; 0 for a skipped call, -1 for a call the gate failed
+  int call(const char* symbol, std::initializer_list<CallArg> args,
+           const std::function<int()>& invoke) const;
+
+  /// The failure call() found in the last call, if any, and forgets it.
+  std::optional<std::string> take_call_failure() const;
   /// cudaMemcpy host → device. @throws std::runtime_error with the runtime's message.
   void to_device(void* dst, const void* src, std::size_t bytes) const;
   /// cudaMemcpy device → host. @throws std::runtime_error with the runtime's message.
@@ -79,8 +128,21 @@ class KernelLibrary {
   using SyncFn = int();
   using ErrorStringFn = const char*(int);
 
+  /// "`c` (97 elements): element 97, 1 past the end", or "" when both guards are intact.
+  std::string guard_violation(const void* inner, std::size_t element, const std::string& name) const;
+
+  /// An allocation: what cudaMalloc returned, and the size the caller asked for.
+  struct Block {
+    void* raw;
+    std::size_t bytes;
+  };
+
   void* handle_ = nullptr;
   std::string shown_;
+  mutable std::map<const void*, Block> blocks_;  // by the pointer kernels receive
+  std::map<std::string, std::vector<std::string>> parameters_;
+  std::function<CallDecision(const char*)> gate_;
+  mutable std::optional<std::string> call_failure_;
   MallocFn* malloc_ = nullptr;
   FreeFn* free_ = nullptr;
   MemcpyFn* memcpy_ = nullptr;

@@ -20,9 +20,19 @@ std::string format(const char* fmt, A... args) {
   return buf;
 }
 
-/// The ratio column: "0.50", "inf" (an error where the baseline is exact), "-" (no comparison).
-std::string ratio_text(const oracle::Report& r) {
+/// The max error column: "1.2e-07"; "NaN" or "inf" where the kernel wrote one and the reference
+/// has a number, "finite" for the reverse; "-" (no comparison).
+std::string error_text(const oracle::Report& r) {
   if (!r.error.empty()) return "-";
+  if (r.first_special >= 0)
+    return std::isnan(r.got_at_special) ? "NaN" : std::isinf(r.got_at_special) ? "inf" : "finite";
+  return format("%.3e", r.max_abs_err);
+}
+
+/// The ratio column: "0.50", "inf" (an error where the baseline is exact), "-" (no comparison,
+/// or a NaN or infinity: no ratio describes it).
+std::string ratio_text(const oracle::Report& r) {
+  if (!r.error.empty() || r.first_special >= 0) return "-";
   if (std::isinf(r.ratio)) return "inf";
   return format(r.ratio < 1000 ? "%.2f" : "%.2e", r.ratio);
 }
@@ -41,7 +51,7 @@ class Table final : public Output {
   void add(const CaseResult& c) override {
     const oracle::Report& r = c.report;
     (r.pass ? passed_ : failed_)++;
-    const std::string err = r.error.empty() ? format("%.3e", r.max_abs_err) : "-";
+    const std::string err = error_text(r);
     const std::string budget = r.error.empty() ? format("%.3e", r.budget) : "-";
     out_ << format("%-16s %-28s %-5s %-11s %-11s %-9s %s\n", c.component.c_str(), c.shape.c_str(),
                    c.dtype.c_str(), err.c_str(), budget.c_str(), ratio_text(r).c_str(),

@@ -4,6 +4,7 @@
 #include "verify/registry.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "verify/library.hpp"
@@ -55,6 +56,7 @@ std::string component_names() {
 }
 
 std::string call_error(const KernelLibrary& lib, const char* symbol, int rc) {
+  if (std::optional<std::string> failure = lib.take_call_failure()) return *std::move(failure);
   if (rc != 0) return std::string("`") + symbol + "` returned " + lib.error_string(rc);
   const int sync = lib.synchronize();
   if (sync != 0) {

@@ -27,6 +27,7 @@ namespace llmlab::app {
 struct Symbol {
   std::string name;       ///< e.g. "llmlab_vector_add_f32"
   std::string signature;  ///< its C declaration with parameter names, shown when it is missing
+  std::vector<std::string> parameters;  ///< the parameters' names, e.g. {"a", "b", "c", "n"}
 };
 
 /// The C spelling of a parameter type of the C ABI.
@@ -66,11 +67,36 @@ struct CFunction<int(A...)> {
   }
 };
 
-/// A C function found in a library: the typed pointer and its symbol's name (for messages).
+/// What the guard check needs of one argument: a pointer's address and element size, or nothing.
+template <class A>
+CallArg call_arg(A a) {
+  if constexpr (std::is_pointer_v<A>)
+    return {a, sizeof(std::remove_pointer_t<A>)};
+  else
+    return {};
+}
+
+/// A C function of a loaded library, called through KernelLibrary::call: the harness's gate
+/// decides first, and the guard zones of every buffer passed are checked after.
+template <class F>
+struct GuardedFunction;
+/// int f(A...): the C ABI's shape.
+template <class... A>
+struct GuardedFunction<int(A...)> {
+  const KernelLibrary* lib;  ///< where it was found
+  int (*fn)(A...);           ///< the function itself
+  const char* name;          ///< its symbol
+  /// Calls it; @returns its return value (0 for a call the gate skipped, -1 for one it failed).
+  int operator()(A... args) const {
+    return lib->call(name, {call_arg(args)...}, [&] { return fn(args...); });
+  }
+};
+
+/// A C function found in a library: the guarded function and its symbol's name (for messages).
 template <class F>
 struct Found {
-  F* fn;             ///< the function (non-null: verify checked every symbol before sweeping)
-  const char* name;  ///< "llmlab_gelu_forward_f32"
+  GuardedFunction<F> fn;  ///< call it as `found.fn(args…)` (verify checked every symbol first)
+  const char* name;       ///< "llmlab_gelu_forward_f32"
 };
 
 /// The Symbol of C function `name` of type F (decltype of its declaration in
@@ -79,7 +105,8 @@ struct Found {
 template <class F, std::size_t N>
 Symbol c_symbol(const char* name, const char* const (&params)[N]) {
   static_assert(CFunction<F>::arity == N, "one name per parameter of the C declaration");
-  return {name, std::string("int ") + name + "(" + CFunction<F>::parameters(params) + ")"};
+  return {name, std::string("int ") + name + "(" + CFunction<F>::parameters(params) + ")",
+          std::vector<std::string>(params, params + N)};
 }
 
 }  // namespace llmlab::app
@@ -90,8 +117,10 @@ Symbol c_symbol(const char* name, const char* const (&params)[N]) {
 
 /// The function `fn` of a loaded library, typed as its declaration, with its name:
 /// `LLMLAB_FIND(lib, llmlab_gelu_forward_f32)` → a Found<F>.
-#define LLMLAB_FIND(lib, fn) \
-  ::llmlab::app::Found<decltype(fn)> { (lib).function<decltype(fn)>(#fn), #fn }
+#define LLMLAB_FIND(lib, fn)                                                      \
+  ::llmlab::app::Found<decltype(fn)> {                                           \
+    {&(lib), (lib).function<decltype(fn)>(#fn), #fn}, #fn                        \
+  }
 
 namespace llmlab::app {
 
@@ -160,8 +189,10 @@ std::vector<const Component*> select_components(const std::string& name);
 /// "reduce_sum, vector_add" — the registered names, for messages.
 std::string component_names();
 
-/// The message for a failed kernel call: "`llmlab_vector_add_f32` returned <error string>", or ""
-/// when `rc` is 0 and the device synchronises cleanly (a kernel's fault may surface only there).
+/// The message for a failed kernel call: what KernelLibrary::call found (a guard zone overwritten, a
+/// failed synchronisation, the crash or timeout of an earlier worker in this case), else
+/// "`llmlab_vector_add_f32` returned <error string>", or "" when `rc` is 0 and the device
+/// synchronises cleanly (a kernel's fault may surface only there).
 std::string call_error(const KernelLibrary& lib, const char* symbol, int rc);
 
 /// A failed case: the report carries `error` and pass = false.

@@ -139,16 +139,17 @@ __global__ void softmax_backward_v2(const T* __restrict__ dy, const T* __restric
 
 // ---- the launchers ------------------------------------------------------------------------------
 
-/// Checks the sizes, version and pointers of a softmax launch; @returns false when R == 0.
+/// Checks the sizes, version and pointers of a softmax launch (C = 0 is refused, as by the
+/// reference); @returns false when R == 0.
 bool check_args(const char* where, std::int64_t rows, std::int64_t cols, int version, int versions,
                 std::initializer_list<NamedPointer> tensors) {
   check_count(where, "rows", rows);
   check_count(where, "cols", cols);
   check_version(where, version, versions);
-  if (rows == 0) return false;
   const std::string shape = shape_str({rows, cols});
-  if (cols == 0)
+  if (cols == 0)  // also with no rows: the reference refuses C = 0 whatever the rows
     throw Error(where, "(rows, cols) = " + shape + ": a softmax over 0 values has no sum");
+  if (rows == 0) return false;
   if (rows > static_cast<std::int64_t>(INT_MAX) * kRowsPerBlock || rows > INT64_MAX / cols)
     throw Error(where, "(rows, cols) = " + shape + ": too many rows for one grid");
   check_pointers(where, "(rows, cols)", {rows, cols}, tensors);

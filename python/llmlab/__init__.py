@@ -13,8 +13,12 @@ message, bad dtypes raise TypeError, a failed kernel launch raises :class:`llmla
 """
 
 from . import _llmlab
+from ._arguments import check_methods
 from ._llmlab import Error, FastTokenizer, LaunchError, Tokenizer
 from . import cuda, emu, ref
+
+for _cls in (Tokenizer, FastTokenizer):  # a wrong argument raises a TypeError naming it
+    check_methods(_cls)
 
 __all__ = ["Error", "FastTokenizer", "LaunchError", "Tokenizer", "backends", "cuda", "emu", "ref"]
 

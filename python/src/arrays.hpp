@@ -62,6 +62,40 @@ bool holds(const py::array& a) {
                        " must be float32 or float64, got " + dtype_str(a));
 }
 
+/// Raises Python's MemoryError with `message`.
+[[noreturn]] void raise_memory_error(const std::string& message);
+
+/// Raises MemoryError "fn: arg of shape (…) needs N bytes as <type>: not enough memory" — for a
+/// copy of `a` that could not be made (a broadcast view of 2^40 elements, say).
+/// @param element_bytes the size of one element of the copy
+[[noreturn]] void out_of_memory(std::string_view fn, std::string_view arg, const py::array& a,
+                                std::size_t element_bytes, std::string_view type);
+
+/// `a` as a C-contiguous NumPy array of T: `a` itself when it already is one, else a copy (of a
+/// strided or broadcast view; converted from another dtype with py::array::forcecast in Flags).
+/// pybind11's ensure() answers a failed copy with an empty handle; this raises MemoryError naming
+/// fn, arg and the size instead (callers have checked the dtype, so only memory can fail).
+template <class T, int Flags = py::array::c_style>
+py::array_t<T, Flags> contiguous(const py::array& a, std::string_view fn, std::string_view arg) {
+  auto c = py::array_t<T, Flags>::ensure(a);
+  if (!c) out_of_memory(fn, arg, a, sizeof(T), py::str(py::dtype::of<T>()).cast<std::string>());
+  return c;
+}
+
+/// Runs `f`; a std::bad_alloc (bad_array_new_length included) or std::length_error thrown while
+/// copying `a` becomes MemoryError naming fn, arg and the size.
+template <class F>
+auto copying(std::string_view fn, std::string_view arg, const py::array& a,
+             std::size_t element_bytes, std::string_view type, F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    out_of_memory(fn, arg, a, element_bytes, type);
+  } catch (const std::length_error&) {
+    out_of_memory(fn, arg, a, element_bytes, type);
+  }
+}
+
 /// Throws llmlab::Error unless `a` has N axes: "fn: arg must have N axes, got shape (…)".
 template <std::size_t N>
 void require_ndim(const py::array& a, std::string_view fn, std::string_view arg) {
@@ -75,13 +109,15 @@ template <class T, std::size_t N>
 xt::xtensor<T, N> to_xtensor(const py::array& a, std::string_view fn, std::string_view arg) {
   require_ndim<N>(a, fn, arg);
   if (!holds<T>(a)) bad_float_dtype(fn, arg, a);
-  const auto c = py::array_t<T, py::array::c_style>::ensure(a);
+  const auto c = contiguous<T>(a, fn, arg);
   std::array<std::size_t, N> shape{};
   for (std::size_t i = 0; i < N; ++i)
     shape[i] = static_cast<std::size_t>(a.shape(static_cast<py::ssize_t>(i)));
-  xt::xtensor<T, N> x(shape);
-  std::copy(c.data(), c.data() + c.size(), x.data());
-  return x;
+  return copying(fn, arg, a, sizeof(T), dtype_str(a), [&] {
+    xt::xtensor<T, N> x(shape);
+    std::copy(c.data(), c.data() + c.size(), x.data());
+    return x;
+  });
 }
 
 /// A NumPy copy of an xtensor.
@@ -97,11 +133,13 @@ py::array_t<T> to_numpy(const xt::xtensor<T, N>& x) {
 template <class T>
 xt::xarray<T> to_xarray(const py::array& a, std::string_view fn, std::string_view arg) {
   if (!holds<T>(a)) bad_float_dtype(fn, arg, a);
-  const auto c = py::array_t<T, py::array::c_style>::ensure(a);
+  const auto c = contiguous<T>(a, fn, arg);
   std::vector<std::size_t> shape(a.shape(), a.shape() + a.ndim());
-  xt::xarray<T> x(shape);
-  std::copy(c.data(), c.data() + c.size(), x.data());
-  return x;
+  return copying(fn, arg, a, sizeof(T), dtype_str(a), [&] {
+    xt::xarray<T> x(shape);
+    std::copy(c.data(), c.data() + c.size(), x.data());
+    return x;
+  });
 }
 
 /// A NumPy copy of an xarray.
@@ -145,8 +183,12 @@ auto dispatch_float(std::string_view fn,
                            first_name + " is " + dtype_str(*first) +
                            " (the reference runs in one dtype)");
   }
-  if (f64) return f.template operator()<double>();
-  return f.template operator()<float>();
+  try {
+    if (f64) return f.template operator()<double>();
+    return f.template operator()<float>();
+  } catch (const std::bad_alloc& e) {
+    raise_memory_error(std::string(fn) + ": not enough memory (" + e.what() + ")");
+  }
 }
 
 // ---- the CUDA side ------------------------------------------------------------------------------
@@ -162,10 +204,17 @@ inline DType cuda_dtype(std::string_view fn, std::string_view dtype) {
 /// Calls `f.template operator()<E>()` with E the device element type of `dtype`: float for
 /// "float32", __nv_bfloat16 for "bfloat16" (anything else raises ValueError naming `fn`). The one
 /// place a binding turns its dtype argument into a type.
+/// std::bad_alloc from anywhere in a call (a result, a temporary) also becomes MemoryError naming
+/// `fn`.
 template <class F>
 auto dispatch_cuda(std::string_view fn, std::string_view dtype, F&& f) {
-  if (cuda_dtype(fn, dtype) == DType::bf16) return f.template operator()<__nv_bfloat16>();
-  return f.template operator()<float>();
+  const bool bf16 = cuda_dtype(fn, dtype) == DType::bf16;
+  try {
+    if (bf16) return f.template operator()<__nv_bfloat16>();
+    return f.template operator()<float>();
+  } catch (const std::bad_alloc& e) {
+    raise_memory_error(std::string(fn) + ": not enough memory (" + e.what() + ")");
+  }
 }
 
 /// `a` (float32 or float64, any shape) on the device as E, flattened: fp32, or bf16 rounded to
@@ -174,12 +223,14 @@ template <class E>
 testing::DeviceBuffer<E> device_input(const py::array& a, std::string_view fn,
                                       std::string_view arg) {
   if (!holds<float>(a) && !holds<double>(a)) bad_float_dtype(fn, arg, a);
-  const auto f = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
-  const std::vector<float> values(f.data(), f.data() + f.size());
-  if constexpr (sizeof(E) == 2)
-    return testing::DeviceBuffer<E>(testing::bf16_bits(values));
-  else
-    return testing::DeviceBuffer<E>(values);
+  const auto f = contiguous<float, py::array::c_style | py::array::forcecast>(a, fn, arg);
+  return copying(fn, arg, a, sizeof(E), sizeof(E) == 2 ? "bfloat16" : "float32", [&] {
+    const std::vector<float> values(f.data(), f.data() + f.size());
+    if constexpr (sizeof(E) == 2)
+      return testing::DeviceBuffer<E>(testing::bf16_bits(values));
+    else
+      return testing::DeviceBuffer<E>(values);
+  });
 }
 
 /// A float32 NumPy array of `shape` holding a device buffer's values (bf16 widened exactly).

@@ -30,6 +30,10 @@ void bind_emulator(py::module_& emu) {
       },
       "The device memory handed out since reset_memory_counters(): a dict of live_bytes, "
       "peak_bytes,\nallocated_bytes and allocations (cudaMalloc, as the emulator counts it).");
+
+  emu.def("valid_schedule", &llmlab::emu::valid_schedule, py::arg("order"),
+          "Whether LLMLAB_EMU_SCHEDULE may be `order`: \"forward\", \"reverse\" or "
+          "\"random:SEED\".");
   emu.def(
       "tree_reduce_sum",
       [](const py::array& x, bool syncthreads) {

@@ -12,8 +12,13 @@
 namespace llmlab::python {
 namespace {
 
-/// x flattened to (n).
-py::array flat(const py::array& x) { return x.attr("reshape")(py::make_tuple(-1)); }
+/// x flattened to (n), as T. Made contiguous first, so that a copy too big for memory is reported
+/// with the shape the caller passed (arrays.hpp, contiguous).
+template <class T>
+py::array flat(const py::array& x, std::string_view fn, std::string_view arg) {
+  if (!holds<T>(x)) bad_float_dtype(fn, arg, x);
+  return contiguous<T>(x, fn, arg).attr("reshape")(py::make_tuple(-1));
+}
 
 }  // namespace
 
@@ -22,7 +27,8 @@ void bind_gelu(py::module_& ref, py::module_& cuda) {
       "gelu_forward",
       [](const py::array& x) -> py::array {
         return dispatch_float("gelu_forward", {{"x", &x}}, [&]<class T>() -> py::array {
-          const auto y = ref::gelu_forward<T, 1>(to_xtensor<T, 1>(flat(x), "gelu_forward", "x"));
+          const auto y = ref::gelu_forward<T, 1>(
+              to_xtensor<T, 1>(flat<T>(x, "gelu_forward", "x"), "gelu_forward", "x"));
           return reshaped(to_numpy(y), shape_vec(x));
         });
       },
@@ -32,8 +38,10 @@ void bind_gelu(py::module_& ref, py::module_& cuda) {
       [](const py::array& dy, const py::array& x) -> py::array {
         return dispatch_float("gelu_backward", {{"dy", &dy}, {"x", &x}},
                               [&]<class T>() -> py::array {
-                                const auto xdy = to_xtensor<T, 1>(flat(dy), "gelu_backward", "dy");
-                                const auto xx = to_xtensor<T, 1>(flat(x), "gelu_backward", "x");
+                                const auto xdy = to_xtensor<T, 1>(flat<T>(dy, "gelu_backward", "dy"),
+                                                                  "gelu_backward", "dy");
+                                const auto xx = to_xtensor<T, 1>(flat<T>(x, "gelu_backward", "x"),
+                                                                 "gelu_backward", "x");
                                 xt::xtensor<T, 1> dx = xt::zeros<T>(xx.shape());
                                 ref::gelu_backward<T, 1>(xdy, xx, dx);
                                 return reshaped(to_numpy(dx), shape_vec(x));

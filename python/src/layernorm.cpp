@@ -26,6 +26,31 @@ std::vector<py::ssize_t> leading(const py::array& x) {
   return s;
 }
 
+/// The forward's shapes as the caller passed them (the reference would name its (1, N, C) view):
+/// x (..., C ≥ 1) with w and b (C). Throws llmlab::Error naming all three.
+void check_forward_shapes(const py::array& x, const py::array& w, const py::array& b) {
+  const py::array x2 = as_rows(x, "layernorm_forward", "x");
+  const py::ssize_t C = x2.shape(1);
+  if (C == 0) throw Error("layernorm_forward", "x is " + shape_of(x) + ": C must be >= 1");
+  if (w.ndim() != 1 || b.ndim() != 1 || w.shape(0) != C || b.shape(0) != C)
+    throw Error("layernorm_forward", "x is " + shape_of(x) + " but w is " + shape_of(w) +
+                                         " and b is " + shape_of(b));
+}
+
+/// The backward's shapes as the caller passed them: dy and x (..., C), w (C), mean and rstd (...)
+/// or N values. Throws llmlab::Error naming all five.
+void check_backward_shapes(const py::array& dy, const py::array& x, const py::array& w,
+                           const py::array& mean, const py::array& rstd) {
+  const py::array x2 = as_rows(x, "layernorm_backward", "x");
+  const py::ssize_t N = x2.shape(0), C = x2.shape(1);
+  if (C == 0) throw Error("layernorm_backward", "x is " + shape_of(x) + ": C must be >= 1");
+  if (shape_vec(dy) != shape_vec(x) || w.ndim() != 1 || w.shape(0) != C || mean.size() != N ||
+      rstd.size() != N)
+    throw Error("layernorm_backward", "dy is " + shape_of(dy) + ", x is " + shape_of(x) +
+                                          ", w is " + shape_of(w) + ", mean is " + shape_of(mean) +
+                                          ", rstd is " + shape_of(rstd));
+}
+
 }  // namespace
 
 void bind_layernorm(py::module_& ref, py::module_& cuda) {
@@ -34,6 +59,7 @@ void bind_layernorm(py::module_& ref, py::module_& cuda) {
       [](const py::array& x, const py::array& w, const py::array& b, double eps) -> py::tuple {
         return dispatch_float(
             "layernorm_forward", {{"x", &x}, {"w", &w}, {"b", &b}}, [&]<class T>() -> py::tuple {
+              check_forward_shapes(x, w, b);
               const auto xx = as_btc<T>(x, "layernorm_forward", "x");
               const auto f =
                   ref::layernorm_forward<T>(xx, to_xtensor<T, 1>(w, "layernorm_forward", "w"),
@@ -53,6 +79,7 @@ void bind_layernorm(py::module_& ref, py::module_& cuda) {
         return dispatch_float("layernorm_backward",
                               {{"dy", &dy}, {"x", &x}, {"w", &w}, {"mean", &mean}, {"rstd", &rstd}},
                               [&]<class T>() -> py::tuple {
+                                check_backward_shapes(dy, x, w, mean, rstd);
                                 const auto xdy = as_btc<T>(dy, "layernorm_backward", "dy");
                                 const auto xx = as_btc<T>(x, "layernorm_backward", "x");
                                 const auto xw = to_xtensor<T, 1>(w, "layernorm_backward", "w");
@@ -78,12 +105,10 @@ void bind_layernorm(py::module_& ref, py::module_& cuda) {
       [](const py::array& x, const py::array& w, const py::array& b, double eps,
          const std::string& dtype, int version) {
         return dispatch_cuda("layernorm_forward", dtype, [&]<class E>() {
+          check_forward_shapes(x, w, b);
           const py::array x2 = as_rows(x, "layernorm_forward", "x");
           const auto N = static_cast<std::int64_t>(x2.shape(0)),
                      C = static_cast<std::int64_t>(x2.shape(1));
-          if (w.ndim() != 1 || b.ndim() != 1 || w.shape(0) != C || b.shape(0) != C)
-            throw Error("layernorm_forward", "x is " + shape_of(x) + " but w is " + shape_of(w) +
-                                                 " and b is " + shape_of(b));
           auto dx = device_input<E>(x2, "layernorm_forward", "x");
           auto dw = device_input<E>(w, "layernorm_forward", "w");
           auto db = device_input<E>(b, "layernorm_forward", "b");
@@ -107,13 +132,9 @@ void bind_layernorm(py::module_& ref, py::module_& cuda) {
         return dispatch_cuda("layernorm_backward", dtype, [&]<class E>() {
           const py::array dy2 = as_rows(dy, "layernorm_backward", "dy"),
                           x2 = as_rows(x, "layernorm_backward", "x");
+          check_backward_shapes(dy, x, w, mean, rstd);
           const auto N = static_cast<std::int64_t>(x2.shape(0)),
                      C = static_cast<std::int64_t>(x2.shape(1));
-          if (shape_vec(dy) != shape_vec(x) || w.ndim() != 1 || w.shape(0) != C ||
-              mean.size() != N || rstd.size() != N)
-            throw Error("layernorm_backward", "dy is " + shape_of(dy) + ", x is " + shape_of(x) +
-                                                  ", w is " + shape_of(w) + ", mean is " +
-                                                  shape_of(mean) + ", rstd is " + shape_of(rstd));
           auto ddy = device_input<E>(dy2, "layernorm_backward", "dy");
           auto dx = device_input<E>(x2, "layernorm_backward", "x");
           auto dw = device_input<E>(w, "layernorm_backward", "w");

@@ -11,12 +11,13 @@
 namespace llmlab::python {
 namespace {
 
-/// (R, C) of an array (..., C): R the product of the leading axes. Throws for rank 0.
+/// (R, C) of an array (..., C): R the product of the leading axes (also when C = 0, so that a
+/// (2, 0) input reaches the kernel's check and is refused as the reference refuses it). Throws for
+/// rank 0.
 std::pair<std::int64_t, std::int64_t> rows_cols(const py::array& x, std::string_view fn,
                                                 std::string_view arg) {
-  if (x.ndim() == 0) throw Error(fn, std::string(arg) + " must have at least 1 axis, got a scalar");
-  const auto cols = static_cast<std::int64_t>(x.shape(x.ndim() - 1));
-  return {cols == 0 ? 0 : static_cast<std::int64_t>(x.size()) / cols, cols};
+  const py::array rows = as_rows(x, fn, arg);
+  return {static_cast<std::int64_t>(rows.shape(0)), static_cast<std::int64_t>(rows.shape(1))};
 }
 
 }  // namespace

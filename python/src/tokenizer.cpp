@@ -9,6 +9,7 @@
 
 #include <pybind11/stl/filesystem.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -27,6 +28,18 @@ std::vector<std::string> corpus(const py::object& text) {
   return text.cast<std::vector<std::string>>();
 }
 
+/// A C++ message in Python's words: SpecialPolicy::allow → allowed_special="all", and so on.
+std::string python_spelling(std::string message) {
+  const std::pair<const char*, const char*> names[] = {
+      {"SpecialPolicy::allow", "allowed_special=\"all\""},
+      {"SpecialPolicy::plain_text", "allowed_special=\"plain_text\""},
+      {"SpecialPolicy::error", "allowed_special=\"none\""}};
+  for (const auto& [cpp, py] : names)
+    for (std::size_t at = 0; (at = message.find(cpp, at)) != std::string::npos;)
+      message.replace(at, std::strlen(cpp), py);
+  return message;
+}
+
 /// tiktoken's allowed_special as one of llmlab's three policies.
 template <class Policy>
 Policy policy_of(const py::object& allowed, const std::map<std::string, ref::TokenId>& specials) {
@@ -40,9 +53,19 @@ Policy policy_of(const py::object& allowed, const std::map<std::string, ref::Tok
         "\"" +
         s + "\"");
   }
+  if (!py::isinstance<py::iterable>(allowed) || py::isinstance<py::bytes>(allowed))
+    throw py::type_error(
+        "Tokenizer.encode: allowed_special must be \"none\", \"all\", \"plain_text\" or a set "
+        "of special tokens, got " +
+        py::str(py::type::of(allowed).attr("__name__")).cast<std::string>());
   std::vector<std::string> wanted;  // any iterable of str: a set (tiktoken's spelling), a list, …
-  for (const py::handle item : allowed.cast<py::iterable>())
+  for (const py::handle item : allowed.cast<py::iterable>()) {
+    if (!py::isinstance<py::str>(item))
+      throw py::type_error("Tokenizer.encode: allowed_special holds a " +
+                           py::str(py::type::of(item).attr("__name__")).cast<std::string>() +
+                           "; it takes special tokens as str");
     wanted.push_back(item.cast<std::string>());
+  }
   if (wanted.empty()) return Policy::error;
   std::map<std::string, ref::TokenId> chosen;
   for (const auto& w : wanted) {
@@ -94,8 +117,15 @@ void bind_common(py::class_<Tok>& c) {
           "encode",
           [](const Tok& t, std::string_view text, const py::object& allowed_special) {
             const Policy p = policy_of<Policy>(allowed_special, t.special_tokens());
-            py::gil_scoped_release release;
-            return t.encode(text, p);
+            try {
+              py::gil_scoped_release release;
+              return t.encode(text, p);
+            } catch (const Error& e) {  // the C++ message names C++ policies and functions
+              const std::string m = e.what();
+              const auto colon = m.find(": ");
+              throw Error("Tokenizer.encode",
+                          python_spelling(colon == std::string::npos ? m : m.substr(colon + 2)));
+            }
           },
           py::arg("text"), py::arg("allowed_special") = py::str("none"),
           "Token ids of text. allowed_special: \"none\" (raise on a special's text), \"all\", "

@@ -76,6 +76,7 @@ void layernorm_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
   const std::array<std::size_t, 3> btc{B, Tn, C};
   const std::array<std::size_t, 2> bt{B, Tn};
   const std::array<std::size_t, 1> c1{C};
+  if (C == 0) throw Error(where, "x is " + xs + ": C must be >= 1");  // as the forward
   require_shape(where, xs, "dy", dy, btc);
   require_shape(where, xs, "w", w, c1);
   require_shape(where, xs, "mean", mean, bt);

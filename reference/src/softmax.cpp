@@ -44,7 +44,9 @@ void softmax_backward(const xt::xarray<T>& dy, const xt::xarray<T>& y, xt::xarra
   if (dx.shape() != dy.shape())
     throw Error(where, "dy is " + shape_of(dy) + " but dx is " + shape_of(dx));
   const std::size_t C = dy.shape().back();
-  const std::size_t R = C == 0 ? 0 : dy.size() / C;
+  // As the forward: no softmax has rows of 0 values, so no gradient does (the kernels agree).
+  if (C == 0) throw Error(where, "dy is " + shape_of(dy) + ": rows of C = 0 values");
+  const std::size_t R = dy.size() / C;
 
   // In the forward, y_j = e^{x_j} / Σ_k e^{x_k}, so ∂y_j/∂x_i = y_j (δ_ij − y_i) and
   // dx_i = Σ_j dy_j y_j (δ_ij − y_i) = y_i (dy_i − Σ_j dy_j y_j).

@@ -5,7 +5,13 @@
 #include "llmlab/ref/tokenizer.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <functional>
 #include <limits>
+#include <optional>
+#include <queue>
+#include <string_view>
+#include <vector>
 
 #include "llmlab/core/error.hpp"
 #include "tokenizer_detail.hpp"
@@ -28,6 +34,12 @@ std::string escape_bytes(std::string_view bytes) {
     }
   }
   return out;
+}
+
+std::string excerpt(std::string_view bytes, std::size_t limit) {
+  if (bytes.size() <= limit) return escape_bytes(bytes);
+  return escape_bytes(bytes.substr(0, limit)) + "… (" + std::to_string(bytes.size()) +
+         " bytes in all)";
 }
 
 std::vector<Chunk> split_specials(std::string_view text,
@@ -102,32 +114,54 @@ std::vector<TokenId> Tokenizer::encode_ordinary(std::string_view text) const {
 }
 
 std::vector<TokenId> Tokenizer::encode_piece(std::string_view piece) const {
-  // parts = the piece cut into tokens; at first one byte each. Adjacent parts are adjacent in
-  // memory, so merging parts[i] and parts[i+1] is widening parts[i] and erasing parts[i+1].
-  std::vector<std::string_view> parts;
-  for (std::size_t i = 0; i < piece.size(); ++i) parts.push_back(piece.substr(i, 1));
+  // The rule: while some adjacent pair of parts is a token, merge the pair of lowest rank (the
+  // leftmost on a tie); parts start as single bytes. Scanning every pair for each merge would cost
+  // O(n) per merge and O(n^2) per piece — minutes for a 100 KB piece without spaces
+  // (chapters/01-tokenization/README.md, "Why the naive loop is quadratic"). Instead every
+  // adjacent pair that is a token waits in a min-heap keyed by (rank, position): each merge pops
+  // the lowest, and only the two pairs it changes are pushed again — O(n log n).
+  //
+  // Parts are spans of the piece: the part starting at byte s ends at end[s]; prev[s] is the start
+  // of the part before it. A merged-away part's end is kGone.
+  const std::size_t n = piece.size();
+  constexpr std::size_t kGone = std::numeric_limits<std::size_t>::max();
+  std::vector<std::size_t> end(n), prev(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    end[i] = i + 1;
+    prev[i] = i - 1;  // wraps for i = 0; never read there
+  }
 
-  constexpr TokenId kNone = std::numeric_limits<TokenId>::max();
-  while (parts.size() > 1) {
-    // The adjacent pair whose concatenation has the lowest rank (the leftmost on a tie, which
-    // can only be the same token formed at two places).
-    TokenId best_rank = kNone;
-    std::size_t best = 0;
-    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-      const std::string_view joined(parts[i].data(), parts[i].size() + parts[i + 1].size());
-      const std::optional<TokenId> r = rank(joined);
-      if (r && *r < best_rank) {
-        best_rank = *r;
-        best = i;
-      }
+  // A candidate merge: the pair (left, mid) as it was when pushed, mid … right_end the right part.
+  struct Pair {
+    TokenId rank;
+    std::size_t left, mid, right_end;
+    bool operator>(const Pair& o) const {  // lowest rank first, then leftmost
+      return rank != o.rank ? rank > o.rank : left > o.left;
     }
-    if (best_rank == kNone) break;  // no adjacent pair is a token: done
-    parts[best] = std::string_view(parts[best].data(), parts[best].size() + parts[best + 1].size());
-    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+  };
+  std::priority_queue<Pair, std::vector<Pair>, std::greater<>> heap;
+  const auto push_pair = [&](std::size_t left) {  // the pair that starts with part `left`, if any
+    const std::size_t mid = end[left];
+    if (mid >= n) return;
+    if (const std::optional<TokenId> r = rank(piece.substr(left, end[mid] - left)))
+      heap.push({*r, left, mid, end[mid]});
+  };
+  for (std::size_t i = 0; i + 1 < n; ++i) push_pair(i);
+
+  while (!heap.empty()) {
+    const Pair p = heap.top();
+    heap.pop();
+    if (end[p.left] != p.mid || end[p.mid] != p.right_end) continue;  // a part changed since
+    end[p.left] = p.right_end;  // merge: the left part widens, the right one is gone
+    end[p.mid] = kGone;
+    if (p.right_end < n) prev[p.right_end] = p.left;
+    if (p.left > 0) push_pair(prev[p.left]);  // the pair ending with the merged part
+    push_pair(p.left);                        // the pair starting with it
   }
 
   std::vector<TokenId> ids;
-  for (std::string_view part : parts) {
+  for (std::size_t s = 0; s < n; s = end[s]) {
+    const std::string_view part = piece.substr(s, end[s] - s);
     const std::optional<TokenId> r = rank(part);
     if (!r) {
       // Only a loaded vocabulary lacking a single byte can get here; loading checks for that.

@@ -20,6 +20,10 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
 /// `\xNN`, so a token with a newline or invalid UTF-8 prints on one line.
 std::string escape_bytes(std::string_view bytes);
 
+/// At most the first `limit` bytes of `bytes`, escaped as escape_bytes does, then "… (N bytes in
+/// all)" when cut: an error never echoes a whole bad file.
+std::string excerpt(std::string_view bytes, std::size_t limit = 80);
+
 /// A stretch of text between special tokens, or one special token.
 struct Chunk {
   std::string_view text;      ///< a view into the input

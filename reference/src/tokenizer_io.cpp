@@ -129,14 +129,14 @@ Tokenizer Tokenizer::from_tiktoken(const std::filesystem::path& path,
     const std::size_t space = line.find(' ');
     if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
       throw Error(where, file_line(path, number) + "expected 'base64 rank', got '" +
-                             detail::escape_bytes(line) + "'");
+                             detail::excerpt(line) + "'");
     }
     const std::string_view b64 = std::string_view(line).substr(0, space);
     const std::string_view rank_text = std::string_view(line).substr(space + 1);
 
     const std::optional<std::string> bytes = base64_decode(b64);
     if (!bytes.has_value()) {
-      throw Error(where, file_line(path, number) + "'" + detail::escape_bytes(b64) +
+      throw Error(where, file_line(path, number) + "'" + detail::excerpt(b64) +
                              "' is not valid base64");
     }
     if (bytes->empty()) throw Error(where, file_line(path, number) + "the token is empty");
@@ -144,7 +144,7 @@ Tokenizer Tokenizer::from_tiktoken(const std::filesystem::path& path,
     const auto [end, ec] =
         std::from_chars(rank_text.data(), rank_text.data() + rank_text.size(), rank);
     if (ec != std::errc() || end != rank_text.data() + rank_text.size()) {
-      throw Error(where, file_line(path, number) + "the rank '" + detail::escape_bytes(rank_text) +
+      throw Error(where, file_line(path, number) + "the rank '" + detail::excerpt(rank_text) +
                              "' is not a number from 0 to 4294967295");
     }
 
@@ -156,7 +156,7 @@ Tokenizer Tokenizer::from_tiktoken(const std::filesystem::path& path,
     }
     const auto [seen, new_bytes] = line_of.emplace(*bytes, number);
     if (!new_bytes) {
-      throw Error(where, file_line(path, number) + "the token '" + detail::escape_bytes(*bytes) +
+      throw Error(where, file_line(path, number) + "the token '" + detail::excerpt(*bytes) +
                              "' is given twice (also on line " + std::to_string(seen->second) +
                              ")");
     }
@@ -183,7 +183,7 @@ Tokenizer Tokenizer::from_tiktoken(const std::filesystem::path& path,
   for (int b = 0; b < 256; ++b) {
     const std::string byte(1, static_cast<char>(b));
     if (!tokenizer.ranks_.contains(byte)) {
-      throw Error(where, path.string() + ": the single byte '" + detail::escape_bytes(byte) +
+      throw Error(where, path.string() + ": the single byte '" + detail::excerpt(byte) +
                              "' is not a token, so not every text could be encoded");
     }
   }
@@ -191,17 +191,17 @@ Tokenizer Tokenizer::from_tiktoken(const std::filesystem::path& path,
   for (const auto& [text, id] : specials) {
     if (text.empty()) throw Error(where, "a special token is the empty string");
     if (id < tokenizer.token_bytes_.size()) {
-      throw Error(where, "the special token '" + detail::escape_bytes(text) + "' has id " +
+      throw Error(where, "the special token '" + detail::excerpt(text) + "' has id " +
                              std::to_string(id) + ", which is the rank of the token '" +
-                             detail::escape_bytes(tokenizer.token_bytes_[id]) + "' in " +
+                             detail::excerpt(tokenizer.token_bytes_[id]) + "' in " +
                              path.string());
     }
     for (const auto& [other, other_id] : tokenizer.specials_) {
       if (other == text)
-        throw Error(where, "the special token '" + detail::escape_bytes(text) + "' is given twice");
+        throw Error(where, "the special token '" + detail::excerpt(text) + "' is given twice");
       if (other_id == id) {
-        throw Error(where, "the special tokens '" + detail::escape_bytes(other) + "' and '" +
-                               detail::escape_bytes(text) + "' both have id " + std::to_string(id));
+        throw Error(where, "the special tokens '" + detail::excerpt(other) + "' and '" +
+                               detail::excerpt(text) + "' both have id " + std::to_string(id));
       }
     }
     tokenizer.specials_.emplace(text, id);
@@ -256,17 +256,17 @@ Tokenizer Tokenizer::from_gpt2_files(const std::filesystem::path& encoder_json,
     const std::size_t space = line.find(' ');
     if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
       throw Error(where,
-                  file_line(vocab_bpe, number) + "expected 'left right', got '" + line + "'");
+                  file_line(vocab_bpe, number) + "expected 'left right', got '" + detail::excerpt(line) + "'");
     }
     const std::optional<std::string> left = gpt2_unmap(std::string_view(line).substr(0, space));
     const std::optional<std::string> right = gpt2_unmap(std::string_view(line).substr(space + 1));
     if (!left || !right || !expected.contains(*left) || !expected.contains(*right)) {
-      throw Error(where, file_line(vocab_bpe, number) + "the merge '" + line +
+      throw Error(where, file_line(vocab_bpe, number) + "the merge '" + detail::excerpt(line) +
                              "' joins a string that is not a token yet");
     }
     const auto rank = static_cast<TokenId>(expected.size());
     if (!expected.emplace(*left + *right, rank).second) {
-      throw Error(where, file_line(vocab_bpe, number) + "the merge '" + line +
+      throw Error(where, file_line(vocab_bpe, number) + "the merge '" + detail::excerpt(line) +
                              "' makes a token made before");
     }
   }
@@ -280,7 +280,7 @@ Tokenizer Tokenizer::from_gpt2_files(const std::filesystem::path& encoder_json,
   try {
     encoder = nlohmann::json::parse(json_file);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(where, encoder_json.string() + ": not valid JSON: " + e.what());
+    throw Error(where, encoder_json.string() + ": not valid JSON: " + detail::excerpt(e.what(), 200));
   }
   if (!encoder.is_object())
     throw Error(where, encoder_json.string() + ": expected an object {token: id}");
@@ -289,9 +289,9 @@ Tokenizer Tokenizer::from_gpt2_files(const std::filesystem::path& encoder_json,
   tokenizer.token_bytes_.assign(expected.size(), std::string());
   tokenizer.ranks_.clear();
   for (const auto& [key, value] : encoder.items()) {
-    const std::string token = "token '" + key + "'";
+    const std::string token = "token '" + detail::excerpt(key) + "'";
     if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 0xFFFFFFFFu) {
-      throw Error(where, encoder_json.string() + ": the " + token + " has id " + value.dump() +
+      throw Error(where, encoder_json.string() + ": the " + token + " has id " + detail::excerpt(value.dump()) +
                              ", not a number from 0 to 4294967295");
     }
     const auto id = value.get<TokenId>();
@@ -323,7 +323,7 @@ Tokenizer Tokenizer::from_gpt2_files(const std::filesystem::path& encoder_json,
   }
   for (const auto& [bytes, rank] : expected) {
     if (!tokenizer.ranks_.contains(bytes)) {
-      throw Error(where, encoder_json.string() + ": the token '" + detail::escape_bytes(bytes) +
+      throw Error(where, encoder_json.string() + ": the token '" + detail::excerpt(bytes) +
                              "' (rank " + std::to_string(rank) + " in " + vocab_bpe.string() +
                              ") is missing");
     }

@@ -178,6 +178,12 @@ std::atomic<std::uint64_t> launch_counter{0};
 }  // namespace
 }  // namespace detail
 
+bool valid_schedule(const std::string& text) {
+  detail::Schedule schedule{};
+  std::uint64_t seed = 0;
+  return detail::parse_schedule(text.c_str(), schedule, seed);
+}
+
 cudaError_t launch_spec(const LaunchSpec& spec) {
   using namespace detail;
   if (Block::current()) {

@@ -91,6 +91,13 @@ void scan(Report& r, std::span<const double> want, std::span<const double> got, 
     const double err = abs_err(want[i], got[i]);
     r.max_abs_err = std::max(r.max_abs_err, err);
     r.max_rel_err = std::max(r.max_rel_err, err / std::max(std::fabs(want[i]), kTiny));
+    if (special_mismatch(want[i], got[i])) {
+      if (r.specials++ == 0) {
+        r.first_special = static_cast<std::int64_t>(i);
+        r.got_at_special = got[i];
+        r.want_at_special = want[i];
+      }
+    }
     const bool bad =
         exact ? !(got[i] == want[i]) : (special_mismatch(want[i], got[i]) || err > r.budget);
     if (bad && r.first_bad < 0) {
@@ -107,6 +114,13 @@ std::string sci(double x, int digits = 3) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*e", digits, x);
   return buf;
+}
+
+/// "NaN", "inf", "-inf", or the number (sci) for a finite one.
+std::string special_name(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  return sci(x);
 }
 
 /// Formats `k` and the like compactly: 2, 0.5, 1e-10.
@@ -207,9 +221,16 @@ std::string Report::summary() const {
     s << ": " << error;
     return s.str();
   }
-  s << ": n=" << count << " max_abs " << sci(max_abs_err) << " max_rel " << sci(max_rel_err);
+  s << ": n=" << count;
+  if (first_special >= 0)  // "got NaN at index 3", not an infinite max_abs
+    s << " got " << special_name(got_at_special) << " at index " << first_special << " (want "
+      << special_name(want_at_special) << "; " << specials << " such element" << (specials == 1 ? "" : "s")
+      << ")";
+  else
+    s << " max_abs " << sci(max_abs_err) << " max_rel " << sci(max_rel_err);
   if (rule.kind == Rule::Kind::ratio)
-    s << " baseline " << sci(baseline_err) << " budget " << sci(budget) << " ratio " << sci(ratio);
+    s << " baseline " << sci(baseline_err) << " budget " << sci(budget)
+      << (first_special >= 0 ? "" : " ratio " + sci(ratio));
   else if (rule.kind != Rule::Kind::exact)
     s << " budget " << sci(budget);
   return s.str();
@@ -232,6 +253,10 @@ std::string Report::detail() const {
   s << ": got " << sci(got_at_bad, digits) << " want " << sci(want_at_bad, digits);
   if (rule.kind == Rule::Kind::exact)
     s << " (not equal)";
+  else if (!std::isfinite(want_at_bad))
+    s << " (the reference has " << special_name(want_at_bad) << " here)";
+  else if (!std::isfinite(got_at_bad))
+    s << " (" << special_name(got_at_bad) << " where the reference has a number)";
   else
     s << " |diff| " << sci(abs_err(want_at_bad, got_at_bad)) << " > budget " << sci(budget);
   return out + s.str();

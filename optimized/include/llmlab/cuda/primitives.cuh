@@ -152,9 +152,12 @@ struct MaxSum {
 /// masked entry, \f$ x = -\infty \f$, adds \f$ e^{-\infty} = 0 \f$ and leaves s as it is — also
 /// while m is still \f$ -\infty \f$, where the formula would give
 /// \f$ e^{-\infty - (-\infty)} \f$ = NaN (a causal attention row's lanes past the diagonal see
-/// only such entries).
+/// only such entries). A NaN, or \f$ +\infty \f$ (whose \f$ e^{x - m} \f$ is
+/// \f$ e^{\infty - \infty} \f$), makes the state NaN for good, as it makes the two-pass sum NaN:
+/// the whole row's result is then NaN, like the reference's (fmaxf alone would drop a NaN).
 /// @param s the state so far  @param x the next value  @returns the state with x
 __device__ __forceinline__ MaxSum push(MaxSum s, float x) {
+  if (x != x || x == INFINITY) return {NAN, NAN};  // x != x: x is NaN
   if (x > s.m) return {x, s.d * expf(s.m - x) + 1.0f};
   if (x == -INFINITY) return s;
   return {s.m, s.d + expf(x - s.m)};
@@ -163,8 +166,10 @@ __device__ __forceinline__ MaxSum push(MaxSum s, float x) {
 /// The state of two disjoint parts a and b together:
 /// \f$ m = \max(m_a, m_b),\quad d = d_a e^{m_a - m} + d_b e^{m_b - m} \f$.
 /// Two empty parts (\f$ m = -\infty \f$) merge to a, not to \f$ e^{-\infty - (-\infty)} \f$ = NaN.
+/// A NaN part (see push) makes the union NaN (fmaxf would drop its NaN maximum).
 /// @param a one part  @param b the other  @returns their union's state
 __device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
+  if (a.m != a.m || b.m != b.m) return {NAN, NAN};  // a NaN part: the row is NaN
   const float m = fmaxf(a.m, b.m);
   if (m == -INFINITY) return a;  // both empty
   return {m, a.d * expf(a.m - m) + b.d * expf(b.m - m)};

@@ -51,7 +51,7 @@ LayerNormForward<T> layernorm_forward(const xt::xtensor<T, 3>& x, const xt::xten
 /// @param dw (C) accumulates \f$ \partial L / \partial w \f$
 /// @param db (C) accumulates \f$ \partial L / \partial b \f$
 /// @throws llmlab::Error naming layernorm_backward and the shapes when any argument's shape
-///         disagrees with x's (B, T, C).
+///         disagrees with x's (B, T, C), or C = 0 (as layernorm_forward).
 template <class T>
 void layernorm_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
                         const xt::xtensor<T, 1>& w, const xt::xtensor<T, 2>& mean,

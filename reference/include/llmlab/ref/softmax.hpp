@@ -26,7 +26,8 @@ xt::xarray<T> softmax_forward(const xt::xarray<T>& x);
 ///     - \sum_j \mathrm{dy}_{r,j} \, y_{r,j} \right) \f$
 /// @param dy (..., C)   @param y (..., C), softmax_forward's output
 /// @param dx (..., C), accumulated into
-/// @throws llmlab::Error naming the shapes when y or dx differs from dy, or dy has rank 0.
+/// @throws llmlab::Error naming the shapes when y or dx differs from dy, dy has rank 0, or
+///         C = 0 (as softmax_forward).
 template <class T>
 void softmax_backward(const xt::xarray<T>& dy, const xt::xarray<T>& y, xt::xarray<T>& dx);
 

@@ -76,6 +76,10 @@ MemoryCounters memory_counters();
 /// Starts a measurement: peak_bytes becomes live_bytes, allocated_bytes and allocations 0.
 void reset_memory_counters();
 
+/// Whether `text` is a schedule LLMLAB_EMU_SCHEDULE accepts: forward, reverse or random:SEED (""
+/// counts as forward). Every launch refuses a bad one; llmlab.emu.schedule() asks up front.
+bool valid_schedule(const std::string& text);
+
 /// Pointer to the running block's dynamic shared memory (what dynamic_shared<T>() returns).
 void* dynamic_shared_memory();
 

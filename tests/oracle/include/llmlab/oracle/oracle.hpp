@@ -79,10 +79,16 @@ struct Report {
   std::int64_t first_bad = -1;     ///< first index over budget (or unequal / NaN); −1 if none
   double got_at_bad = 0;           ///< got[first_bad]
   double want_at_bad = 0;          ///< want[first_bad]
+  std::int64_t first_special = -1; ///< first index where got and want differ in a NaN or ±inf
+  double got_at_special = 0;       ///< got[first_special]
+  double want_at_special = 0;      ///< want[first_special]
+  std::size_t specials = 0;        ///< how many elements are such mismatches
   std::vector<std::int64_t> shape; ///< optional: lets first_bad print as a multi-index
   std::string error;               ///< set when the comparison itself is impossible (sizes differ)
 
-  /// One line: "PASS vector_add f32 n=97: max_abs 1.2e-07 baseline 6.0e-08 ratio 2.0 budget ..."
+  /// One line: "PASS vector_add f32 n=97: max_abs 1.2e-07 baseline 6.0e-08 ratio 2.0 budget ...";
+  /// when some got is NaN or infinite where want is not: "… n=97 got NaN at index 3 (want
+  /// 6.518e-01; 1 such element) …" instead of an infinite max_abs.
   std::string summary() const;
   /// summary() plus, on failure, the first offending index (multi-index when shape is set) and its
   /// values, and max_rel_err.
