@@ -4,19 +4,18 @@
 # checks catch the bug a student is most likely to make, not just the starter's "not implemented".
 #
 #   llmlab_plant_bug(NAME CHAPTER chNN CHECKS checks.cpp SOLUTION a.cu ... BREAK a.cu
-#                    REPLACE regex WITH text EXPECT regex [SANITIZE_ONLY])
+#                    REPLACE regex WITH text EXPECT regex [VERIFY component])
 #
 # copies SOLUTION (files of optimized/src) into the build tree, replaces REPLACE by WITH in BREAK
 # (configuring fails if the pattern no longer matches: the bug must be planted again, not silently
 # lost), builds chNN's checks against the copy and registers planted_bug_NAME (label planted_bugs),
-# which passes when the checks fail with output matching EXPECT. SANITIZE_ONLY bugs are registered
-# only under the asan preset, the one build that sees them. No `;` and no unbalanced `[` in
+# which passes when the checks fail with output matching EXPECT. With VERIFY, the copy is put behind
+# the component's C ABI as the chapter's lab plugin is, and `llmlab verify <component> --impl` is what
+# must fail (its guard zones see a write past a buffer, which the checks' plain buffers cannot).
+# No `;` and no unbalanced `[` in
 # REPLACE, WITH or EXPECT: CMake would split its argument lists there (`.` matches either).
 function(llmlab_plant_bug NAME)
-  cmake_parse_arguments(ARG "SANITIZE_ONLY" "CHAPTER;CHECKS;BREAK;REPLACE;WITH;EXPECT" "SOLUTION" ${ARGN})
-  if(ARG_SANITIZE_ONLY AND NOT LLMLAB_SANITIZE)
-    return()
-  endif()
+  cmake_parse_arguments(ARG "" "CHAPTER;CHECKS;BREAK;REPLACE;WITH;EXPECT;VERIFY" "SOLUTION" ${ARGN})
   set(src "${PROJECT_SOURCE_DIR}/optimized/src")
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/planted_bugs/${NAME}")
   set(copies "")
@@ -35,10 +34,17 @@ function(llmlab_plant_bug NAME)
     list(APPEND copies "${dir}/${file}")
   endforeach()
   llmlab_add_cuda_library(planted_${NAME} EMU_ONLY SOURCES ${copies} LINK llmlab::core INCLUDE "${src}")
-  llmlab_add_chapter_checks(planted_${NAME}_checks CHECKS "${ARG_CHECKS}" KERNELS planted_${NAME}_emu)
+  if(ARG_VERIFY)
+    llmlab_add_cuda_library(planted_${NAME}_plugin SHARED EMU_ONLY
+      SOURCES "${src}/abi/${ARG_VERIFY}.cu" CUDA_LINK planted_${NAME})
+    set(command $<TARGET_FILE:llmlab> verify ${ARG_VERIFY} --impl $<TARGET_FILE:planted_${NAME}_plugin_emu>)
+  else()
+    llmlab_add_chapter_checks(planted_${NAME}_checks CHECKS "${ARG_CHECKS}" KERNELS planted_${NAME}_emu)
+    set(command $<TARGET_FILE:planted_${NAME}_checks>)
+  endif()
   llmlab_add_expect_failure_test(planted_bug_${NAME}
     REGEX "${ARG_EXPECT}"
-    COMMAND $<TARGET_FILE:planted_${NAME}_checks>
+    COMMAND ${command}
     LABELS emu planted_bugs ${ARG_CHAPTER}
     ENVIRONMENT "LLMLAB_EMU_SCHEDULE=random:20261123;LLMLAB_EMU_THREADS=4")
 endfunction()
@@ -65,12 +71,14 @@ llmlab_plant_bug(last_row_dropped CHAPTER ch03 CHECKS ${_ch03}
   REPLACE "if \\(r >= N\\) return" WITH "if (r >= N - 1) return"
   EXPECT "FAIL layernorm_forward [^\n]* (y|mean|rstd) .ratio[^\n]*\n  first bad index")
 
-# Off by one: `i <= n` writes one element past the end of c. Only AddressSanitizer's exact-size
-# allocations see it (the emulator's guard zones will, too, once it has them).
-llmlab_plant_bug(off_by_one CHAPTER ch00 CHECKS ${_ch00} SANITIZE_ONLY
-  SOLUTION vector_add.cu reduce_sum.cu BREAK vector_add.cu
-  REPLACE "if \\(i < n\\) c\\[i\\]" WITH "if (i <= n) c[i]"
-  EXPECT "heap-buffer-overflow")
+# Off by one: the default version's grid-stride loop bounded by `i <= n` writes one element past
+# the end of c. The checks' buffers have no guard zone, so `llmlab verify vector_add` on the lab's
+# plugin is the check that sees it (scripts/lab.sh runs it as ch00_lab_verify_vector_add); under
+# the asan preset, AddressSanitizer stops the worker.
+llmlab_plant_bug(off_by_one CHAPTER ch00 VERIFY vector_add
+  SOLUTION vector_add.cu BREAK vector_add.cu
+  REPLACE "i < n(. i \\+= stride\\) c\\[i\\])" WITH "i <= n\\1"
+  EXPECT "FAIL [^\n]*wrote outside `c` .[0-9]+ elements.: element [0-9]+, 1 past the end|AddressSanitizer")
 
 set(_ch04 "${CMAKE_CURRENT_SOURCE_DIR}/04-attention/checks/ch04_checks.cpp")
 set(_ch06 "${CMAKE_CURRENT_SOURCE_DIR}/06-optimizers/checks/ch06_checks.cpp")
