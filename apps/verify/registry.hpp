@@ -41,6 +41,11 @@ constexpr const char* c_type_name() {
   else if constexpr (std::is_same_v<T, std::int64_t>) return "int64_t";
   else if constexpr (std::is_same_v<T, float>) return "float";
   else if constexpr (std::is_same_v<T, int>) return "int";
+  else if constexpr (std::is_same_v<T, std::uint32_t>) return "uint32_t";
+  else if constexpr (std::is_same_v<T, const std::int64_t*>) return "const int64_t*";
+  else if constexpr (std::is_same_v<T, float* const*>) return "float* const*";
+  else if constexpr (std::is_same_v<T, const float* const*>) return "const float* const*";
+  else if constexpr (std::is_same_v<T, std::uint16_t* const*>) return "uint16_t* const*";
   else static_assert(sizeof(T) == 0, "a C ABI parameter type c_type_name does not know yet");
 }
 

@@ -11,6 +11,7 @@ Layout: tests/golden/<component>/<case>_<input>.npy for each input, <case>_out.n
 Run with Debian's python3-torch:  /usr/bin/python3 tests/golden/make_golden.py
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -238,6 +239,108 @@ def cross_entropy() -> None:
               "dlogits": x_t.grad.numpy()})
 
 
+def optimizer() -> None:
+    """torch.optim.SGD / Adam / AdamW for 1,000 steps, torch.nn.utils.clip_grad_norm_ and a
+    LambdaLR warm-up + cosine schedule, all in float64.
+
+    The problem (problem_*.npy, float32, concatenated over three parameter tensors of sizes
+    problem_sizes = [12, 5, 1]): parameters start at p0, and the gradient at step t = 1, 2, ... is
+    a fixed deterministic function of the parameters, g = c * (p - a) + s * cos(w * t) — a
+    quadratic bowl around a plus a smooth drive that stands in for minibatch noise and neither
+    vanishes nor stands still (|s| >= 0.1, w >= 0.1), so the gradient never settles at 0, where
+    Adam's normalised step would amplify rounding noise. <config>_hyper.npy holds [lr, momentum, dampening, weight_decay, nesterov, beta1,
+    beta2, eps]; <config>_out.npy (4, 18) the parameters after steps 1, 10, 100 and 1000.
+
+    clip_*: gradients of tensors of sizes clip_sizes = [12, 5, 1] plus a frozen tensor of 3 (no
+    grad, skipped); clip_max<m>_out the clipped gradients, clip_max<m>_norm the total norm.
+
+    schedule_*: lr(s) = max_lr (s + 1) / W for s < W, then min_lr + (1 + cos(pi r)) / 2 (max_lr -
+    min_lr) with r = (s - W) / (S - W), min_lr past S, driven by LambdaLR over SGD;
+    schedule_hyper = [max_lr, min_lr, W, S], schedule_steps the steps s, schedule_out lr(s)."""
+    rng = np.random.default_rng(1000)
+    sizes = [12, 5, 1]
+    n = sum(sizes)
+    p0 = uniform_f32(rng, (n,))
+    c = np.float32(1.25) + uniform_f32(rng, (n,)) * np.float32(0.75)  # curvatures in [0.5, 2)
+    a = uniform_f32(rng, (n,))
+    # |s| in [0.1, 0.25) and w in [0.1, 0.5): the drive neither vanishes nor stands still, so the
+    # parameters never settle where g = 0 (there Adam would chatter on the sign of rounding noise)
+    u = uniform_f32(rng, (n,))
+    s = np.sign(u) * (np.float32(0.1) + np.abs(u) * np.float32(0.15))
+    w = np.float32(0.3) + uniform_f32(rng, (n,)) * np.float32(0.2)
+    save("optimizer", "problem", {"sizes": np.array(sizes, dtype=np.int32), "p0": p0, "c": c,
+                                  "a": a, "s": s, "w": w})
+    C, A, S, W = (f64(x) for x in (c, a, s, w))
+    configs = {  # name: (class, kwargs)
+        "sgd": (torch.optim.SGD, dict(lr=0.05)),
+        "sgd_wd": (torch.optim.SGD, dict(lr=0.05, weight_decay=0.1)),
+        "sgd_momentum": (torch.optim.SGD, dict(lr=0.05, momentum=0.9)),
+        "sgd_momentum_dampening_wd": (torch.optim.SGD,
+                                      dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.1)),
+        "sgd_nesterov_wd": (torch.optim.SGD,
+                            dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
+        "adam": (torch.optim.Adam, dict(lr=0.01)),
+        "adam_wd": (torch.optim.Adam, dict(lr=0.01, weight_decay=0.1)),
+        "adamw": (torch.optim.AdamW, dict(lr=0.01, weight_decay=0.0)),
+        "adamw_wd": (torch.optim.AdamW, dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.1)),
+    }
+    for name, (cls, kw) in configs.items():
+        flat = f64(p0).clone()
+        params = [t.clone().requires_grad_() for t in torch.split(flat, sizes)]
+        opt = cls(params, **kw)
+        recorded = []
+        for t in range(1, 1001):
+            p = torch.cat([q.detach() for q in params])
+            g = C * (p - A) + S * torch.cos(W * float(t))
+            for q, gq in zip(params, torch.split(g, sizes)):
+                q.grad = gq.clone()
+            opt.step()
+            if t in (1, 10, 100, 1000):
+                recorded.append(torch.cat([q.detach() for q in params]).numpy())
+        d = opt.defaults
+        betas = d.get("betas", (0.0, 0.0))
+        hyper = [d["lr"], d.get("momentum", 0.0), d.get("dampening", 0.0), d["weight_decay"],
+                 float(d.get("nesterov", False)), betas[0], betas[1], d.get("eps", 0.0)]
+        save("optimizer", name, {"hyper": np.array(hyper, dtype=np.float64),
+                                 "out": np.stack(recorded)})
+
+    rng = np.random.default_rng(1001)
+    g32 = uniform_f32(rng, (n,))
+    save("optimizer", "clip", {"sizes": np.array(sizes, dtype=np.int32), "g": g32})
+    for max_norm in (1.0, 10.0):  # the norm is ~2.4: clipped, then left alone
+        params = [torch.zeros(k, dtype=torch.float64, requires_grad=True) for k in sizes]
+        for q, gq in zip(params, torch.split(f64(g32), sizes)):
+            q.grad = gq.clone()
+        frozen = torch.zeros(3, dtype=torch.float64, requires_grad=True)  # .grad stays None
+        norm = torch.nn.utils.clip_grad_norm_(params[:2] + [frozen] + params[2:], max_norm)
+        save("optimizer", f"clip_max{max_norm:g}",
+             {"out": torch.cat([q.grad for q in params]).numpy(),
+              "norm": np.array([norm.item()], dtype=np.float64)})
+
+    max_lr, min_lr, warmup, total = 6e-4, 6e-5, 10, 100
+
+    def lr_at(step):
+        if step < warmup:
+            return max_lr * (step + 1) / warmup
+        if step >= total:
+            return min_lr
+        r = (step - warmup) / (total - warmup)
+        return min_lr + 0.5 * (1.0 + math.cos(math.pi * r)) * (max_lr - min_lr)
+
+    opt = torch.optim.SGD([torch.zeros(1, dtype=torch.float64, requires_grad=True)], lr=max_lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_at(s) / max_lr)
+    steps = [0, 9, 10, 55, 100, 105]  # warm-up start and end, cosine start, middle, end, past it
+    lrs = {}
+    for step in range(max(steps) + 1):
+        lrs[step] = sched.get_last_lr()[0]
+        opt.step()
+        sched.step()
+    save("optimizer", "schedule",
+         {"hyper": np.array([max_lr, min_lr, warmup, total], dtype=np.float64),
+          "steps": np.array(steps, dtype=np.float64),
+          "out": np.array([lrs[k] for k in steps], dtype=np.float64)})
+
+
 if __name__ == "__main__":
     vector_add()
     reduce_sum()
@@ -249,4 +352,5 @@ if __name__ == "__main__":
     matmul()
     attention()
     cross_entropy()
+    optimizer()
     print(f"golden files written under {GOLDEN}")
