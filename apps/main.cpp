@@ -4,6 +4,8 @@
 ///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--json]
 ///     llmlab describe <component|all> [--json] [--out DIR]   (verify/describe.hpp)
 ///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
+///     llmlab train --data FILE... --out DIR ... / llmlab generate --checkpoint DIR ...
+///     (train/train.hpp)
 ///
 /// Exit codes: 0 every check passed; 1 some check failed; 2 the checks could not run (unknown
 /// component, a library that does not load or lacks a symbol, no device, a bad command line).
@@ -13,6 +15,7 @@
 #include <iostream>
 
 #include "tokenize/tokenize.hpp"
+#include "train/train.hpp"
 #include "verify/describe.hpp"
 #include "verify/library.hpp"
 #include "verify/registry.hpp"
@@ -64,6 +67,10 @@ int main(int argc, char** argv) {
 
   TokenizeOptions tokenize_opts;
   const TokenizeCommands tokenize = add_tokenize_commands(app, tokenize_opts);
+  TrainCliOptions train_opts;
+  CLI::App* train = add_train_command(app, train_opts);
+  GenerateCliOptions generate_opts;
+  CLI::App* generate = add_generate_command(app, generate_opts);
 
   try {
     app.parse(argc, argv);
@@ -75,6 +82,8 @@ int main(int argc, char** argv) {
     if (verify->parsed()) return run_verify(opts, std::cout);
     if (describe->parsed()) return run_describe(describe_opts, std::cout);
     if (tokenize.group->parsed()) return run_tokenize(tokenize, tokenize_opts);
+    if (train->parsed()) return run_train(train_opts);
+    if (generate->parsed()) return run_generate(generate_opts);
   } catch (const SetupError& e) {
     std::cerr << "llmlab " << (describe->parsed() ? "describe" : "verify") << ": " << e.what() << "\n";
     return 2;
