@@ -50,8 +50,8 @@ struct Case {
 template <class T>
 Case<T> golden_case() {
   const xt::xarray<std::int64_t> c = load<std::int64_t>("config");
-  Case<T> k{{c(0), c(1), c(2), c(3), c(4)}, load<std::int32_t>("ids"),
-            load<std::int32_t>("targets"), {}};
+  Case<T> k{
+      {c(0), c(1), c(2), c(3), c(4)}, load<std::int32_t>("ids"), load<std::int32_t>("targets"), {}};
   k.p = ref::gpt_zeros<T>(k.cfg);
   const xt::xarray<float> flat = load<float>("params");
   std::size_t at = 0;
@@ -70,8 +70,8 @@ void expect_matches_pytorch(const Rule& rule, const std::string& label) {
   Case<T> k = golden_case<T>();
   const auto f = ref::gpt_forward(k.cfg, k.p, k.ids, k.targets);
   auto g = ref::gpt_backward(k.cfg, k.p, k.ids, k.targets, f);
-  LLMLAB_EXPECT_AGREES(compare_golden(label + " logits", widened(load<double>("out")),
-                                      widened(f.logits), rule));
+  LLMLAB_EXPECT_AGREES(
+      compare_golden(label + " logits", widened(load<double>("out")), widened(f.logits), rule));
   LLMLAB_EXPECT_AGREES(compare_golden(label + " loss", widened(load<double>("loss")),
                                       std::vector<double>{static_cast<double>(f.loss)}, rule));
   const xt::xarray<double> grads = load<double>("grads");
@@ -128,22 +128,38 @@ TEST(GptReference, InitIsSeededAndShapedAsNanoGpt) {
 }
 
 TEST(GptReference, RejectsBadConfigurationsAndInputsByName) {
-  expect_error([] { ref::gpt_zeros<float>({64, 8, 2, 3, 16}); },
-               {"gpt", "n_head = 3 does not divide n_embd = 16"});
+  expect_error(
+      [] {
+        ref::gpt_zeros<float>({64, 8, 2, 3, 16});
+      },
+      {"gpt", "n_head = 3 does not divide n_embd = 16"});
   expect_error([] { ref::gpt_zeros<float>({0, 8, 2, 2, 16}); }, {"gpt", "vocab_size = 0"});
   const ref::GptConfig cfg{32, 4, 1, 2, 8};
   auto p = ref::gpt_init<float>(cfg, 1);
   const xt::xtensor<std::int32_t, 2> none = xt::zeros<std::int32_t>({0, 0});
-  expect_error([&] { ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>(xt::zeros<std::int32_t>({1, 5})), none); },
-               {"gpt_forward", "block_size = 4"});
-  expect_error([&] { ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 32}}, none); },
-               {"32"});
-  expect_error([&] { ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 2}},
-                                      xt::xtensor<std::int32_t, 2>{{1}}); },
-               {"gpt_forward", "targets is (1, 1)"});
+  expect_error(
+      [&] {
+        ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>(xt::zeros<std::int32_t>({1, 5})),
+                         none);
+      },
+      {"gpt_forward", "block_size = 4"});
+  expect_error(
+      [&] {
+        ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 32}}, none);
+      },
+      {"32"});
+  expect_error(
+      [&] {
+        ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 2}},
+                         xt::xtensor<std::int32_t, 2>{{1}});
+      },
+      {"gpt_forward", "targets is (1, 1)"});
   p.h[0].fc_b = xt::zeros<float>({7});
-  expect_error([&] { ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 2}}, none); },
-               {"gpt_forward", "h.0.mlp.c_fc.bias is (7)"});
+  expect_error(
+      [&] {
+        ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 2}}, none);
+      },
+      {"gpt_forward", "h.0.mlp.c_fc.bias is (7)"});
 }
 
 }  // namespace

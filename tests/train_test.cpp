@@ -9,8 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -113,8 +113,8 @@ TEST(Train, BadCheckpointsAreRefusedByName) {
     bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
   const auto write = [&](const std::string& b) {
-    std::ofstream(path, std::ios::binary | std::ios::trunc).write(b.data(),
-                                                                  static_cast<std::streamsize>(b.size()));
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        .write(b.data(), static_cast<std::streamsize>(b.size()));
   };
   write(bytes.substr(0, bytes.size() / 2));
   expect_error([&] { ref::load_checkpoint(path); }, {"load_checkpoint", "corrupted or truncated"});
@@ -150,8 +150,15 @@ TEST(Train, BatchesAreWindowsShiftedByOneAndAFunctionOfSeedAndStep) {
   EXPECT_NE(ref::get_batch(stream, 3, 8, 5, 12).ids, b.ids);
   expect_error([&] { ref::get_batch(std::span(stream).first(8), 1, 8, 0, 0); },
                {"get_batch", "8 tokens hold no window of T + 1 = 9"});
-  expect_error([] { ref::train_init(kCfg, [] { auto o = options(4); o.warmup = 5; return o; }()); },
-               {"train", "warmup = 5"});
+  expect_error(
+      [] {
+        ref::train_init(kCfg, [] {
+          auto o = options(4);
+          o.warmup = 5;
+          return o;
+        }());
+      },
+      {"train", "warmup = 5"});
 }
 
 TEST(Train, GreedyGenerationContinuesALearntCycle) {

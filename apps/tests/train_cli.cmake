@@ -8,23 +8,8 @@ file(MAKE_DIRECTORY "${WORK}")
 set(tiny --vocab-size 300 --layers 1 --heads 2 --embd 32 --context 32 --batch 8 --lr 1e-2
          --warmup 5 --min-lr 1e-3)
 
-# run(<expected exit code> args...) → OUT, ERR in the caller's scope.
-function(run expected)
-  execute_process(COMMAND "${LLMLAB}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(NOT rc STREQUAL "${expected}")
-    message(FATAL_ERROR "llmlab ${ARGN}\nexited ${rc}, expected ${expected}\n"
-                        "stdout: ${out}\nstderr: ${err}")
-  endif()
-  set(OUT "${out}" PARENT_SCOPE)
-  set(ERR "${err}" PARENT_SCOPE)
-endfunction()
-
-function(expect_match what text regex)
-  if(NOT text MATCHES "${regex}")
-    message(FATAL_ERROR "${what}: `${text}` does not match `${regex}`")
-  endif()
-endfunction()
+set(LLMLAB_COMMAND)  # the scenarios name train or generate
+include(${CMAKE_CURRENT_LIST_DIR}/cli_helpers.cmake)
 
 # A loss printed with 4 decimals ("5.1233") as an integer (51233), for CMake's integer math.
 function(milli_loss var text)
@@ -83,11 +68,7 @@ elseif(CASE STREQUAL "resume_is_bitwise")
   expect_match("stopped" "${OUT}" "step +10/20")
   run(0 train --data "${TEXT}" --steps 20 --eval-every 10 --resume "${WORK}/cut")
   expect_match("resumed" "${OUT}" "step +20/20")
-  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${WORK}/straight/model.ckpt"
-                          "${WORK}/cut/model.ckpt" RESULT_VARIABLE differ)
-  if(differ)
-    message(FATAL_ERROR "the resumed run's checkpoint differs from the uninterrupted one's")
-  endif()
+  expect_same_file("${WORK}/straight/model.ckpt" "${WORK}/cut/model.ckpt")
   file(STRINGS "${WORK}/cut/metrics.jsonl" lines)
   list(LENGTH lines n)
   if(NOT n EQUAL 20)

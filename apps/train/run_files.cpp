@@ -12,9 +12,7 @@
 
 namespace llmlab::app {
 
-namespace fs = std::filesystem;
-
-void save_run_tokenizer(const AnyTokenizer& tok, const fs::path& dir) {
+void save_run_tokenizer(const AnyTokenizer& tok, const std::filesystem::path& dir) {
   const std::string path = (dir / "tokenizer.tiktoken").string();
   nlohmann::json specials = nlohmann::json::object();
   for (const auto& [text, id] : tok.special_tokens()) specials[text] = id;
@@ -24,14 +22,15 @@ void save_run_tokenizer(const AnyTokenizer& tok, const fs::path& dir) {
   sidecar.commit();
 }
 
-AnyTokenizer load_run_tokenizer(const fs::path& dir) {
+AnyTokenizer load_run_tokenizer(const std::filesystem::path& dir) {
   TokenizeOptions t;
   t.vocab = (dir / "tokenizer.tiktoken").string();
-  if (!fs::exists(t.vocab)) throw TokenizeError(dir.string() + " holds no tokenizer.tiktoken");
+  if (!std::filesystem::exists(t.vocab))
+    throw TokenizeError(dir.string() + " holds no tokenizer.tiktoken");
   return load_vocab(t);
 }
 
-std::vector<nlohmann::json> read_metrics(const fs::path& dir, std::int64_t upto) {
+std::vector<nlohmann::json> read_metrics(const std::filesystem::path& dir, std::int64_t upto) {
   std::vector<nlohmann::json> out;
   std::ifstream f(dir / "metrics.jsonl");
   std::string line;
@@ -45,7 +44,7 @@ std::vector<nlohmann::json> read_metrics(const fs::path& dir, std::int64_t upto)
   return out;
 }
 
-void write_metrics(const fs::path& dir, const std::vector<nlohmann::json>& metrics) {
+void write_metrics(const std::filesystem::path& dir, const std::vector<nlohmann::json>& metrics) {
   OutputFile f((dir / "metrics.jsonl").string());
   for (const auto& m : metrics) f.stream() << m.dump() << "\n";
   f.commit();

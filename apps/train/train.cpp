@@ -26,7 +26,8 @@ namespace llmlab::app {
 namespace fs = std::filesystem;
 
 CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
-  CLI::App* c = app.add_subcommand("train", "Train a small GPT on text files with the CPU reference");
+  CLI::App* c =
+      app.add_subcommand("train", "Train a small GPT on text files with the CPU reference");
   c->add_option("--data", o.data, "Text files, each one document")->check(CLI::ExistingFile);
   c->add_option("--tokenizer", o.tokenizer, "A .tiktoken vocabulary (default: train one)")
       ->check(CLI::ExistingFile);
@@ -42,7 +43,8 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
       ->capture_default_str();
   c->add_option("--batch", o.batch, "Sequences per step")->capture_default_str();
   c->add_option("--lr", o.lr, "The peak learning rate")->capture_default_str();
-  c->add_option("--min-lr", o.min_lr, "The learning rate the cosine ends at")->capture_default_str();
+  c->add_option("--min-lr", o.min_lr, "The learning rate the cosine ends at")
+      ->capture_default_str();
   c->add_option("--warmup", o.warmup, "Linear warm-up steps")->capture_default_str();
   c->add_option("--weight-decay", o.weight_decay, "AdamW's decay (weight matrices only)")
       ->capture_default_str();
@@ -120,21 +122,21 @@ int train(const TrainCliOptions& o) {
     t.weight_decay = o.weight_decay;
     t.clip = o.clip;
     t.seed = static_cast<std::uint64_t>(o.seed);
-    s = ref::train_init({static_cast<std::int64_t>(tok.vocab_size()), o.context, o.layers, o.heads,
-                         o.embd},
-                        t);
+    s = ref::train_init(
+        {static_cast<std::int64_t>(tok.vocab_size()), o.context, o.layers, o.heads, o.embd}, t);
   }
   const std::int64_t T = s.cfg.block_size;
   const auto n_val = tokens.size() / 10;
   const std::span<const std::int32_t> all(tokens), train_tokens = all.first(tokens.size() - n_val),
-                                               val = all.last(n_val);
+                                                   val = all.last(n_val);
   if (static_cast<std::int64_t>(val.size()) < T + 1)
     throw TokenizeError("--data: " + std::to_string(tokens.size()) + " tokens are too few: the " +
                         "validation split (10 %) needs a context window of " +
                         std::to_string(T + 1) + " tokens, so at least " +
                         std::to_string(10 * (T + 1)) + " (or a smaller --context)");
 
-  const double unigram = unigram_loss(train_tokens, val, static_cast<std::size_t>(s.cfg.vocab_size));
+  const double unigram =
+      unigram_loss(train_tokens, val, static_cast<std::size_t>(s.cfg.vocab_size));
   std::printf("llmlab train: %zu bytes, %zu tokens (%zu train, %zu validation), vocabulary %zu\n",
               bytes, tokens.size(), train_tokens.size(), val.size(), tok.vocab_size());
   std::printf("model: %lld layers, %lld heads, width %lld, context %lld: %lld parameters\n",
@@ -161,10 +163,13 @@ int train(const TrainCliOptions& o) {
       throw TokenizeError(std::string(e.what()) + "; the last good checkpoint, " +
                           (out / "model.ckpt").string() + ", is kept");
     }
-    const double ms = std::chrono::duration<double, std::milli>(
-                          std::chrono::steady_clock::now() - t0).count();
-    nlohmann::json m = {{"step", s.step}, {"loss", st.loss}, {"lr", st.lr},
-                        {"grad_norm", st.grad_norm}, {"ms", ms}};
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    nlohmann::json m = {{"step", s.step},
+                        {"loss", st.loss},
+                        {"lr", st.lr},
+                        {"grad_norm", st.grad_norm},
+                        {"ms", ms}};
     const bool last = s.step == s.opt.steps || s.step == o.stop_at;
     if (s.step % o.eval_every == 0 || last) {
       val_loss = eval();
@@ -173,10 +178,11 @@ int train(const TrainCliOptions& o) {
       ref::save_checkpoint(out / "model.ckpt", s);
     }
     if (s.step % o.log_every == 0 || s.step == 1 || last || m.contains("val_loss")) {
-      std::printf("step %5lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms", 
+      std::printf("step %5lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms",
                   static_cast<long long>(s.step), static_cast<long long>(s.opt.steps), st.loss,
                   st.lr, st.grad_norm, ms);
-      if (m.contains("val_loss")) std::printf(" | val loss %.4f ppl %.2f", val_loss, std::exp(val_loss));
+      if (m.contains("val_loss"))
+        std::printf(" | val loss %.4f ppl %.2f", val_loss, std::exp(val_loss));
       std::printf("\n");
       std::fflush(stdout);
     }

@@ -39,9 +39,18 @@ struct TrainCliOptions {
   std::string tokenizer;          ///< a .tiktoken to use ("" : train one on the data)
   bool gpt2 = false;              ///< load `tokenizer` as GPT-2's (<|endoftext|> = 50256)
   std::size_t vocab_size = 512;   ///< the trained vocabulary's size (without --tokenizer)
-  std::int64_t layers = 2, heads = 4, embd = 64, context = 64;  ///< the model
-  std::int64_t steps = 200, batch = 8, warmup = 20, seed = 1337;  ///< the run
-  double lr = 3e-3, min_lr = 3e-4, weight_decay = 0.1, clip = 1.0;  ///< the optimizer
+  std::int64_t layers = 2;        ///< n_layer
+  std::int64_t heads = 4;         ///< n_head
+  std::int64_t embd = 64;         ///< n_embd, the width
+  std::int64_t context = 64;      ///< block_size, also T of a batch
+  std::int64_t steps = 200;       ///< the total steps
+  std::int64_t batch = 8;         ///< sequences per step
+  std::int64_t warmup = 20;       ///< the linear warm-up's steps
+  std::int64_t seed = 1337;       ///< the initialisation's and the batches' seed
+  double lr = 3e-3;               ///< the peak learning rate
+  double min_lr = 3e-4;           ///< where the cosine ends
+  double weight_decay = 0.1;      ///< AdamW's decoupled decay (weight matrices only)
+  double clip = 1.0;              ///< the global gradient norm kept (0: none)
   std::int64_t eval_every = 50;   ///< steps between evaluations (and checkpoints)
   std::int64_t log_every = 10;    ///< steps between printed lines
   std::int64_t stop_at = 0;       ///< stop (checkpointed) once this step is done, 0: at steps
@@ -51,10 +60,12 @@ struct TrainCliOptions {
 
 /// The command line of `llmlab generate`.
 struct GenerateCliOptions {
-  std::string checkpoint;      ///< a run's directory (model.ckpt, tokenizer.tiktoken)
-  std::string prompt = "\n";   ///< the text to continue
-  std::int64_t max_tokens = 100, top_k = 0, seed = 1;  ///< sampling
-  double temperature = 0.8;    ///< 0: greedy
+  std::string checkpoint;         ///< a run's directory (model.ckpt, tokenizer.tiktoken)
+  std::string prompt = "\n";      ///< the text to continue
+  std::int64_t max_tokens = 100;  ///< tokens to generate
+  std::int64_t top_k = 0;         ///< sample among the k likeliest (0: all)
+  std::int64_t seed = 1;          ///< the sampler's seed
+  double temperature = 0.8;       ///< 0: greedy
 };
 
 /// Adds `train` to `app`, parsing into `opts`. @returns the subcommand

@@ -102,8 +102,8 @@ void gpt_check_config(const GptConfig& cfg) {
   positive("n_head", cfg.n_head);
   positive("n_embd", cfg.n_embd);
   if (cfg.n_embd % cfg.n_head != 0)
-    throw Error("gpt", "n_head = " + std::to_string(cfg.n_head) + " does not divide n_embd = " +
-                           std::to_string(cfg.n_embd));
+    throw Error("gpt", "n_head = " + std::to_string(cfg.n_head) +
+                           " does not divide n_embd = " + std::to_string(cfg.n_embd));
 }
 
 std::int64_t gpt_num_params(const GptConfig& cfg) {
@@ -143,8 +143,8 @@ GptParams<T> gpt_zeros(const GptConfig& cfg) {
   gpt_check_config(cfg);
   const auto V = static_cast<std::size_t>(cfg.vocab_size),
              M = static_cast<std::size_t>(cfg.block_size), C = static_cast<std::size_t>(cfg.n_embd);
-  GptParams<T> p{xt::zeros<T>({V, C}), xt::zeros<T>({M, C}), {}, xt::zeros<T>({C}),
-                 xt::zeros<T>({C})};
+  GptParams<T> p{
+      xt::zeros<T>({V, C}), xt::zeros<T>({M, C}), {}, xt::zeros<T>({C}), xt::zeros<T>({C})};
   for (std::int64_t l = 0; l < cfg.n_layer; ++l)
     p.h.push_back({xt::zeros<T>({C}), xt::zeros<T>({C}), attention_block_zero_grads<T>(cfg.n_embd),
                    xt::zeros<T>({C}), xt::zeros<T>({C}), xt::zeros<T>({4 * C, C}),
@@ -201,8 +201,8 @@ GptForward<T> gpt_forward(const GptConfig& cfg, const GptParams<T>& p,
   }
   f.x_final = std::move(x);
   f.ln_f = layernorm_forward<T>(f.x_final, p.ln_f_w, p.ln_f_b);
-  f.logits = reshaped<T, 3>(matmul_forward_blas<T>(reshaped<T, 2>(f.ln_f.y, {N, C}), p.wte),
-                            {B, Tn, V});
+  f.logits =
+      reshaped<T, 3>(matmul_forward_blas<T>(reshaped<T, 2>(f.ln_f.y, {N, C}), p.wte), {B, Tn, V});
   f.loss = std::numeric_limits<T>::quiet_NaN();
   if (with_loss) {
     f.losses = cross_entropy_forward<T>(f.logits, targets);
@@ -258,16 +258,15 @@ GptParams<T> gpt_backward(const GptConfig& cfg, const GptParams<T>& p,
     gelu_backward<T, 2>(dgelu, s.fc, dfc);
     matmul_backward_blas<T>(dfc, reshaped<T, 2>(s.ln_2.y, {N, C}), b.fc_w, dln2, gb.fc_w, gb.fc_b);
     // forward: ln_2.y = LN_2(u) — accumulates into du
-    layernorm_backward<T>(reshaped<T, 3>(dln2, {B, Tn, C}), s.u, b.ln_2_w, s.ln_2.mean,
-                          s.ln_2.rstd, du, gb.ln_2_w, gb.ln_2_b);
+    layernorm_backward<T>(reshaped<T, 3>(dln2, {B, Tn, C}), s.u, b.ln_2_w, s.ln_2.mean, s.ln_2.rstd,
+                          du, gb.ln_2_w, gb.ln_2_b);
     // forward: u = x + attn(ln_1.y)
     xt::xtensor<T, 3> dxl = xt::zeros<T>(dx.shape()), dattn = xt::zeros<T>(dx.shape()),
                       dln1 = xt::zeros<T>(dx.shape());
     add_backward(du, dxl, dattn);
     attention_block_backward<T>(dattn, s.ln_1.y, b.attn, s.attn, cfg.n_head, dln1, gb.attn);
     // forward: ln_1.y = LN_1(x) — accumulates into dx of the block's input
-    layernorm_backward<T>(dln1, s.x, b.ln_1_w, s.ln_1.mean, s.ln_1.rstd, dxl, gb.ln_1_w,
-                          gb.ln_1_b);
+    layernorm_backward<T>(dln1, s.x, b.ln_1_w, s.ln_1.mean, s.ln_1.rstd, dxl, gb.ln_1_w, gb.ln_1_b);
     dx = std::move(dxl);
   }
   // forward: x0 = wte[ids] + wpe[0..T)

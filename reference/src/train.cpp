@@ -29,12 +29,12 @@ TrainState train_init(const GptConfig& cfg, const TrainOptions& opt) {
   gpt_check_config(cfg);
   if (opt.batch < 1) refuse("batch = " + std::to_string(opt.batch) + " (must be ≥ 1)");
   if (opt.seq < 0 || opt.seq > cfg.block_size)
-    refuse("seq = " + std::to_string(opt.seq) + " is outside [0, block_size = " +
-           std::to_string(cfg.block_size) + "]");
+    refuse("seq = " + std::to_string(opt.seq) +
+           " is outside [0, block_size = " + std::to_string(cfg.block_size) + "]");
   if (opt.steps < 1) refuse("steps = " + std::to_string(opt.steps) + " (must be ≥ 1)");
   if (opt.warmup < 0 || opt.warmup > opt.steps)
-    refuse("warmup = " + std::to_string(opt.warmup) + " is outside [0, steps = " +
-           std::to_string(opt.steps) + "]");
+    refuse("warmup = " + std::to_string(opt.warmup) +
+           " is outside [0, steps = " + std::to_string(opt.steps) + "]");
   if (!(opt.clip >= 0)) refuse("clip = " + std::to_string(opt.clip) + " (must be ≥ 0)");
   lr_at(0, opt.lr, opt.min_lr, opt.warmup, opt.steps);  // lr and min_lr's checks
   TrainState s{cfg, opt, gpt_init<float>(cfg, opt.seed), {}, {}, 0};
@@ -76,8 +76,8 @@ StepStats train_step(TrainState& s, std::span<const std::int32_t> tokens) {
   std::vector<xt::xtensor<float, 1>*> ptrs;
   for (auto& gr : grads) ptrs.push_back(&gr);
   // clip = 0: no clipping, but the norm is still reported (the largest finite bound never clips)
-  const double norm = clip_grad_norm<float>(
-      ptrs, s.opt.clip > 0 ? s.opt.clip : std::numeric_limits<double>::max());
+  const double norm =
+      clip_grad_norm<float>(ptrs, s.opt.clip > 0 ? s.opt.clip : std::numeric_limits<double>::max());
   const double lr = lr_at(s.step, s.opt.lr, s.opt.min_lr, s.opt.warmup, s.opt.steps);
   auto tensors = gpt_tensors(s.params);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
@@ -96,8 +96,8 @@ double evaluate(const GptConfig& cfg, const GptParams<float>& params,
                 std::int64_t max_windows) {
   const auto n = static_cast<std::int64_t>(tokens.size());
   if (B < 1 || T < 1 || n < T + 1)
-    throw Error("evaluate", std::to_string(n) + " tokens hold no window of T + 1 = " +
-                                std::to_string(T + 1));
+    throw Error("evaluate",
+                std::to_string(n) + " tokens hold no window of T + 1 = " + std::to_string(T + 1));
   const std::int64_t windows = std::min((n - 1) / T, std::max<std::int64_t>(max_windows, 1));
   double sum = 0;
   for (std::int64_t w0 = 0; w0 < windows; w0 += B) {

@@ -56,10 +56,10 @@ struct Reader {
 void save_checkpoint(const std::filesystem::path& path, const TrainState& s) {
   std::string out(kMagic, sizeof kMagic);
   put(out, kVersion);
-  for (const std::int64_t v : {s.cfg.vocab_size, s.cfg.block_size, s.cfg.n_layer, s.cfg.n_head,
-                               s.cfg.n_embd, s.step, s.opt.batch, s.opt.seq, s.opt.steps,
-                               s.opt.warmup, static_cast<std::int64_t>(s.opt.seed),
-                               std::int64_t{0}})
+  for (const std::int64_t v :
+       {s.cfg.vocab_size, s.cfg.block_size, s.cfg.n_layer, s.cfg.n_head, s.cfg.n_embd, s.step,
+        s.opt.batch, s.opt.seq, s.opt.steps, s.opt.warmup, static_cast<std::int64_t>(s.opt.seed),
+        std::int64_t{0}})
     put(out, v);
   for (const double v : {s.opt.lr, s.opt.min_lr, s.opt.weight_decay, s.opt.beta1, s.opt.beta2,
                          s.opt.eps, s.opt.clip})

@@ -30,9 +30,8 @@ std::vector<std::int32_t> generate(const GptConfig& cfg, const GptParams<float>&
     std::vector<std::int32_t> order(V);
     std::iota(order.begin(), order.end(), 0);
     // the largest logit first, the lowest id first on a tie (stable)
-    std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
-      return z[a] > z[b];
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::int32_t a, std::int32_t b) { return z[a] > z[b]; });
     if (temperature == 0) {
       prompt.push_back(order[0]);
       continue;

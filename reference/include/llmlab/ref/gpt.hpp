@@ -44,22 +44,25 @@ void gpt_check_config(const GptConfig& cfg);
 /// One block's parameters (nanoGPT's names under `transformer.h.{i}.`).
 template <class T>
 struct GptBlockParams {
-  xt::xtensor<T, 1> ln_1_w, ln_1_b;  ///< ln_1.weight, ln_1.bias (C)
-  AttentionBlockParams<T> attn;      ///< attn.c_attn (3C, C), (3C); attn.c_proj (C, C), (C)
-  xt::xtensor<T, 1> ln_2_w, ln_2_b;  ///< ln_2.weight, ln_2.bias (C)
-  xt::xtensor<T, 2> fc_w;            ///< mlp.c_fc.weight (4C, C)
-  xt::xtensor<T, 1> fc_b;            ///< mlp.c_fc.bias (4C)
-  xt::xtensor<T, 2> proj_w;          ///< mlp.c_proj.weight (C, 4C)
-  xt::xtensor<T, 1> proj_b;          ///< mlp.c_proj.bias (C)
+  xt::xtensor<T, 1> ln_1_w;      ///< ln_1.weight (C)
+  xt::xtensor<T, 1> ln_1_b;      ///< ln_1.bias (C)
+  AttentionBlockParams<T> attn;  ///< attn.c_attn (3C, C), (3C); attn.c_proj (C, C), (C)
+  xt::xtensor<T, 1> ln_2_w;      ///< ln_2.weight (C)
+  xt::xtensor<T, 1> ln_2_b;      ///< ln_2.bias (C)
+  xt::xtensor<T, 2> fc_w;        ///< mlp.c_fc.weight (4C, C)
+  xt::xtensor<T, 1> fc_b;        ///< mlp.c_fc.bias (4C)
+  xt::xtensor<T, 2> proj_w;      ///< mlp.c_proj.weight (C, 4C)
+  xt::xtensor<T, 1> proj_b;      ///< mlp.c_proj.bias (C)
 };
 
 /// Every parameter of the model (and, the same shapes, every gradient). lm_head.weight is wte.
 template <class T>
 struct GptParams {
-  xt::xtensor<T, 2> wte;                ///< transformer.wte.weight (V, C), also lm_head.weight
-  xt::xtensor<T, 2> wpe;                ///< transformer.wpe.weight (block_size, C)
-  std::vector<GptBlockParams<T>> h;     ///< transformer.h.{0..L-1}
-  xt::xtensor<T, 1> ln_f_w, ln_f_b;     ///< transformer.ln_f.weight, .bias (C)
+  xt::xtensor<T, 2> wte;             ///< transformer.wte.weight (V, C), also lm_head.weight
+  xt::xtensor<T, 2> wpe;             ///< transformer.wpe.weight (block_size, C)
+  std::vector<GptBlockParams<T>> h;  ///< transformer.h.{0..L-1}
+  xt::xtensor<T, 1> ln_f_w;          ///< transformer.ln_f.weight (C)
+  xt::xtensor<T, 1> ln_f_b;          ///< transformer.ln_f.bias (C)
 };
 
 /// One parameter tensor seen flat: its nanoGPT name, its shape and its row-major data.
@@ -93,24 +96,24 @@ GptParams<T> gpt_init(const GptConfig& cfg, std::uint64_t seed);
 /// One block's activations kept for the backward.
 template <class T>
 struct GptBlockSaved {
-  xt::xtensor<T, 3> x;              ///< (B, T, C) the block's input \f$ x^{(l)} \f$
-  LayerNormForward<T> ln_1;         ///< ln_1's output and statistics
-  AttentionBlockSaved<T> attn;      ///< the attention block's saved activations
-  xt::xtensor<T, 3> u;              ///< (B, T, C) \f$ u^{(l)} \f$, after the attention residual
-  LayerNormForward<T> ln_2;         ///< ln_2's output and statistics
-  xt::xtensor<T, 2> fc;             ///< (N, 4C) c_fc's output, GELU's input
-  xt::xtensor<T, 2> gelu;           ///< (N, 4C) GELU's output, mlp.c_proj's input
+  xt::xtensor<T, 3> x;          ///< (B, T, C) the block's input \f$ x^{(l)} \f$
+  LayerNormForward<T> ln_1;     ///< ln_1's output and statistics
+  AttentionBlockSaved<T> attn;  ///< the attention block's saved activations
+  xt::xtensor<T, 3> u;          ///< (B, T, C) \f$ u^{(l)} \f$, after the attention residual
+  LayerNormForward<T> ln_2;     ///< ln_2's output and statistics
+  xt::xtensor<T, 2> fc;         ///< (N, 4C) c_fc's output, GELU's input
+  xt::xtensor<T, 2> gelu;       ///< (N, 4C) GELU's output, mlp.c_proj's input
 };
 
 /// The forward's outputs and what it keeps.
 template <class T>
 struct GptForward {
-  xt::xtensor<T, 3> logits;          ///< (B, T, V)
-  xt::xtensor<T, 2> losses;          ///< (B, T) per-token cross-entropy (empty without targets)
-  T loss;                            ///< \f$ \bar\ell \f$, the mean over S (NaN without targets)
-  std::vector<GptBlockSaved<T>> h;   ///< each block's activations
-  xt::xtensor<T, 3> x_final;         ///< (B, T, C) \f$ x^{(L)} \f$, ln_f's input
-  LayerNormForward<T> ln_f;          ///< ln_f's output and statistics
+  xt::xtensor<T, 3> logits;         ///< (B, T, V)
+  xt::xtensor<T, 2> losses;         ///< (B, T) per-token cross-entropy (empty without targets)
+  T loss;                           ///< \f$ \bar\ell \f$, the mean over S (NaN without targets)
+  std::vector<GptBlockSaved<T>> h;  ///< each block's activations
+  xt::xtensor<T, 3> x_final;        ///< (B, T, C) \f$ x^{(L)} \f$, ln_f's input
+  LayerNormForward<T> ln_f;         ///< ln_f's output and statistics
 };
 
 /// The forward pass (see the file's equations), with the loss when targets are given.

@@ -21,28 +21,28 @@ namespace llmlab::ref {
 
 /// The training run's hyper-parameters (nanoGPT's names where it has them).
 struct TrainOptions {
-  std::int64_t batch = 8;       ///< B, sequences per step
-  std::int64_t seq = 0;         ///< T, tokens per sequence (0: the model's block_size)
-  std::int64_t steps = 100;     ///< S, the total steps (the schedule ends here)
-  std::int64_t warmup = 10;     ///< W, the warm-up steps
-  double lr = 1e-3;             ///< \f$ \eta_{\max} \f$
-  double min_lr = 1e-4;         ///< \f$ \eta_{\min} \f$
-  double weight_decay = 0.1;    ///< AdamW's decoupled decay, on the weight matrices only
-  double beta1 = 0.9;           ///< AdamW's \f$ \beta_1 \f$
-  double beta2 = 0.95;          ///< AdamW's \f$ \beta_2 \f$ (nanoGPT's)
-  double eps = 1e-8;            ///< AdamW's \f$ \varepsilon \f$
-  double clip = 1.0;            ///< the global gradient norm kept (0: no clipping)
-  std::uint64_t seed = 1337;    ///< the initialisation's and the batches' seed
+  std::int64_t batch = 8;     ///< B, sequences per step
+  std::int64_t seq = 0;       ///< T, tokens per sequence (0: the model's block_size)
+  std::int64_t steps = 100;   ///< S, the total steps (the schedule ends here)
+  std::int64_t warmup = 10;   ///< W, the warm-up steps
+  double lr = 1e-3;           ///< \f$ \eta_{\max} \f$
+  double min_lr = 1e-4;       ///< \f$ \eta_{\min} \f$
+  double weight_decay = 0.1;  ///< AdamW's decoupled decay, on the weight matrices only
+  double beta1 = 0.9;         ///< AdamW's \f$ \beta_1 \f$
+  double beta2 = 0.95;        ///< AdamW's \f$ \beta_2 \f$ (nanoGPT's)
+  double eps = 1e-8;          ///< AdamW's \f$ \varepsilon \f$
+  double clip = 1.0;          ///< the global gradient norm kept (0: no clipping)
+  std::uint64_t seed = 1337;  ///< the initialisation's and the batches' seed
 };
 
 /// Everything a run is: the model, its AdamW moments and the steps taken.
 struct TrainState {
-  GptConfig cfg;                           ///< the model's sizes
-  TrainOptions opt;                        ///< the hyper-parameters
-  GptParams<float> params;                 ///< the weights (float32)
-  std::vector<xt::xtensor<float, 1>> m;    ///< AdamW's first moments, one per gpt_tensors entry
-  std::vector<xt::xtensor<float, 1>> v;    ///< AdamW's second moments, the same
-  std::int64_t step = 0;                   ///< updates done so far
+  GptConfig cfg;                         ///< the model's sizes
+  TrainOptions opt;                      ///< the hyper-parameters
+  GptParams<float> params;               ///< the weights (float32)
+  std::vector<xt::xtensor<float, 1>> m;  ///< AdamW's first moments, one per gpt_tensors entry
+  std::vector<xt::xtensor<float, 1>> v;  ///< AdamW's second moments, the same
+  std::int64_t step = 0;                 ///< updates done so far
 };
 
 /// One batch: ids (B, T) and the targets, the same windows shifted by one token.
@@ -66,7 +66,8 @@ TrainState train_init(const GptConfig& cfg, const TrainOptions& opt);
 
 /// The batch of step `step`: B windows of T + 1 tokens at offsets \f$ o_b \f$ drawn uniformly in
 /// \f$ [0, n - T - 1] \f$ by llmlab::Rng(seed · 1000003 + step) — a function of (seed, step) only.
-/// @param tokens the stream s (n tokens)   @param B, T the batch's shape   @param seed, step the draw
+/// @param tokens the stream s (n tokens)   @param B, T the batch's shape   @param seed, step the
+/// draw
 /// @throws llmlab::Error naming `get_batch` when n < T + 1 (no window fits).
 Batch get_batch(std::span<const std::int32_t> tokens, std::int64_t B, std::int64_t T,
                 std::uint64_t seed, std::int64_t step);
