@@ -65,7 +65,10 @@ Batch get_batch(std::span<const std::int32_t> tokens, std::int64_t B, std::int64
 }
 
 StepStats train_step(TrainState& s, std::span<const std::int32_t> tokens) {
-  const Batch batch = get_batch(tokens, s.opt.batch, seq_of(s), s.opt.seed, s.step);
+  return train_step(s, get_batch(tokens, s.opt.batch, seq_of(s), s.opt.seed, s.step));
+}
+
+StepStats train_step(TrainState& s, const Batch& batch) {
   const GptForward<float> f = gpt_forward(s.cfg, s.params, batch.ids, batch.targets);
   if (!std::isfinite(f.loss))
     throw Error("train_step", "the loss is " + std::to_string(f.loss) + " at step " +

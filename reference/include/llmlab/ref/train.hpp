@@ -81,6 +81,12 @@ Batch get_batch(std::span<const std::int32_t> tokens, std::int64_t B, std::int64
 ///         parameters are then left as they were), and as get_batch.
 StepStats train_step(TrainState& state, std::span<const std::int32_t> tokens);
 
+/// train_step on a given batch instead of state.step's draw (the same update otherwise): what
+/// the whole-model oracle runs on PyTorch's fixed batch.
+/// @param state the run, updated   @param batch ids and targets (B, T), T ≤ block_size
+/// @throws llmlab::Error as train_step, and as gpt_forward for the batch's shapes and ids.
+StepStats train_step(TrainState& state, const Batch& batch);
+
 /// The mean loss over consecutive non-overlapping windows of T + 1 tokens of `tokens` (at most
 /// max_windows of them, B at a time): \f$ \bar\ell = \frac{1}{W} \sum_w \bar\ell_w \f$; the
 /// perplexity is \f$ e^{\bar\ell} \f$.
