@@ -45,7 +45,8 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
   c->add_option("--lr", o.lr, "The peak learning rate")->capture_default_str();
   c->add_option("--min-lr", o.min_lr, "The learning rate the cosine ends at")
       ->capture_default_str();
-  c->add_option("--warmup", o.warmup, "Linear warm-up steps")->capture_default_str();
+  c->add_option("--warmup", o.warmup, "Linear warm-up steps (-1: a tenth of --steps)")
+      ->capture_default_str();
   c->add_option("--weight-decay", o.weight_decay, "AdamW's decay (weight matrices only)")
       ->capture_default_str();
   c->add_option("--clip", o.clip, "The global gradient norm kept (0: none)")->capture_default_str();
@@ -116,7 +117,7 @@ int train(const TrainCliOptions& o) {
     ref::TrainOptions t;
     t.batch = o.batch;
     t.steps = o.steps;
-    t.warmup = o.warmup;
+    t.warmup = o.warmup == -1 ? o.steps / 10 : o.warmup;
     t.lr = o.lr;
     t.min_lr = o.min_lr;
     t.weight_decay = o.weight_decay;

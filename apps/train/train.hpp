@@ -45,7 +45,7 @@ struct TrainCliOptions {
   std::int64_t context = 64;      ///< block_size, also T of a batch
   std::int64_t steps = 200;       ///< the total steps
   std::int64_t batch = 8;         ///< sequences per step
-  std::int64_t warmup = 20;       ///< the linear warm-up's steps
+  std::int64_t warmup = -1;       ///< the linear warm-up's steps (-1: a tenth of steps)
   std::int64_t seed = 1337;       ///< the initialisation's and the batches' seed
   double lr = 3e-3;               ///< the peak learning rate
   double min_lr = 3e-4;           ///< where the cosine ends
