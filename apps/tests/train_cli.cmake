@@ -74,6 +74,22 @@ elseif(CASE STREQUAL "resume_is_bitwise")
   if(NOT n EQUAL 20)
     message(FATAL_ERROR "the resumed metrics.jsonl has ${n} lines, not 20")
   endif()
+elseif(CASE STREQUAL "sigint_saves_and_resumes")
+  # SIGINT after step 13 (raised by the run itself at LLMLAB_TRAIN_SIGINT_AT, so the test does
+  # not depend on timing): exit 130, the state saved; resumed to 30, the same checkpoint as 30
+  # uninterrupted steps.
+  run(0 train --data "${TEXT}" ${tiny} --steps 30 --eval-every 10 --out "${WORK}/straight")
+  set(ENV{LLMLAB_TRAIN_SIGINT_AT} 13)
+  run(130 train --data "${TEXT}" ${tiny} --steps 30 --eval-every 10 --out "${WORK}/cut")
+  unset(ENV{LLMLAB_TRAIN_SIGINT_AT})
+  expect_match("interrupted" "${OUT}" "interrupted [(]SIGINT[)] after step 13: .*model.ckpt saved; continue with --resume")
+  run(0 train --data "${TEXT}" --steps 30 --eval-every 10 --resume "${WORK}/cut")
+  expect_same_file("${WORK}/straight/model.ckpt" "${WORK}/cut/model.ckpt")
+  file(STRINGS "${WORK}/cut/metrics.jsonl" lines)
+  list(LENGTH lines n)
+  if(NOT n EQUAL 30)
+    message(FATAL_ERROR "the resumed metrics.jsonl has ${n} lines, not 30")
+  endif()
 elseif(CASE STREQUAL "bad_input")
   # every refusal names its cause, exits 2 and leaves no run directory behind
   file(WRITE "${WORK}/empty.txt" "")

@@ -5,9 +5,13 @@
 
 #include "train/train.hpp"
 
+#include <signal.h>
+
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -63,6 +67,36 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
 
 namespace {
 
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+/// SIGINT sets g_interrupted while the guard lives (the loop then saves and stops after the step
+/// in progress); the previous handler is restored after. A SIGINT ignored at start stays ignored.
+struct SigintGuard {
+  struct sigaction old {};
+  bool installed = false;
+  SigintGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, nullptr, &old) == 0 && old.sa_handler != SIG_IGN)
+      installed = sigaction(SIGINT, &sa, nullptr) == 0;
+  }
+  ~SigintGuard() {
+    if (installed) sigaction(SIGINT, &old, nullptr);
+  }
+  SigintGuard(const SigintGuard&) = delete;
+  SigintGuard& operator=(const SigintGuard&) = delete;
+};
+
+/// The step after which the run raises SIGINT itself (the tests' deterministic interruption):
+/// the environment's LLMLAB_TRAIN_SIGINT_AT, or -1.
+std::int64_t sigint_at() {
+  const char* v = std::getenv("LLMLAB_TRAIN_SIGINT_AT");
+  return v != nullptr ? std::strtoll(v, nullptr, 10) : -1;
+}
+
 /// The unigram baseline: \f$ -\frac{1}{n}\sum_i \log p(v_i) \f$ over the validation tokens, with
 /// p the training tokens' frequencies, add-one smoothed over V.
 double unigram_loss(std::span<const std::int32_t> train, std::span<const std::int32_t> val,
@@ -76,6 +110,7 @@ double unigram_loss(std::span<const std::int32_t> train, std::span<const std::in
 }
 
 int train(const TrainCliOptions& o) {
+  const SigintGuard guard;
   if (o.data.empty()) throw TokenizeError("--data: give at least one text file");
   if (o.eval_every < 1 || o.log_every < 1)
     throw TokenizeError("--eval-every and --log-every must be ≥ 1");
@@ -148,7 +183,12 @@ int train(const TrainCliOptions& o) {
               std::exp(unigram));
   std::fflush(stdout);
 
+  if (g_interrupted) {
+    std::printf("interrupted (SIGINT) before the first step: nothing written\n");
+    return 130;
+  }
   fs::create_directories(out);
+  const std::int64_t raise_at = sigint_at();
   save_run_tokenizer(tok, out);
   std::vector<nlohmann::json> metrics;
   if (!o.resume.empty()) metrics = read_metrics(o.resume, s.step);
@@ -188,6 +228,15 @@ int train(const TrainCliOptions& o) {
       std::fflush(stdout);
     }
     metrics.push_back(std::move(m));
+    if (s.step == raise_at) std::raise(SIGINT);
+    if (g_interrupted) {
+      if (!metrics.back().contains("val_loss")) ref::save_checkpoint(out / "model.ckpt", s);
+      write_metrics(out, metrics);
+      std::printf("interrupted (SIGINT) after step %lld: %s saved; continue with --resume %s\n",
+                  static_cast<long long>(s.step), (out / "model.ckpt").string().c_str(),
+                  out.string().c_str());
+      return 130;
+    }
     if (s.step == o.stop_at) break;
   }
   write_metrics(out, metrics);

@@ -22,7 +22,11 @@
 /// uninterrupted run would; `--stop-at STEP` ends this invocation after STEP (with a checkpoint)
 /// without changing the schedule, as an interruption would.
 ///
-/// Exit codes: 0 done; 2 nothing (more) was done — a bad command line, missing or empty data,
+/// SIGINT (Ctrl-C) ends the run after the step in progress: the checkpoint and metrics are saved,
+/// a line says how to resume, and the exit code is 130 (the environment's LLMLAB_TRAIN_SIGINT_AT=k
+/// makes the run raise SIGINT itself after step k, for the tests).
+///
+/// Exit codes: 0 done; 130 interrupted by SIGINT, state saved; 2 nothing (more) was done — a bad command line, missing or empty data,
 /// text shorter than two context windows, a checkpoint that is refused, a non-finite loss (the
 /// last good checkpoint is kept) — with one line on stderr naming the problem.
 
