@@ -15,8 +15,10 @@ message, bad dtypes raise TypeError, a failed kernel launch raises :class:`llmla
 from . import _llmlab
 from ._llmlab import Error, FastTokenizer, LaunchError, Tokenizer
 from . import cuda, emu, ref
+from .ref import GPT  # the reference GPT-2 and its training state (python/src/gpt.cpp)
 
-__all__ = ["Error", "FastTokenizer", "LaunchError", "Tokenizer", "backends", "cuda", "emu", "ref"]
+__all__ = ["Error", "FastTokenizer", "GPT", "LaunchError", "Tokenizer", "backends", "cuda", "emu",
+           "ref"]
 
 
 def backends():
