@@ -212,11 +212,16 @@ int train(const TrainCliOptions& o) {
                         {"grad_norm", st.grad_norm},
                         {"ms", ms}};
     const bool last = s.step == s.opt.steps || s.step == o.stop_at;
-    if (s.step % o.eval_every == 0 || last) {
+    const bool evaluated = s.step % o.eval_every == 0 || last;
+    if (evaluated) {
       val_loss = eval();
       m["val_loss"] = val_loss;
       m["val_ppl"] = std::exp(val_loss);
+    }
+    metrics.push_back(m);
+    if (evaluated) {  // the checkpoint and the metrics up to it, together
       ref::save_checkpoint(out / "model.ckpt", s);
+      write_metrics(out, metrics);
     }
     if (s.step % o.log_every == 0 || s.step == 1 || last || m.contains("val_loss")) {
       std::printf("step %5lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms",
@@ -227,11 +232,12 @@ int train(const TrainCliOptions& o) {
       std::printf("\n");
       std::fflush(stdout);
     }
-    metrics.push_back(std::move(m));
     if (s.step == raise_at) std::raise(SIGINT);
     if (g_interrupted) {
-      if (!metrics.back().contains("val_loss")) ref::save_checkpoint(out / "model.ckpt", s);
-      write_metrics(out, metrics);
+      if (!evaluated) {
+        ref::save_checkpoint(out / "model.ckpt", s);
+        write_metrics(out, metrics);
+      }
       std::printf("interrupted (SIGINT) after step %lld: %s saved; continue with --resume %s\n",
                   static_cast<long long>(s.step), (out / "model.ckpt").string().c_str(),
                   out.string().c_str());

@@ -16,19 +16,21 @@
 /// validation, trains, prints a line per logged step (step, loss, lr, gradient norm, ms per step),
 /// evaluates the validation loss and perplexity against the unigram baseline of the same tokens,
 /// and writes into DIR: `model.ckpt` (llmlab::ref::save_checkpoint's format),
-/// `tokenizer.tiktoken` (+ `.specials.json`) and `metrics.jsonl` (one JSON object per logged step:
-/// step, loss, lr, and val_loss / val_ppl when evaluated). Every file is written to a temporary
-/// file and renamed. `--resume DIR` continues DIR's run to `--steps` (the total), bitwise as an
-/// uninterrupted run would; `--stop-at STEP` ends this invocation after STEP (with a checkpoint)
-/// without changing the schedule, as an interruption would.
+/// `tokenizer.tiktoken` (+ `.specials.json`) and `metrics.jsonl` (one JSON object per step: step,
+/// loss, lr, grad_norm, ms, and val_loss / val_ppl when evaluated); the checkpoint and the metrics
+/// up to it are written at every evaluation (`--eval-every`, and the last step). Every file is
+/// written to a temporary file and renamed. `--resume DIR` continues DIR's run to `--steps` (the
+/// total), bitwise as an uninterrupted run would; `--stop-at STEP` ends this invocation after STEP
+/// (with a checkpoint) without changing the schedule, as an interruption would.
 ///
 /// SIGINT (Ctrl-C) ends the run after the step in progress: the checkpoint and metrics are saved,
 /// a line says how to resume, and the exit code is 130 (the environment's LLMLAB_TRAIN_SIGINT_AT=k
 /// makes the run raise SIGINT itself after step k, for the tests).
 ///
-/// Exit codes: 0 done; 130 interrupted by SIGINT, state saved; 2 nothing (more) was done — a bad command line, missing or empty data,
-/// text shorter than two context windows, a checkpoint that is refused, a non-finite loss (the
-/// last good checkpoint is kept) — with one line on stderr naming the problem.
+/// Exit codes: 0 done; 130 interrupted by SIGINT, state saved; 2 nothing (more) was done — a bad
+/// command line, missing or empty data, text shorter than two context windows, a checkpoint that is
+/// refused, a non-finite loss (the last good checkpoint is kept) — with one line on stderr naming
+/// the problem.
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
