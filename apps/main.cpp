@@ -4,7 +4,7 @@
 ///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--json]
 ///     llmlab describe <component|all> [--json] [--out DIR]   (verify/describe.hpp)
 ///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
-///     llmlab train --data FILE... --out DIR ... / llmlab generate --checkpoint DIR ...
+///     llmlab train --data FILE... --out DIR ... / llmlab generate|eval --checkpoint DIR ...
 ///     (train/train.hpp)
 ///
 /// Exit codes: 0 every check passed; 1 some check failed; 2 the checks could not run (unknown
@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
   CLI::App* train = add_train_command(app, train_opts);
   GenerateCliOptions generate_opts;
   CLI::App* generate = add_generate_command(app, generate_opts);
+  EvalCliOptions eval_opts;
+  CLI::App* eval = add_eval_command(app, eval_opts);
 
   try {
     app.parse(argc, argv);
@@ -84,6 +86,7 @@ int main(int argc, char** argv) {
     if (tokenize.group->parsed()) return run_tokenize(tokenize, tokenize_opts);
     if (train->parsed()) return run_train(train_opts);
     if (generate->parsed()) return run_generate(generate_opts);
+    if (eval->parsed()) return run_eval(eval_opts);
   } catch (const SetupError& e) {
     std::cerr << "llmlab " << (describe->parsed() ? "describe" : "verify") << ": " << e.what() << "\n";
     return 2;

@@ -61,6 +61,9 @@ if(CASE STREQUAL "end_to_end")
   endif()
   run(0 generate --checkpoint "${WORK}/run" --prompt "the Program" --max-tokens 20
       --temperature 0.8 --top-k 20 --seed 5)
+  # eval on another licence: a loss and its perplexity, e^loss
+  run(0 eval --checkpoint "${WORK}/run" --data /usr/share/common-licenses/Apache-2.0)
+  expect_match("eval" "${OUT}" "^loss [0-9]+[.][0-9]+ perplexity [0-9]+[.][0-9]+ [(][0-9]+ windows of 32 tokens, step 100[)]")
 elseif(CASE STREQUAL "resume_is_bitwise")
   # 20 steps straight, and 10 steps stopped then resumed to 20: the same checkpoint, byte for byte.
   run(0 train --data "${TEXT}" ${tiny} --steps 20 --eval-every 10 --out "${WORK}/straight")

@@ -10,6 +10,7 @@
 ///                  --out DIR [--resume DIR] [--stop-at STEP]
 ///     llmlab generate --checkpoint DIR [--prompt TEXT --max-tokens N --temperature X
 ///                     --top-k K --seed N]
+///     llmlab eval --checkpoint DIR --data FILE... [--max-windows N]
 ///
 /// `train` reads the files (each one document), tokenizes them with the given vocabulary or one
 /// trained on them (`--vocab-size`, default 512), keeps the last 10 % of the tokens for
@@ -74,6 +75,13 @@ struct GenerateCliOptions {
   double temperature = 0.8;       ///< 0: greedy
 };
 
+/// The command line of `llmlab eval`.
+struct EvalCliOptions {
+  std::string checkpoint;          ///< a run's directory (model.ckpt, tokenizer.tiktoken)
+  std::vector<std::string> data;   ///< the text files to score
+  std::int64_t max_windows = 256;  ///< context windows scored at most
+};
+
 /// Adds `train` to `app`, parsing into `opts`. @returns the subcommand
 CLI::App* add_train_command(CLI::App& app, TrainCliOptions& opts);
 /// Adds `generate` to `app`, parsing into `opts`. @returns the subcommand
@@ -81,6 +89,11 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCliOptions& opts);
 
 /// Runs `llmlab train`. @returns 0, or 2 with one line on stderr (see the file's comment)
 int run_train(const TrainCliOptions& opts);
+/// Adds `eval` to `app`, parsing into `opts`. @returns the subcommand
+CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& opts);
+/// Runs `llmlab eval`: the mean loss and perplexity of the checkpoint on the files' tokens, over
+/// consecutive context windows (llmlab::ref::evaluate). @returns 0, or 2 with one line on stderr
+int run_eval(const EvalCliOptions& opts);
 /// Runs `llmlab generate`: prints the prompt and its continuation. @returns 0, or 2 with one line
 /// on stderr naming the problem (a missing or refused checkpoint, a tokenizer that does not match
 /// the model, bad sampling options)
