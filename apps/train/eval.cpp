@@ -29,12 +29,7 @@ CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& o) {
 
 int run_eval(const EvalCliOptions& o) {
   try {
-    const std::filesystem::path dir(o.checkpoint);
-    const AnyTokenizer tok = load_run_tokenizer(dir);
-    const ref::TrainState s = ref::load_checkpoint(dir / "model.ckpt");
-    if (tok.vocab_size() > static_cast<std::size_t>(s.cfg.vocab_size))
-      throw TokenizeError(dir.string() + ": the tokenizer has " + std::to_string(tok.vocab_size()) +
-                          " tokens but the model only " + std::to_string(s.cfg.vocab_size));
+    const auto [tok, s] = load_run(o.checkpoint);
     std::vector<std::int32_t> tokens;
     for (const std::string& path : o.data) {
       const auto ids = tok.encode(read_input(path), ref::SpecialPolicy::plain_text);

@@ -28,12 +28,7 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCliOptions& o) {
 
 int run_generate(const GenerateCliOptions& o) {
   try {
-    const std::filesystem::path dir(o.checkpoint);
-    const AnyTokenizer tok = load_run_tokenizer(dir);
-    const ref::TrainState s = ref::load_checkpoint(dir / "model.ckpt");
-    if (tok.vocab_size() > static_cast<std::size_t>(s.cfg.vocab_size))
-      throw TokenizeError(dir.string() + ": the tokenizer has " + std::to_string(tok.vocab_size()) +
-                          " tokens but the model only " + std::to_string(s.cfg.vocab_size));
+    const auto [tok, s] = load_run(o.checkpoint);
     if (o.max_tokens < 0) throw TokenizeError("--max-tokens must be ≥ 0");
     const auto prompt = tok.encode(o.prompt, ref::SpecialPolicy::plain_text);
     const auto ids = ref::generate(s.cfg, s.params, {prompt.begin(), prompt.end()}, o.max_tokens,

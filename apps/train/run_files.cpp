@@ -30,6 +30,14 @@ AnyTokenizer load_run_tokenizer(const std::filesystem::path& dir) {
   return load_vocab(t);
 }
 
+LoadedRun load_run(const std::filesystem::path& dir) {
+  LoadedRun r{load_run_tokenizer(dir), ref::load_checkpoint(dir / "model.ckpt")};
+  if (r.tok.vocab_size() > static_cast<std::size_t>(r.s.cfg.vocab_size))
+    throw TokenizeError(dir.string() + ": the tokenizer has " + std::to_string(r.tok.vocab_size()) +
+                        " tokens but the model only " + std::to_string(r.s.cfg.vocab_size));
+  return r;
+}
+
 std::vector<nlohmann::json> read_metrics(const std::filesystem::path& dir, std::int64_t upto) {
   std::vector<nlohmann::json> out;
   std::ifstream f(dir / "metrics.jsonl");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "llmlab/ref/train.hpp"
 #include "tokenize/backend.hpp"
 
 namespace llmlab::app {
@@ -20,6 +21,17 @@ void save_run_tokenizer(const AnyTokenizer& tok, const std::filesystem::path& di
 /// Loads the tokenizer save_run_tokenizer wrote.
 /// @throws TokenizeError naming the directory when it holds no tokenizer.tiktoken
 AnyTokenizer load_run_tokenizer(const std::filesystem::path& dir);
+
+/// A run's tokenizer and checkpoint, loaded together.
+struct LoadedRun {
+  AnyTokenizer tok;   ///< `dir/tokenizer.tiktoken`
+  ref::TrainState s;  ///< `dir/model.ckpt`
+};
+
+/// Loads `dir`'s tokenizer and checkpoint and checks that the model knows every token.
+/// @throws TokenizeError naming the directory when the tokenizer has more tokens than the model;
+///         as load_run_tokenizer and llmlab::ref::load_checkpoint
+LoadedRun load_run(const std::filesystem::path& dir);
 
 /// The metrics of `dir/metrics.jsonl` up to step `upto` (none when there is no file).
 /// @throws TokenizeError naming the file and line that is not JSON
