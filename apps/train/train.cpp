@@ -224,9 +224,9 @@ int train(const TrainCliOptions& o) {
       write_metrics(out, metrics);
     }
     if (s.step % o.log_every == 0 || s.step == 1 || last || m.contains("val_loss")) {
-      std::printf("step %5lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms",
+      std::printf("step %5lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms | %.0f tok/s",
                   static_cast<long long>(s.step), static_cast<long long>(s.opt.steps), st.loss,
-                  st.lr, st.grad_norm, ms);
+                  st.lr, st.grad_norm, ms, static_cast<double>(s.opt.batch * T) / ms * 1e3);
       if (m.contains("val_loss"))
         std::printf(" | val loss %.4f ppl %.2f", val_loss, std::exp(val_loss));
       std::printf("\n");
