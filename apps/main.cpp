@@ -5,6 +5,8 @@
 ///                   [--timeout SECONDS]
 ///     llmlab describe <component|all> [--json] [--out DIR]   (verify/describe.hpp)
 ///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
+///     llmlab train --data FILE... --out DIR ... / llmlab generate|eval --checkpoint DIR ...
+///     (train/train.hpp)
 ///
 /// Exit codes: 0 every check passed; 1 some check failed; 2 the checks could not run (unknown
 /// component, a library that does not load or lacks a symbol, no device, a bad command line).
@@ -15,6 +17,7 @@
 
 #include "tokenize/files.hpp"
 #include "tokenize/tokenize.hpp"
+#include "train/train.hpp"
 #include "verify/describe.hpp"
 #include "verify/library.hpp"
 #include "verify/registry.hpp"
@@ -100,6 +103,12 @@ int main(int argc, char** argv) {
 
   TokenizeOptions tokenize_opts;
   const TokenizeCommands tokenize = add_tokenize_commands(app, tokenize_opts);
+  TrainCliOptions train_opts;
+  CLI::App* train = add_train_command(app, train_opts);
+  GenerateCliOptions generate_opts;
+  CLI::App* generate = add_generate_command(app, generate_opts);
+  EvalCliOptions eval_opts;
+  CLI::App* eval = add_eval_command(app, eval_opts);
 
   if (const std::string bad = unknown_command(app, argc, argv); !bad.empty()) {
     std::cerr << "llmlab: " << bad << "\n";
@@ -115,6 +124,9 @@ int main(int argc, char** argv) {
     if (verify->parsed()) return run_verify(opts, std::cout);
     if (describe->parsed()) return run_describe(describe_opts, std::cout);
     if (tokenize.group->parsed()) return run_tokenize(tokenize, tokenize_opts);
+    if (train->parsed()) return run_train(train_opts);
+    if (generate->parsed()) return run_generate(generate_opts);
+    if (eval->parsed()) return run_eval(eval_opts);
   } catch (const SetupError& e) {
     std::cerr << "llmlab " << (describe->parsed() ? "describe" : "verify") << ": " << e.what() << "\n";
     return 2;

@@ -7,30 +7,8 @@ cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 
-# run(<expected exit code> args...) → OUT, ERR in the caller's scope.
-function(run expected)
-  execute_process(COMMAND "${LLMLAB}" tokenize ${ARGN}
-    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc STREQUAL "${expected}")
-    message(FATAL_ERROR "llmlab tokenize ${ARGN}\nexited ${rc}, expected ${expected}\n"
-                        "stdout: ${out}\nstderr: ${err}")
-  endif()
-  set(OUT "${out}" PARENT_SCOPE)
-  set(ERR "${err}" PARENT_SCOPE)
-endfunction()
-
-function(expect_match what text regex)
-  if(NOT text MATCHES "${regex}")
-    message(FATAL_ERROR "${what}: `${text}` does not match `${regex}`")
-  endif()
-endfunction()
-
-function(expect_same_file a b)
-  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${a}" "${b}" RESULT_VARIABLE differ)
-  if(differ)
-    message(FATAL_ERROR "${a} and ${b} differ")
-  endif()
-endfunction()
+set(LLMLAB_COMMAND tokenize)
+include(${CMAKE_CURRENT_LIST_DIR}/cli_helpers.cmake)
 
 if(CASE STREQUAL "round_trip")
   # train → encode → decode gives the input back, byte for byte; the special gets the last id and

@@ -16,11 +16,13 @@ from . import _llmlab
 from ._arguments import check_methods
 from ._llmlab import Error, FastTokenizer, LaunchError, Tokenizer
 from . import cuda, emu, ref
+from .ref import GPT  # the reference GPT-2 and its training state (python/src/gpt.cpp)
 
 for _cls in (Tokenizer, FastTokenizer):  # a wrong argument raises a TypeError naming it
     check_methods(_cls)
 
-__all__ = ["Error", "FastTokenizer", "LaunchError", "Tokenizer", "backends", "cuda", "emu", "ref"]
+__all__ = ["Error", "FastTokenizer", "GPT", "LaunchError", "Tokenizer", "backends", "cuda", "emu",
+           "ref"]
 
 
 def backends():

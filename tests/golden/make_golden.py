@@ -237,6 +237,8 @@ def cross_entropy() -> None:
              {"logits": x, "targets": y, "dlosses": dlosses,
               "out": losses.detach().view(B, T).numpy(), "mean": mean.reshape(1).numpy(),
               "dlogits": x_t.grad.numpy()})
+
+
 def optimizer() -> None:
     """torch.optim.SGD / Adam / AdamW for 1,000 steps, torch.nn.utils.clip_grad_norm_ and a
     LambdaLR warm-up + cosine schedule, all in float64.
@@ -339,6 +341,95 @@ def optimizer() -> None:
           "out": np.array([lrs[k] for k in steps], dtype=np.float64)})
 
 
+def gpt() -> None:
+    """GPT-2 (nanoGPT's GPT without dropout) in float64 on a tiny config, for tests/gpt_test.cpp:
+    V = 64, block_size = 8, L = 2, H = 2, C = 16; ids and targets (B, T) = (2, 7) (T short of
+    block_size, so wpe's last row gets no gradient; one target is ignore_index = -100).
+    x = wte[ids] + wpe[:T]; per block x = x + attn(ln_1(x)), x = x + c_proj(gelu_tanh(c_fc(ln_2(x))));
+    logits = ln_f(x) wte^T (tied lm_head); loss = F.cross_entropy(mean over the counted targets);
+    every parameter's gradient of loss by autograd; then 10 AdamW steps with clipping on the same
+    batch (adamw10_*: the losses and gradient norms before each step, the final parameters).
+
+    Parameters are float32 draws (weights N(0, 0.2^2) so the model is far from uniform, biases and
+    LayerNorm shifts U(-0.1, 0.1), gains 1 + U(-0.1, 0.1)), concatenated flat in nanoGPT's
+    state_dict order without lm_head (wte, wpe, per block ln_1 w b, attn.c_attn w b, attn.c_proj
+    w b, ln_2 w b, mlp.c_fc w b, mlp.c_proj w b; ln_f w b): params (float32), grads (float64)."""
+    V, M, L, H, C, B, T = 64, 8, 2, 2, 16, 2, 7
+    rng = np.random.default_rng(1100)
+    shapes = [("wte", (V, C)), ("wpe", (M, C))]
+    for i in range(L):
+        shapes += [(f"h.{i}.{n}", s) for n, s in
+                   [("ln_1.weight", (C,)), ("ln_1.bias", (C,)), ("attn.c_attn.weight", (3 * C, C)),
+                    ("attn.c_attn.bias", (3 * C,)), ("attn.c_proj.weight", (C, C)),
+                    ("attn.c_proj.bias", (C,)), ("ln_2.weight", (C,)), ("ln_2.bias", (C,)),
+                    ("mlp.c_fc.weight", (4 * C, C)), ("mlp.c_fc.bias", (4 * C,)),
+                    ("mlp.c_proj.weight", (C, 4 * C)), ("mlp.c_proj.bias", (C,))]]
+    shapes += [("ln_f.weight", (C,)), ("ln_f.bias", (C,))]
+    arrays = {}
+    for name, shape in shapes:
+        if len(shape) == 2:
+            arrays[name] = (rng.standard_normal(shape) * 0.2).astype(np.float32)
+        elif name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name == "ln_f.weight":
+            arrays[name] = np.float32(1) + np.float32(0.1) * uniform_f32(rng, shape)
+        else:
+            arrays[name] = np.float32(0.1) * uniform_f32(rng, shape)
+    ids = rng.integers(0, V, size=(B, T)).astype(np.int32)
+    targets = rng.integers(0, V, size=(B, T)).astype(np.int32)
+    targets[1, 3] = -100
+    F = torch.nn.functional
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+    ids_t, targets_t = torch.from_numpy(ids).long(), torch.from_numpy(targets).long()
+
+    def forward(P):
+        x = P["wte"][ids_t] + P["wpe"][:T]
+        for i in range(L):
+            p = {n[len(f"h.{i}."):]: t for n, t in P.items() if n.startswith(f"h.{i}.")}
+            a = F.layer_norm(x, (C,), p["ln_1.weight"], p["ln_1.bias"], eps=1e-5)
+            q, k, v = F.linear(a, p["attn.c_attn.weight"], p["attn.c_attn.bias"]).split(C, dim=2)
+            q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
+            s = (q @ k.transpose(-1, -2) / np.sqrt(C // H)).masked_fill(mask, float("-inf"))
+            y = (torch.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+            x = x + F.linear(y, p["attn.c_proj.weight"], p["attn.c_proj.bias"])
+            a = F.layer_norm(x, (C,), p["ln_2.weight"], p["ln_2.bias"], eps=1e-5)
+            hdn = F.gelu(F.linear(a, p["mlp.c_fc.weight"], p["mlp.c_fc.bias"]), approximate="tanh")
+            x = x + F.linear(hdn, p["mlp.c_proj.weight"], p["mlp.c_proj.bias"])
+        x = F.layer_norm(x, (C,), P["ln_f.weight"], P["ln_f.bias"], eps=1e-5)
+        logits = x @ P["wte"].T
+        return logits, F.cross_entropy(logits.view(-1, V), targets_t.view(-1), ignore_index=-100)
+
+    P = {name: f64(a).requires_grad_() for name, a in arrays.items()}
+    logits, loss = forward(P)
+    loss.backward()
+
+    # 10 AdamW steps on the same batch (nanoGPT's groups: decay on the 2-D tensors only), the
+    # gradients clipped to a global norm of 1 first, the lr of a warm-up (2 steps) + cosine (to
+    # step 10) schedule from 1e-2 to 1e-3: the losses before each step and the final parameters.
+    Q = {name: f64(a).requires_grad_() for name, a in arrays.items()}
+    opt = torch.optim.AdamW(
+        [{"params": [Q[n] for n, sh in shapes if len(sh) == 2], "weight_decay": 0.1},
+         {"params": [Q[n] for n, sh in shapes if len(sh) != 2], "weight_decay": 0.0}],
+        lr=1e-2, betas=(0.9, 0.95), eps=1e-8)
+    losses, norms = [], []
+    for step in range(10):
+        lr = 1e-2 * (step + 1) / 2 if step < 2 else \
+            1e-3 + 0.5 * (1 + math.cos(math.pi * (step - 2) / 8)) * (1e-2 - 1e-3)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.zero_grad()
+        _, step_loss = forward(Q)
+        step_loss.backward()
+        norms.append(torch.nn.utils.clip_grad_norm_(list(Q.values()), 1.0).item())
+        opt.step()
+        losses.append(step_loss.item())
+    save("gpt", "v64_t8_l2_h2_c16",
+         {"config": np.array([V, M, L, H, C], dtype=np.int64), "ids": ids, "targets": targets,
+          "params": np.concatenate([arrays[n].ravel() for n, _ in shapes]),
+          "out": logits.detach().numpy(), "loss": loss.detach().reshape(1).numpy(),
+          "grads": np.concatenate([P[n].grad.numpy().ravel() for n, _ in shapes]),
+          "adamw10_losses": np.array(losses), "adamw10_norms": np.array(norms),
+          "adamw10_params": np.concatenate([Q[n].detach().numpy().ravel() for n, _ in shapes])})
+
+
 if __name__ == "__main__":
     vector_add()
     reduce_sum()
@@ -351,4 +442,5 @@ if __name__ == "__main__":
     attention()
     cross_entropy()
     optimizer()
+    gpt()
     print(f"golden files written under {GOLDEN}")

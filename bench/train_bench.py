@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Training speed: `llmlab train` (the CPU reference) against PyTorch on the CPU, the same GPT-2
+config, batch and threads, in the same run; prints tokens/s of both and the ratio.
+
+    /usr/bin/python3 bench/train_bench.py --llmlab build/default/apps/llmlab [--threads 1]
+        [--steps 4] [--layers 4 --embd 256 --heads 4 --context 128 --vocab 4096 --batch 8]
+
+llmlab's time is the median `ms` of metrics.jsonl over the steps after the first (OpenBLAS's
+threads set by OPENBLAS_NUM_THREADS); PyTorch's the median wall time of the same number of
+forward + backward + clip + AdamW steps (torch.set_num_threads). Both train on the same text
+(the licences under /usr/share/common-licenses), tokenized by llmlab's trained vocabulary.
+"""
+
+import argparse
+import json
+import math
+import os
+import pathlib
+import statistics
+import subprocess
+import tempfile
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def torch_step_ms(a, V, steps):
+    torch.manual_seed(0)
+    C, T, L, H = a.embd, a.context, a.layers, a.heads
+    P = {"wte": torch.randn(V, C) * 0.02, "wpe": torch.randn(T, C) * 0.02}
+    for i in range(L):
+        P |= {f"{i}.w_attn": torch.randn(3 * C, C) * 0.02, f"{i}.b_attn": torch.zeros(3 * C),
+              f"{i}.w_aproj": torch.randn(C, C) * 0.02, f"{i}.b_aproj": torch.zeros(C),
+              f"{i}.w_fc": torch.randn(4 * C, C) * 0.02, f"{i}.b_fc": torch.zeros(4 * C),
+              f"{i}.w_proj": torch.randn(C, 4 * C) * 0.02, f"{i}.b_proj": torch.zeros(C),
+              f"{i}.ln1w": torch.ones(C), f"{i}.ln1b": torch.zeros(C),
+              f"{i}.ln2w": torch.ones(C), f"{i}.ln2b": torch.zeros(C)}
+    P |= {"lnfw": torch.ones(C), "lnfb": torch.zeros(C)}
+    for t in P.values():
+        t.requires_grad_()
+    opt = torch.optim.AdamW(list(P.values()), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+    B = a.batch
+    times = []
+    for _ in range(steps):
+        ids = torch.randint(0, V, (B, T))
+        targets = torch.randint(0, V, (B, T))
+        t0 = time.perf_counter()
+        x = P["wte"][ids] + P["wpe"][:T]
+        for i in range(L):
+            h = F.layer_norm(x, (C,), P[f"{i}.ln1w"], P[f"{i}.ln1b"])
+            q, k, v = F.linear(h, P[f"{i}.w_attn"], P[f"{i}.b_attn"]).split(C, dim=2)
+            q, k, v = (z.view(B, T, H, C // H).transpose(1, 2) for z in (q, k, v))
+            s = (q @ k.transpose(-1, -2) / math.sqrt(C // H)).masked_fill(mask, float("-inf"))
+            y = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, C)
+            x = x + F.linear(y, P[f"{i}.w_aproj"], P[f"{i}.b_aproj"])
+            h = F.layer_norm(x, (C,), P[f"{i}.ln2w"], P[f"{i}.ln2b"])
+            x = x + F.linear(F.gelu(F.linear(h, P[f"{i}.w_fc"], P[f"{i}.b_fc"]), approximate="tanh"),
+                             P[f"{i}.w_proj"], P[f"{i}.b_proj"])
+        logits = F.layer_norm(x, (C,), P["lnfw"], P["lnfb"]) @ P["wte"].T
+        loss = F.cross_entropy(logits.view(-1, V), targets.view(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(P.values()), 1.0)
+        opt.step()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times[1:])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--llmlab", type=pathlib.Path, default=pathlib.Path("build/default/apps/llmlab"))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=4)
+    for name, default in [("layers", 4), ("embd", 256), ("heads", 4), ("context", 128),
+                          ("vocab", 4096), ("batch", 8)]:
+        p.add_argument(f"--{name}", type=int, default=default)
+    a = p.parse_args()
+    texts = sorted(str(f) for f in pathlib.Path("/usr/share/common-licenses").iterdir() if f.is_file())
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
+        subprocess.run([str(a.llmlab), "train", "--data", *texts, "--vocab-size", str(a.vocab),
+                        "--layers", str(a.layers), "--heads", str(a.heads), "--embd", str(a.embd),
+                        "--context", str(a.context), "--batch", str(a.batch),
+                        "--steps", str(a.steps), "--eval-every", str(10 ** 9), "--out", d + "/run"],
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+        metrics = [json.loads(x) for x in pathlib.Path(d, "run", "metrics.jsonl").read_text().split("\n") if x]
+        ours = statistics.median(m["ms"] for m in metrics[1:])
+        V = len(pathlib.Path(d, "run", "tokenizer.tiktoken").read_text().splitlines())
+    torch.set_num_threads(a.threads)
+    theirs = torch_step_ms(a, V, a.steps)
+    tokens = a.batch * a.context
+    print(f"config: {a.layers} layers, width {a.embd}, {a.heads} heads, context {a.context}, "
+          f"vocab {V}, batch {a.batch}; {a.threads} thread(s); median of {a.steps - 1} steps")
+    print(f"llmlab train (ref): {ours:8.1f} ms/step  {tokens / ours * 1e3:9.0f} tokens/s")
+    print(f"PyTorch (CPU)     : {theirs:8.1f} ms/step  {tokens / theirs * 1e3:9.0f} tokens/s")
+    print(f"ratio llmlab / PyTorch tokens/s: {theirs / ours:.3f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+#include "llmlab/ref/train.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "llmlab/core/error.hpp"
+#include "llmlab/core/rng.hpp"
+#include "llmlab/ref/optimizer.hpp"
+
+namespace llmlab::ref {
+
+namespace {
+
+std::int64_t seq_of(const TrainState& s) { return s.opt.seq > 0 ? s.opt.seq : s.cfg.block_size; }
+
+/// A flat copy of one tensor (the optimizer reference steps xtensor<T, 1>).
+xt::xtensor<float, 1> flat(const GptTensor<float>& t) {
+  xt::xtensor<float, 1> r = xt::empty<float>({t.size});
+  std::copy_n(t.data, t.size, r.begin());
+  return r;
+}
+
+}  // namespace
+
+TrainState train_init(const GptConfig& cfg, const TrainOptions& opt) {
+  const auto refuse = [](const std::string& what) { throw Error("train", what); };
+  gpt_check_config(cfg);
+  if (opt.batch < 1) refuse("batch = " + std::to_string(opt.batch) + " (must be ≥ 1)");
+  if (opt.seq < 0 || opt.seq > cfg.block_size)
+    refuse("seq = " + std::to_string(opt.seq) +
+           " is outside [0, block_size = " + std::to_string(cfg.block_size) + "]");
+  if (opt.steps < 1) refuse("steps = " + std::to_string(opt.steps) + " (must be ≥ 1)");
+  if (opt.warmup < 0 || opt.warmup > opt.steps)
+    refuse("warmup = " + std::to_string(opt.warmup) +
+           " is outside [0, steps = " + std::to_string(opt.steps) + "]");
+  if (!(opt.clip >= 0)) refuse("clip = " + std::to_string(opt.clip) + " (must be ≥ 0)");
+  lr_at(0, opt.lr, opt.min_lr, opt.warmup, opt.steps);  // lr and min_lr's checks
+  TrainState s{cfg, opt, gpt_init<float>(cfg, opt.seed), {}, {}, 0};
+  for (const auto& t : gpt_tensors(s.params)) {
+    s.m.push_back(xt::zeros<float>({t.size}));
+    s.v.push_back(xt::zeros<float>({t.size}));
+  }
+  return s;
+}
+
+Batch get_batch(std::span<const std::int32_t> tokens, std::int64_t B, std::int64_t T,
+                std::uint64_t seed, std::int64_t step) {
+  const auto n = static_cast<std::int64_t>(tokens.size());
+  if (B < 1 || T < 1 || n < T + 1)
+    throw Error("get_batch", std::to_string(n) + " tokens hold no window of T + 1 = " +
+                                 std::to_string(T + 1) + " (B = " + std::to_string(B) + ")");
+  Rng rng(seed * 1000003ULL + static_cast<std::uint64_t>(step));
+  const auto b = static_cast<std::size_t>(B), t = static_cast<std::size_t>(T);
+  Batch r{xt::empty<std::int32_t>({b, t}), xt::empty<std::int32_t>({b, t})};
+  for (std::size_t i = 0; i < b; ++i) {
+    const auto span = static_cast<double>(n - T);  // offsets 0 .. n - T - 1
+    const auto o = std::min(static_cast<std::size_t>(rng.uniform(0.0, span)),
+                            static_cast<std::size_t>(n - T - 1));
+    std::copy_n(tokens.begin() + static_cast<std::ptrdiff_t>(o), t, &r.ids(i, 0));
+    std::copy_n(tokens.begin() + static_cast<std::ptrdiff_t>(o + 1), t, &r.targets(i, 0));
+  }
+  return r;
+}
+
+StepStats train_step(TrainState& s, std::span<const std::int32_t> tokens) {
+  return train_step(s, get_batch(tokens, s.opt.batch, seq_of(s), s.opt.seed, s.step));
+}
+
+StepStats train_step(TrainState& s, const Batch& batch) {
+  const GptForward<float> f = gpt_forward(s.cfg, s.params, batch.ids, batch.targets);
+  if (!std::isfinite(f.loss))
+    throw Error("train_step", "the loss is " + std::to_string(f.loss) + " at step " +
+                                  std::to_string(s.step) + " (the parameters are kept)");
+  GptParams<float> g = gpt_backward(s.cfg, s.params, batch.ids, batch.targets, f);
+  std::vector<xt::xtensor<float, 1>> grads;
+  for (const auto& t : gpt_tensors(g)) grads.push_back(flat(t));
+  std::vector<xt::xtensor<float, 1>*> ptrs;
+  for (auto& gr : grads) ptrs.push_back(&gr);
+  // clip = 0: no clipping, but the norm is still reported (the largest finite bound never clips)
+  const double norm =
+      clip_grad_norm<float>(ptrs, s.opt.clip > 0 ? s.opt.clip : std::numeric_limits<double>::max());
+  const double lr = lr_at(s.step, s.opt.lr, s.opt.min_lr, s.opt.warmup, s.opt.steps);
+  auto tensors = gpt_tensors(s.params);
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const AdamOptions o{lr, s.opt.beta1, s.opt.beta2, s.opt.eps,
+                        tensors[i].shape.size() == 2 ? s.opt.weight_decay : 0.0};
+    xt::xtensor<float, 1> p = flat(tensors[i]);
+    adamw_step<float>(p, grads[i], s.m[i], s.v[i], s.step + 1, o);
+    std::copy(p.begin(), p.end(), tensors[i].data);
+  }
+  ++s.step;
+  return {static_cast<double>(f.loss), lr, norm};
+}
+
+double evaluate(const GptConfig& cfg, const GptParams<float>& params,
+                std::span<const std::int32_t> tokens, std::int64_t B, std::int64_t T,
+                std::int64_t max_windows) {
+  const auto n = static_cast<std::int64_t>(tokens.size());
+  if (B < 1 || T < 1 || n < T + 1)
+    throw Error("evaluate",
+                std::to_string(n) + " tokens hold no window of T + 1 = " + std::to_string(T + 1));
+  const std::int64_t windows = std::min((n - 1) / T, std::max<std::int64_t>(max_windows, 1));
+  double sum = 0;
+  for (std::int64_t w0 = 0; w0 < windows; w0 += B) {
+    const auto b = static_cast<std::size_t>(std::min(B, windows - w0));
+    const auto t = static_cast<std::size_t>(T);
+    xt::xtensor<std::int32_t, 2> ids = xt::empty<std::int32_t>({b, t}), tg = ids;
+    for (std::size_t i = 0; i < b; ++i) {
+      const auto o = static_cast<std::ptrdiff_t>((static_cast<std::size_t>(w0) + i) * t);
+      std::copy_n(tokens.begin() + o, t, &ids(i, 0));
+      std::copy_n(tokens.begin() + o + 1, t, &tg(i, 0));
+    }
+    sum += static_cast<double>(gpt_forward(cfg, params, ids, tg).loss) * static_cast<double>(b);
+  }
+  return sum / static_cast<double>(windows);
+}
+
+}  // namespace llmlab::ref

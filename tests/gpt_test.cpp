@@ -1,0 +1,221 @@
+/// \file
+/// \brief The GPT-2 model in the reference against PyTorch (tests/golden/gpt, nanoGPT's GPT in
+/// float64 on V = 64, block_size = 8, L = 2, H = 2, C = 16): logits, the mean loss and every
+/// parameter's gradient; the float reference within a float bound; ten training steps (AdamW,
+/// clipping, the schedule) against torch.optim.AdamW; the configuration's and the inputs' errors.
+
+#include "llmlab/ref/gpt.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+#include <xtensor/xtensor.hpp>
+
+#include "llmlab/core/npy.hpp"
+#include "llmlab/oracle/gtest.hpp"
+#include "llmlab/oracle/oracle.hpp"
+#include "llmlab/ref/train.hpp"
+#include "llmlab/testing/expect.hpp"
+#include "llmlab/testing/values.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace ref = llmlab::ref;
+using llmlab::oracle::compare_golden;
+using llmlab::oracle::Rule;
+using llmlab::testing::expect_error;
+using llmlab::testing::widened;
+
+const fs::path kGolden = fs::path(LLMLAB_GOLDEN_DIR) / "gpt";
+const std::string kCase = "v64_t8_l2_h2_c16";
+
+template <class T>
+xt::xarray<T> load(const char* what) {
+  return llmlab::load_npy<T>(kGolden / (kCase + "_" + what + ".npy"));
+}
+
+/// The golden case's configuration, batch and parameters (the float32 draws, in T).
+template <class T>
+struct Case {
+  ref::GptConfig cfg;
+  xt::xtensor<std::int32_t, 2> ids, targets;
+  ref::GptParams<T> p;
+};
+
+template <class T>
+Case<T> golden_case() {
+  const xt::xarray<std::int64_t> c = load<std::int64_t>("config");
+  Case<T> k{
+      {c(0), c(1), c(2), c(3), c(4)}, load<std::int32_t>("ids"), load<std::int32_t>("targets"), {}};
+  k.p = ref::gpt_zeros<T>(k.cfg);
+  const xt::xarray<float> flat = load<float>("params");
+  std::size_t at = 0;
+  for (auto& t : ref::gpt_tensors(k.p)) {
+    std::transform(flat.data() + at, flat.data() + at + t.size, t.data,
+                   [](float v) { return static_cast<T>(v); });
+    at += t.size;
+  }
+  EXPECT_EQ(at, flat.size()) << "the golden parameters' count";
+  return k;
+}
+
+/// Logits, loss and every gradient of the T-precision reference against PyTorch under `rule`.
+template <class T>
+void expect_matches_pytorch(const Rule& rule, const std::string& label) {
+  Case<T> k = golden_case<T>();
+  const auto f = ref::gpt_forward(k.cfg, k.p, k.ids, k.targets);
+  auto g = ref::gpt_backward(k.cfg, k.p, k.ids, k.targets, f);
+  LLMLAB_EXPECT_AGREES(
+      compare_golden(label + " logits", widened(load<double>("out")), widened(f.logits), rule));
+  LLMLAB_EXPECT_AGREES(compare_golden(label + " loss", widened(load<double>("loss")),
+                                      std::vector<double>{static_cast<double>(f.loss)}, rule));
+  const xt::xarray<double> grads = load<double>("grads");
+  std::size_t at = 0;
+  for (const auto& t : ref::gpt_tensors(g)) {
+    const std::vector<double> want(grads.data() + at, grads.data() + at + t.size);
+    const std::vector<double> got(t.data, t.data + t.size);
+    LLMLAB_EXPECT_AGREES(compare_golden(label + " d" + t.name, want, got, rule));
+    at += t.size;
+  }
+  EXPECT_EQ(at, grads.size());
+}
+
+TEST(GptReference, InDoubleMatchesPyTorchFloat64ToTwelveDigits) {
+  // PyTorch and the reference differ only in the order of float64 sums (BLAS blocks its own way):
+  // measured at most 1e-15 of the largest value (logits and every gradient); 1e-12 leaves 1,000×
+  // room for another BLAS's order, and is 1,000× tighter than the 1e-9.
+  expect_matches_pytorch<double>(Rule::relative(1e-12), "ref<double> gpt");
+}
+
+TEST(GptReference, InFloatMatchesPyTorchWithinFloatRounding) {
+  // float32 throughout: some 20 layers deep (forward and backward) each rounding at 2^-24 ≈ 6e-8,
+  // and the sums over N·C and 4C terms: measured at most 1.3e-6 of the largest value (ln_1's
+  // gain's gradient, at the bottom of the backward); 1e-5 leaves 8× room, and still lies far
+  // below a wrong gradient's error (a dropped term is O(1) relative).
+  expect_matches_pytorch<float>(Rule::relative(1e-5), "ref<float> gpt");
+}
+
+TEST(GptReference, TenAdamWStepsWithClippingMatchPyTorch) {
+  // The whole training step (forward, backward, global-norm clipping to 1, AdamW with decay on the
+  // 2-D tensors, warm-up 2 + cosine to step 10 from 1e-2 to 1e-3) ten times on the golden batch,
+  // in float, against torch.optim.AdamW in float64.
+  Case<float> k = golden_case<float>();
+  ref::TrainOptions o;
+  o.batch = 2;
+  o.steps = 10;
+  o.warmup = 2;
+  o.lr = 1e-2;
+  o.min_lr = 1e-3;
+  o.weight_decay = 0.1;
+  o.beta1 = 0.9;
+  o.beta2 = 0.95;
+  o.eps = 1e-8;
+  o.clip = 1.0;
+  ref::TrainState s = ref::train_init(k.cfg, o);
+  s.params = k.p;
+  std::vector<double> losses, norms;
+  for (int i = 0; i < 10; ++i) {
+    const ref::StepStats st = ref::train_step(s, ref::Batch{k.ids, k.targets});
+    losses.push_back(st.loss);
+    norms.push_back(st.grad_norm);
+  }
+  // float's rounding of the gradients (≤ 1.3e-6 of the largest, above) passes through Adam's
+  // m / √v, which does not shrink it, for ten steps of at most lr = 1e-2 each: measured at most
+  // 4.6e-6 of the largest parameter (h.1.mlp.c_fc.weight); 3e-5 leaves 6× room, and a wrong
+  // step moves the parameters by ~lr = 1e-2, far outside it (without the clipping 30 of the 31
+  // comparisons fail).
+  const Rule rule = Rule::relative(3e-5);
+  LLMLAB_EXPECT_AGREES(compare_golden("ref<float> adamw10 losses",
+                                      widened(load<double>("adamw10_losses")), losses, rule));
+  LLMLAB_EXPECT_AGREES(compare_golden("ref<float> adamw10 norms",
+                                      widened(load<double>("adamw10_norms")), norms, rule));
+  const xt::xarray<double> want = load<double>("adamw10_params");
+  std::size_t at = 0;
+  const std::size_t C = static_cast<std::size_t>(k.cfg.n_embd);
+  for (const auto& t : ref::gpt_tensors(s.params)) {
+    std::vector<double> w(want.data() + at, want.data() + at + t.size),
+        got(t.data, t.data + t.size);
+    if (t.name.ends_with("attn.c_attn.bias")) {
+      // The key's bias [C, 2C) adds q·b_k to every score of a query's row, which softmax ignores:
+      // its gradient is exactly 0, computed as rounding noise (1e-9 in float, 1e-17 in float64),
+      // and Adam's m / √v turns any noise into steps of ±lr. Both sides' values there are noise
+      // of no effect on the loss, so only the query's and the value's biases are compared.
+      w.erase(w.begin() + static_cast<std::ptrdiff_t>(C),
+              w.begin() + static_cast<std::ptrdiff_t>(2 * C));
+      got.erase(got.begin() + static_cast<std::ptrdiff_t>(C),
+                got.begin() + static_cast<std::ptrdiff_t>(2 * C));
+    }
+    LLMLAB_EXPECT_AGREES(compare_golden("ref<float> adamw10 " + t.name, w, got, rule));
+    at += t.size;
+  }
+}
+
+TEST(GptReference, TheWeightIsTiedAndUnusedPositionsGetNoGradient) {
+  Case<double> k = golden_case<double>();
+  const auto f = ref::gpt_forward(k.cfg, k.p, k.ids, k.targets);
+  const auto g = ref::gpt_backward(k.cfg, k.p, k.ids, k.targets, f);
+  // T = 7 < block_size = 8: wpe's last row is never read
+  for (std::size_t c = 0; c < g.wpe.shape()[1]; ++c) EXPECT_EQ(g.wpe(7, c), 0.0);
+  // the ignored target counts in neither the loss nor the mean: |S| = 13
+  EXPECT_EQ(f.losses(1, 3), 0.0);
+  EXPECT_EQ(ref::gpt_num_params(k.cfg), 64 * 16 + 8 * 16 + 2 * (12 * 256 + 13 * 16) + 32);
+  std::size_t n = 0;
+  for (const auto& t : ref::gpt_tensors(k.p)) n += t.size;
+  EXPECT_EQ(static_cast<std::int64_t>(n), ref::gpt_num_params(k.cfg));
+}
+
+TEST(GptReference, InitIsSeededAndShapedAsNanoGpt) {
+  const ref::GptConfig cfg{32, 8, 2, 2, 16};
+  auto a = ref::gpt_init<float>(cfg, 7), b = ref::gpt_init<float>(cfg, 7);
+  EXPECT_EQ(a.wte, b.wte);
+  EXPECT_TRUE(xt::all(xt::equal(a.h[1].ln_2_w, 1.0f)));
+  EXPECT_TRUE(xt::all(xt::equal(a.h[0].fc_b, 0.0f)));
+  // N(0, 0.02²) on wte's 512 draws: the sample deviation within 15 % of 0.02
+  const double sd = std::sqrt(static_cast<double>(xt::mean(a.wte * a.wte)()));
+  EXPECT_NEAR(sd, 0.02, 0.003);
+  const double sdp = std::sqrt(static_cast<double>(xt::mean(a.h[0].proj_w * a.h[0].proj_w)()));
+  EXPECT_NEAR(sdp, 0.01, 0.0015);  // 0.02 / √(2L) with L = 2
+}
+
+TEST(GptReference, RejectsBadConfigurationsAndInputsByName) {
+  expect_error(
+      [] {
+        ref::gpt_zeros<float>({64, 8, 2, 3, 16});
+      },
+      {"gpt", "n_head = 3 does not divide n_embd = 16"});
+  expect_error([] { ref::gpt_zeros<float>({0, 8, 2, 2, 16}); }, {"gpt", "vocab_size = 0"});
+  const ref::GptConfig cfg{32, 4, 1, 2, 8};
+  auto p = ref::gpt_init<float>(cfg, 1);
+  const xt::xtensor<std::int32_t, 2> none = xt::zeros<std::int32_t>({0, 0});
+  expect_error(
+      [&] {
+        ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>(xt::zeros<std::int32_t>({1, 5})),
+                         none);
+      },
+      {"gpt_forward", "block_size = 4"});
+  expect_error(
+      [&] {
+        ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 32}}, none);
+      },
+      {"32"});
+  expect_error(
+      [&] {
+        ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 2}},
+                         xt::xtensor<std::int32_t, 2>{{1}});
+      },
+      {"gpt_forward", "targets is (1, 1)"});
+  p.h[0].fc_b = xt::zeros<float>({7});
+  expect_error(
+      [&] {
+        ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 2}}, none);
+      },
+      {"gpt_forward", "h.0.mlp.c_fc.bias is (7)"});
+}
+
+}  // namespace
