@@ -40,8 +40,11 @@ int remove_on_signal(const std::filesystem::path& path) {
   static const bool installed = [] {
     for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {
       struct sigaction old {};
-      // A signal ignored when we started (nohup, a background job) stays ignored.
-      if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_IGN)
+      // Only where the signal still has its default action: one ignored when we started (nohup,
+      // a background job) stays ignored, and one the program handles itself (llmlab train saves
+      // and stops cleanly on SIGINT, removing nothing half-written) keeps its handler.
+      if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+          old.sa_handler == SIG_DFL)
         ::signal(sig, remove_temps_then_die);
     }
     return true;
