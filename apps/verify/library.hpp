@@ -48,6 +48,14 @@ struct CallDecision {
   std::string message;                                   ///< fail: why the case failed
 };
 
+/// An allocation KernelLibrary::allocate made: what cudaMalloc returned (the guard zones included),
+/// and the size the caller asked for. (Outside the class: Doxygen links a private nested class's
+/// summary to a section it never writes.)
+struct GuardedAllocation {
+  void* raw;          ///< the block cudaMalloc returned, guard zones and all
+  std::size_t bytes;  ///< the bytes the caller asked for, between the guard zones
+};
+
 /// A shared library of kernels with C entry points (optimized/include/llmlab/cuda/abi.h) and
 /// the CUDA runtime it was linked against.
 ///
@@ -131,15 +139,9 @@ class KernelLibrary {
   /// "`c` (97 elements): element 97, 1 past the end", or "" when both guards are intact.
   std::string guard_violation(const void* inner, std::size_t element, const std::string& name) const;
 
-  /// An allocation: what cudaMalloc returned, and the size the caller asked for.
-  struct Block {
-    void* raw;
-    std::size_t bytes;
-  };
-
   void* handle_ = nullptr;
   std::string shown_;
-  mutable std::map<const void*, Block> blocks_;  // by the pointer kernels receive
+  mutable std::map<const void*, GuardedAllocation> blocks_;  // by the pointer kernels receive
   std::map<std::string, std::vector<std::string>> parameters_;
   std::function<CallDecision(const char*)> gate_;
   mutable std::optional<std::string> call_failure_;
