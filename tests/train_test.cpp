@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "llmlab/testing/expect.hpp"
 
 namespace {
@@ -50,8 +52,10 @@ ref::TrainOptions options(std::int64_t steps) {
   return o;
 }
 
+/// A file of this process alone: ctest runs the test once per emulator schedule, in parallel.
 fs::path temp_file(const std::string& name) {
-  return fs::temp_directory_path() / ("llmlab_train_test_" + name);
+  return fs::temp_directory_path() /
+         ("llmlab_train_test_" + std::to_string(::getpid()) + "_" + name);
 }
 
 TEST(Train, LossFallsClearlyOnATinyCorpusInFortySteps) {
