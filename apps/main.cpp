@@ -1,7 +1,7 @@
 /// \file
 /// \brief The `llmlab` command line.
 ///
-///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--json]
+///     llmlab verify <component|all> [--backend emu|gpu] [--impl libmine.so] [--partial] [--json]
 ///                   [--timeout SECONDS]
 ///     llmlab describe <component|all> [--json] [--out DIR]   (verify/describe.hpp)
 ///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
   verify->add_flag("--json", opts.json, "Print one JSON document instead of the table");
+  verify->add_flag("--partial", opts.partial,
+                   "Check only the C functions the library exports and list the others' cases as "
+                   "NOT CHECKED (for a lab that writes part of a component); without it a missing "
+                   "function is an error");
   std::string components_help;
   for (const auto& c : components()) components_help += "\n  " + c.name() + ": " + c.card.summary;
   verify->footer("Components:" + components_help +

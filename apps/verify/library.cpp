@@ -131,6 +131,8 @@ void KernelLibrary::name_parameters(const std::string& symbol, std::vector<std::
 int KernelLibrary::call(const char* symbol, std::initializer_list<CallArg> args,
                         const std::function<int()>& invoke) const {
   call_failure_.reset();
+  called_not_exported_ = not_exported_.contains(std::string_view(symbol));
+  if (called_not_exported_) return 0;  // emit_judged reports the case as not checked
   if (gate_) {
     const CallDecision d = gate_(symbol);
     if (d.kind == CallDecision::Kind::skip) return 0;

@@ -14,10 +14,12 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "llmlab/core/dtype.hpp"
@@ -108,6 +110,13 @@ class KernelLibrary {
   /// can say which buffer was overrun.
   void name_parameters(const std::string& symbol, std::vector<std::string> names);
 
+  /// Marks C function `symbol` as absent (`llmlab verify --partial`): call() of it calls nothing
+  /// and take_not_exported() then says so.
+  void mark_not_exported(const std::string& symbol) { not_exported_.insert(symbol); }
+
+  /// Whether the last call() was of a function marked absent (and forgets it).
+  bool take_not_exported() const { return std::exchange(called_not_exported_, false); }
+
   /// Sets the gate asked before every call (see CallDecision); none: every call runs.
   void set_gate(std::function<CallDecision(const char* symbol)> gate) { gate_ = std::move(gate); }
 
@@ -144,6 +153,8 @@ class KernelLibrary {
   mutable std::map<const void*, GuardedAllocation> blocks_;  // by the pointer kernels receive
   std::map<std::string, std::vector<std::string>> parameters_;
   std::function<CallDecision(const char*)> gate_;
+  std::set<std::string, std::less<>> not_exported_;  // --partial: functions the library lacks
+  mutable bool called_not_exported_ = false;
   mutable std::optional<std::string> call_failure_;
   MallocFn* malloc_ = nullptr;
   FreeFn* free_ = nullptr;

@@ -26,13 +26,15 @@ class Output {
  protected:
   int passed_ = 0;  ///< cases that passed so far
   int failed_ = 0;  ///< cases that failed so far
+  int not_checked_ = 0;  ///< cases not run (--partial: a function the library does not export)
 };
 
 /// The table: component, shape, dtype, max error, budget, ratio, PASS/FAIL; a failing row is
 /// followed by the oracle's explanation (first bad index, got and want).
 std::unique_ptr<Output> table_output(std::ostream& out);
 
-/// One JSON object: {"library", "results": [...], "passed", "failed"}.
+/// One JSON object: {"library", "results": [...], "passed", "failed", "not_checked"}; a row not
+/// checked has `"pass": null` and `"not_checked"`: why.
 std::unique_ptr<Output> json_output(std::ostream& out);
 
 }  // namespace llmlab::app

@@ -68,7 +68,7 @@ std::string call_error(const KernelLibrary& lib, const char* symbol, int rc) {
 
 CaseResult failed_case(std::string component, std::string shape, std::string dtype,
                        oracle::Rule rule, std::string error) {
-  CaseResult r{std::move(component), std::move(shape), std::move(dtype), {}};
+  CaseResult r{std::move(component), std::move(shape), std::move(dtype), {}, {}};
   r.report.name = r.component + " " + r.dtype + " " + r.shape;
   r.report.rule = rule;
   r.report.pass = false;

@@ -130,6 +130,9 @@ struct CaseResult {
   std::string shape;      ///< the input's shape, e.g. "(3, 97)"
   std::string dtype;      ///< the input dtype, "f32" or "bf16"
   oracle::Report report;  ///< report.error is set when the kernel call itself failed
+  /// Non-empty when the case was not run: why (`llmlab verify --partial`, a function the library
+  /// does not export). Such a row counts neither as passed nor as failed.
+  std::string not_checked;
 };
 
 /// Receives each case's result as soon as it is known (the table prints it at once).

@@ -36,15 +36,26 @@ namespace {
 constexpr const char* kNoGpu = "the gpu backend was not built (no nvcc) or no GPU";
 
 /// Every symbol of every chosen component must be there; the message lists each missing one.
-/// Names each symbol's parameters in `lib`, for the guard zones' messages.
-void require_symbols(KernelLibrary& lib, const std::vector<const Component*>& chosen) {
+/// With `partial`, a missing symbol is only marked (its cases are reported as not checked) unless
+/// the component has none of its symbols. Names each symbol's parameters in `lib`, for the guard
+/// zones' messages.
+void require_symbols(KernelLibrary& lib, const std::vector<const Component*>& chosen,
+                     bool partial) {
   std::string missing;
-  for (const Component* c : chosen)
+  for (const Component* c : chosen) {
+    std::string missing_here;
+    std::size_t absent = 0;
     for (const Symbol& s : c->symbols)
       if (lib.name_parameters(s.name, s.parameters); lib.find(s.name.c_str()) == nullptr) {
-        missing += (missing.empty() ? "" : "\n") + lib.shown() + " does not export `" + s.name +
-                   "` (" + s.signature + ") — see <llmlab/cuda/abi/" + c->name() + ".h>";
+        missing_here += (missing_here.empty() ? "" : "\n") + lib.shown() + " does not export `" +
+                        s.name + "` (" + s.signature + ") — see <llmlab/cuda/abi/" + c->name() +
+                        ".h>";
+        ++absent;
+        if (partial) lib.mark_not_exported(s.name);
       }
+    if (partial && absent < c->symbols.size()) continue;
+    if (!missing_here.empty()) missing += (missing.empty() ? "" : "\n") + missing_here;
+  }
   if (!missing.empty()) throw SetupError(missing);
 }
 
@@ -109,7 +120,7 @@ int run_verify(const VerifyOptions& opts, std::ostream& out) {
   // allocation proves there is a device. A library that crashes while loading fails every
   // component instead of killing llmlab.
   const std::string died = probe_library(where, [&](KernelLibrary& lib) {
-    require_symbols(lib, chosen);
+    require_symbols(lib, chosen, opts.partial);
     lib.bind_runtime();
     try {
       lib.release(lib.allocate(1));
@@ -131,7 +142,7 @@ int run_verify(const VerifyOptions& opts, std::ostream& out) {
       continue;
     }
     sweep_isolated(where, *c, [&](KernelLibrary& lib) {
-      require_symbols(lib, {c});
+      require_symbols(lib, {c}, opts.partial);
       lib.bind_runtime();
     }, emit);
   }

@@ -16,6 +16,10 @@ struct VerifyOptions {
   std::string impl;             ///< the user's kernel library; empty → our plugin for `backend`
   bool json = false;            ///< one JSON document on `out` instead of the table
   double timeout_s = 300;       ///< seconds one case may take before its worker is killed
+  /// Check only the functions the library exports; the others' cases are listed as not checked
+  /// (a lab that writes part of a component, e.g. chapter 02's forward-only matmul). A component
+  /// none of whose functions is exported is still an error.
+  bool partial = false;
 };
 
 /// The check of `--impl` (CLI11 prefixes "--impl: "): "" when `path` names a readable regular

@@ -36,7 +36,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Report, name, rule, pass, count, max_abs_err,
 }  // namespace llmlab::oracle
 
 namespace llmlab::app {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CaseResult, component, shape, dtype, report)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CaseResult, component, shape, dtype, report, not_checked)
 
 namespace {
 

@@ -1,6 +1,8 @@
 /// \file
 /// \ingroup group_matmul
-/// \brief matmul's C ABI (<llmlab/cuda/abi/matmul.h>) over llmlab's kernels, default version.
+/// \brief matmul's C ABI (<llmlab/cuda/abi/matmul.h>) over llmlab's kernels, default version: the
+/// forward (the backward is in matmul_backward.cu, so that a lab with only a forward — chapter 02 —
+/// can be built behind the ABI and checked with `llmlab verify matmul --partial`).
 
 #include "llmlab/cuda/abi/matmul.h"
 
@@ -24,11 +26,6 @@ int llmlab_matmul_forward_bf16(const uint16_t* x, const uint16_t* w, const uint1
   return guarded([&] {
     return llmlab::cuda::matmul_forward(as_bf16(x), as_bf16(w), as_bf16(b), as_bf16(y), N, in, out);
   });
-}
-
-int llmlab_matmul_backward_f32(const float* dy, const float* x, const float* w, float* dx,
-                               float* dw, float* db, int64_t N, int64_t in, int64_t out) {
-  return guarded([&] { return llmlab::cuda::matmul_backward(dy, x, w, dx, dw, db, N, in, out); });
 }
 
 }  // extern "C"
