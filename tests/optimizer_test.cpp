@@ -33,6 +33,7 @@
 #include "llmlab/testing/expect.hpp"
 #include "llmlab/testing/optimizer_case.hpp"
 #include "llmlab/testing/optimizer_device.hpp"
+#include "llmlab/testing/optimizer_sweep.hpp"
 #include "llmlab/testing/values.hpp"
 
 namespace {
@@ -51,9 +52,11 @@ using llmlab::testing::check;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::expect_all_agree;
 using llmlab::testing::expect_error;
+using llmlab::testing::expect_optimizer_sweep_agrees;
 using llmlab::testing::make_optimizer_case;
 using llmlab::testing::only;
 using llmlab::testing::optimizer_expected;
+using llmlab::testing::optimizer_case_name;
 using llmlab::testing::optimizer_shapes;
 using llmlab::testing::OptimizerCase;
 using llmlab::testing::OptimizerDevice;
@@ -292,10 +295,6 @@ TEST(OptimizerReference, RejectsBadArgumentsNamingThem) {
 
 // ---- the fused AdamW and the global norm against the reference ----------------------------------
 
-std::string case_name(const OptimizerCase& k) {
-  return "adamw " + std::string(llmlab::dtype_name(k.dtype)) + " " + k.shape.label();
-}
-
 TEST(OptimizerKernel, Float32MatchesTheReferenceOnEveryCase) {
   // The bound: optimizer_expected's forward rule, |kernel − ref64| ≤ 2 |ref32 − ref64| + 2 ulps.
   // The kernel does the float reference's operations in its order, with the bias corrections
@@ -303,23 +302,14 @@ TEST(OptimizerKernel, Float32MatchesTheReferenceOnEveryCase) {
   // equals the float reference to the bit; on a GPU nvcc may contract a product and a sum into one
   // FMA (one rounding fewer), within the 2-ulp floor. The norm is a tree of fp32 partial sums,
   // judged against a float sum taken term by term (a longer chain of roundings than the tree's).
-  for (const OptimizerShape& shape : optimizer_shapes()) {
-    const OptimizerCase k = make_optimizer_case(shape, DType::f32);
-    const OptimizerDevice<float> d(k);
-    run_optimizer_case(d, k);
-    expect_all_agree(case_name(k), optimizer_expected(k), d.outputs());
-  }
+  expect_optimizer_sweep_agrees(DType::f32);
 }
 
 TEST(OptimizerKernel, Bf16MasterWeightsMatchAndParamsAreTheirSeededStochasticRoundings) {
-  for (const OptimizerShape& shape : optimizer_shapes()) {
-    const OptimizerCase k = make_optimizer_case(shape, DType::bf16);
-    const Outputs out = run_optimizer_outputs<__nv_bfloat16>(k, 7);
-    expect_all_agree(case_name(k), optimizer_expected(k), out);
-    // Each bf16 parameter carries the bits the documented hash gives for (seed, step, index) —
-    // the host twin agrees bit for bit — and is its master weight rounded toward zero or away,
-    // never further.
-    EXPECT_EQ(stochastic_rounding_mismatches(out, 7, shape.step), 0) << case_name(k);
+  // Each bf16 parameter carries the bits the documented hash gives for (seed, step, index) — the
+  // host twin agrees bit for bit (the shared sweep checks it) — and is its master weight rounded
+  // toward zero or away, never further.
+  expect_optimizer_sweep_agrees(DType::bf16, [](const OptimizerCase& k, const Outputs& out) {
     const std::vector<double>&params = out.at("params"), &master = out.at("master");
     for (std::size_t i = 0; i < params.size(); ++i) {
       const auto x = static_cast<float>(master[i]);
@@ -329,9 +319,10 @@ TEST(OptimizerKernel, Bf16MasterWeightsMatchAndParamsAreTheirSeededStochasticRou
       const auto away = static_cast<std::uint16_t>(toward_zero + ((bits & 0xffffu) != 0 ? 1 : 0));
       const std::uint16_t got = llmlab::float_to_bf16_bits(static_cast<float>(params[i]));
       EXPECT_TRUE(got == toward_zero || got == away)
-          << case_name(k) << " index " << i << ": " << params[i] << " is not a rounding of " << x;
+          << optimizer_case_name(k) << " index " << i << ": " << params[i]
+          << " is not a rounding of " << x;
     }
-  }
+  });
 }
 
 TEST(OptimizerKernel, Bf16WithoutMasterWeightsUpdatesFromTheBf16ValueAndRoundsStochastically) {

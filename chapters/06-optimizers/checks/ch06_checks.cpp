@@ -22,6 +22,7 @@
 #include "llmlab/testing/device.hpp"
 #include "llmlab/testing/optimizer_case.hpp"
 #include "llmlab/testing/optimizer_device.hpp"
+#include "llmlab/testing/optimizer_sweep.hpp"
 
 namespace {
 
@@ -32,6 +33,7 @@ using llmlab::cuda::AdamwTensor;
 using llmlab::testing::check;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::expect_all_agree;
+using llmlab::testing::expect_optimizer_sweep_agrees;
 using llmlab::testing::make_optimizer_case;
 using llmlab::testing::optimizer_expected;
 using llmlab::testing::optimizer_shapes;
@@ -97,32 +99,18 @@ TEST(Ch06Handout, DecoupledWeightDecayAsWorkedInTheHandout) {
   EXPECT_NEAR(p(1), 0.224446, 1e-6);
 }
 
-std::string case_name(const OptimizerCase& k) {
-  return "adamw_step " + std::string(llmlab::dtype_name(k.dtype)) + " " + k.shape.label();
-}
-
 // The shapes, inputs, reference and rules are the optimizer's one description
 // (llmlab/testing/optimizer_case.hpp), the same `llmlab verify optimizer` and llmlab's own tests
 // use: one tensor and several, an empty one among them, sizes no multiple of a block, t = 1 to
 // 1000, gradients ×1000 and ×1e-3, and cases that clip by the global norm first (the norm is
 // given; its clip factor reaches your kernel as grad_scale).
 TEST(Ch06Fp32, EveryCaseOfTheSweepAgreesWithTheReference) {
-  for (const OptimizerShape& shape : optimizer_shapes()) {
-    const OptimizerCase k = make_optimizer_case(shape, DType::f32);
-    const OptimizerDevice<float> d(k);
-    run_optimizer_case(d, k);
-    expect_all_agree(case_name(k), optimizer_expected(k), d.outputs());
-  }
+  expect_optimizer_sweep_agrees(DType::f32);
 }
 
 TEST(Ch06Bf16, MasterWeightsAgreeWithTheReferenceAndParamsAreTheirRoundings) {
-  for (const OptimizerShape& shape : optimizer_shapes()) {
-    const OptimizerCase k = make_optimizer_case(shape, DType::bf16);
-    const Outputs out = run_optimizer_outputs<__nv_bfloat16>(k, 7);
-    expect_all_agree(case_name(k), optimizer_expected(k), out);
-    EXPECT_EQ(stochastic_rounding_mismatches(out, 7, shape.step), 0)
-        << case_name(k) << ": bf16 parameters that are not store_param(master)";
-  }
+  // The bf16 parameters must also be store_param(master): the seeded stochastic rounding.
+  expect_optimizer_sweep_agrees(DType::bf16);
 }
 
 TEST(Ch06Determinism, ARerunGivesTheSameBits) {
