@@ -23,6 +23,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "compute_peak.hpp"
+#include "event_timing.hpp"
 #include "llmlab/core/dtype.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/cuda/attention.cuh"
@@ -143,25 +144,8 @@ void gpu_flash(benchmark::State& state) {
   const AttentionShape shape{2, 8, state.range(0), state.range(1), true};
   const DeviceProblem<__nv_bfloat16> p(shape);
   const bool backward = state.range(2) == 1;
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  (backward ? p.backward(2) : p.forward(2));  // warm-up
-  for (auto _ : state) {
-    cudaEventRecord(start);
-    const cudaError_t err = backward ? p.backward(2) : p.forward(2);
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    if (err != cudaSuccess) {
-      state.SkipWithError("attention failed");
-      break;
-    }
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  llmlab::bench::time_with_cuda_events(state, "attention failed",
+                                       [&] { return backward ? p.backward(2) : p.forward(2); });
   const llmlab::bench::Peak peak = llmlab::bench::device_peak();
   state.counters["FLOP/s"] = rate(forward_flops(shape) * (backward ? 2.5 : 1.0));
   state.counters["peak_TFLOP/s"] = peak.bf16;

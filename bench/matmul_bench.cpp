@@ -22,6 +22,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "compute_peak.hpp"
+#include "event_timing.hpp"
 #include "llmlab/core/dtype.hpp"
 #include "llmlab/cuda/kernel.cuh"
 #include "llmlab/cuda/matmul.cuh"
@@ -133,25 +134,8 @@ template <class T>
 void gpu_kernel(benchmark::State& state) {
   const DeviceProblem<T> p(8192, 768, 3072);
   const int version = static_cast<int>(state.range(0));
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  p.run(version);  // warm-up (cuBLAS handle, caches)
-  for (auto _ : state) {
-    cudaEventRecord(start);
-    const cudaError_t err = p.run(version);
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    if (err != cudaSuccess) {
-      state.SkipWithError("matmul_forward failed");
-      break;
-    }
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  // The warm-up run also creates the cuBLAS handle (version 0).
+  llmlab::bench::time_with_cuda_events(state, "matmul_forward failed", [&] { return p.run(version); });
   const Peak peak = device_peak();
   const double peak_tflops = sizeof(T) == 4 ? peak.fp32 : peak.bf16;
   state.counters["FLOP/s"] = benchmark::Counter(forward_flops(p.N, p.in, p.out),
