@@ -21,6 +21,7 @@
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/ref/train.hpp"
 #include "llmlab/testing/expect.hpp"
+#include "llmlab/testing/gpt_golden.hpp"
 #include "llmlab/testing/values.hpp"
 
 namespace {
@@ -33,57 +34,24 @@ using llmlab::testing::expect_error;
 using llmlab::testing::widened;
 
 const fs::path kGolden = fs::path(LLMLAB_GOLDEN_DIR) / "gpt";
-const std::string kCase = "v64_t8_l2_h2_c16";
 
 template <class T>
 xt::xarray<T> load(const char* what) {
-  return llmlab::load_npy<T>(kGolden / (kCase + "_" + what + ".npy"));
+  return llmlab::testing::load_gpt_golden<T>(kGolden, what);
 }
 
-/// The golden case's configuration, batch and parameters (the float32 draws, in T).
 template <class T>
-struct Case {
-  ref::GptConfig cfg;
-  xt::xtensor<std::int32_t, 2> ids, targets;
-  ref::GptParams<T> p;
-};
-
-template <class T>
-Case<T> golden_case() {
-  const xt::xarray<std::int64_t> c = load<std::int64_t>("config");
-  Case<T> k{
-      {c(0), c(1), c(2), c(3), c(4)}, load<std::int32_t>("ids"), load<std::int32_t>("targets"), {}};
-  k.p = ref::gpt_zeros<T>(k.cfg);
-  const xt::xarray<float> flat = load<float>("params");
-  std::size_t at = 0;
-  for (auto& t : ref::gpt_tensors(k.p)) {
-    std::transform(flat.data() + at, flat.data() + at + t.size, t.data,
-                   [](float v) { return static_cast<T>(v); });
-    at += t.size;
-  }
-  EXPECT_EQ(at, flat.size()) << "the golden parameters' count";
-  return k;
+llmlab::testing::GptGoldenCase<T> golden_case() {
+  return llmlab::testing::load_gpt_golden_case<T>(kGolden);
 }
 
 /// Logits, loss and every gradient of the T-precision reference against PyTorch under `rule`.
 template <class T>
 void expect_matches_pytorch(const Rule& rule, const std::string& label) {
-  Case<T> k = golden_case<T>();
+  auto k = golden_case<T>();
   const auto f = ref::gpt_forward(k.cfg, k.p, k.ids, k.targets);
   auto g = ref::gpt_backward(k.cfg, k.p, k.ids, k.targets, f);
-  LLMLAB_EXPECT_AGREES(
-      compare_golden(label + " logits", widened(load<double>("out")), widened(f.logits), rule));
-  LLMLAB_EXPECT_AGREES(compare_golden(label + " loss", widened(load<double>("loss")),
-                                      std::vector<double>{static_cast<double>(f.loss)}, rule));
-  const xt::xarray<double> grads = load<double>("grads");
-  std::size_t at = 0;
-  for (const auto& t : ref::gpt_tensors(g)) {
-    const std::vector<double> want(grads.data() + at, grads.data() + at + t.size);
-    const std::vector<double> got(t.data, t.data + t.size);
-    LLMLAB_EXPECT_AGREES(compare_golden(label + " d" + t.name, want, got, rule));
-    at += t.size;
-  }
-  EXPECT_EQ(at, grads.size());
+  llmlab::testing::expect_gpt_matches_golden(kGolden, rule, label, f, g);
 }
 
 TEST(GptReference, InDoubleMatchesPyTorchFloat64ToTwelveDigits) {
@@ -105,7 +73,7 @@ TEST(GptReference, TenAdamWStepsWithClippingMatchPyTorch) {
   // The whole training step (forward, backward, global-norm clipping to 1, AdamW with decay on the
   // 2-D tensors, warm-up 2 + cosine to step 10 from 1e-2 to 1e-3) ten times on the golden batch,
   // in float, against torch.optim.AdamW in float64.
-  Case<float> k = golden_case<float>();
+  auto k = golden_case<float>();
   ref::TrainOptions o;
   o.batch = 2;
   o.steps = 10;
@@ -157,7 +125,7 @@ TEST(GptReference, TenAdamWStepsWithClippingMatchPyTorch) {
 }
 
 TEST(GptReference, TheWeightIsTiedAndUnusedPositionsGetNoGradient) {
-  Case<double> k = golden_case<double>();
+  auto k = golden_case<double>();
   const auto f = ref::gpt_forward(k.cfg, k.p, k.ids, k.targets);
   const auto g = ref::gpt_backward(k.cfg, k.p, k.ids, k.targets, f);
   // T = 7 < block_size = 8: wpe's last row is never read

@@ -7,15 +7,14 @@
 #include <limits>
 #include <string>
 #include <utility>
-#include <xtensor/xstrided_view.hpp>
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/core/rng.hpp"
+#include "llmlab/ref/compose.hpp"
 #include "llmlab/ref/cross_entropy.hpp"
 #include "llmlab/ref/embedding.hpp"
 #include "llmlab/ref/gelu.hpp"
 #include "llmlab/ref/matmul.hpp"
-#include "llmlab/ref/residual.hpp"
 #include "shape_of.hpp"
 
 namespace llmlab::ref {
@@ -23,27 +22,6 @@ namespace llmlab::ref {
 using detail::shape_of;
 
 namespace {
-
-/// x (B, T, C) as rows (N, C), or rows back as (B, T, C): a copy in the shape a component takes.
-template <class T, std::size_t M, class E>
-xt::xtensor<T, M> reshaped(const E& e, const std::array<std::size_t, M>& shape) {
-  return xt::reshape_view(e, shape);
-}
-
-/// The residual connection a + b through the reference component (it works on xarray).
-template <class T>
-xt::xtensor<T, 3> add(const xt::xtensor<T, 3>& a, const xt::xtensor<T, 3>& b) {
-  return residual_forward<T>(xt::xarray<T>(a), xt::xarray<T>(b));
-}
-
-/// dx += dout for both branches of a residual, through residual_backward.
-template <class T>
-void add_backward(const xt::xtensor<T, 3>& dout, xt::xtensor<T, 3>& da, xt::xtensor<T, 3>& db) {
-  xt::xarray<T> a = da, b = db;
-  residual_backward<T>(xt::xarray<T>(dout), a, b);
-  da = a;
-  db = b;
-}
 
 /// Throws naming the parameter when its shape is not the one the configuration asks for.
 template <class E>
@@ -191,12 +169,12 @@ GptForward<T> gpt_forward(const GptConfig& cfg, const GptParams<T>& p,
     s.ln_1 = layernorm_forward<T>(s.x, b.ln_1_w, b.ln_1_b);
     AttentionBlockForward<T> a = attention_block_forward<T>(s.ln_1.y, b.attn, cfg.n_head);
     s.attn = std::move(a.saved);
-    s.u = add(s.x, a.y);
+    s.u = residual_add(s.x, a.y);
     s.ln_2 = layernorm_forward<T>(s.u, b.ln_2_w, b.ln_2_b);
     s.fc = matmul_forward_blas<T>(reshaped<T, 2>(s.ln_2.y, {N, C}), b.fc_w, b.fc_b);
     s.gelu = gelu_forward<T, 2>(s.fc);
     const xt::xtensor<T, 2> mlp = matmul_forward_blas<T>(s.gelu, b.proj_w, b.proj_b);
-    x = add(s.u, reshaped<T, 3>(mlp, {B, Tn, C}));
+    x = residual_add(s.u, reshaped<T, 3>(mlp, {B, Tn, C}));
     f.h.push_back(std::move(s));
   }
   f.x_final = std::move(x);
@@ -249,7 +227,7 @@ GptParams<T> gpt_backward(const GptConfig& cfg, const GptParams<T>& p,
     GptBlockParams<T>& gb = g.h[l];
     // forward: x_next = u + mlp — the gradient reaches u and the MLP's output unchanged
     xt::xtensor<T, 3> du = xt::zeros<T>(dx.shape()), dmlp = xt::zeros<T>(dx.shape());
-    add_backward(dx, du, dmlp);
+    residual_add_backward(dx, du, dmlp);
     // forward: mlp = gelu c_projᵀ + b, gelu = GELU(fc), fc = ln_2.y c_fcᵀ + b
     xt::xtensor<T, 2> dgelu = xt::zeros<T>(s.gelu.shape()), dfc = xt::zeros<T>(s.fc.shape()),
                       dln2 = xt::zeros<T>({N, C});
@@ -263,7 +241,7 @@ GptParams<T> gpt_backward(const GptConfig& cfg, const GptParams<T>& p,
     // forward: u = x + attn(ln_1.y)
     xt::xtensor<T, 3> dxl = xt::zeros<T>(dx.shape()), dattn = xt::zeros<T>(dx.shape()),
                       dln1 = xt::zeros<T>(dx.shape());
-    add_backward(du, dxl, dattn);
+    residual_add_backward(du, dxl, dattn);
     attention_block_backward<T>(dattn, s.ln_1.y, b.attn, s.attn, cfg.n_head, dln1, gb.attn);
     // forward: ln_1.y = LN_1(x) — accumulates into dx of the block's input
     layernorm_backward<T>(dln1, s.x, b.ln_1_w, s.ln_1.mean, s.ln_1.rstd, dxl, gb.ln_1_w, gb.ln_1_b);
