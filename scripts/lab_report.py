@@ -166,6 +166,7 @@ def main() -> int:
     elif first_todo:
         message = next(m for m in first_todo.messages if NOT_IMPLEMENTED.search(m))
         said = message[NOT_IMPLEMENTED.search(message).start():].splitlines()[0]
+        said = re.sub(r'" thrown in the test body\.?$', "", said)  # GoogleTest's wrapping
         print(f"Next: {first_todo.name} says: {said}")
     else:
         print("Every check passes. Next: the handout's \"After the lab\" section.")

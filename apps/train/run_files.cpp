@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "llmlab/ref/safetensors.hpp"
 #include "tokenize/files.hpp"
 #include "tokenize/tokenize.hpp"
 
@@ -20,6 +21,12 @@ void save_run_tokenizer(const AnyTokenizer& tok, const std::filesystem::path& di
   sidecar.stream() << specials.dump(2) << "\n";
   tok.save_tiktoken(path);
   sidecar.commit();
+}
+
+void save_run_checkpoint(const ref::TrainState& s, const std::filesystem::path& dir) {
+  ref::save_checkpoint(dir / "model.ckpt", s);
+  ref::save_safetensors(dir / "model.safetensors", s.cfg, s.params,
+                        {{"step", std::to_string(s.step)}, {"tokenizer", "tokenizer.tiktoken"}});
 }
 
 AnyTokenizer load_run_tokenizer(const std::filesystem::path& dir) {

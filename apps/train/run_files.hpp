@@ -18,6 +18,12 @@ namespace llmlab::app {
 /// @throws TokenizeError when a file cannot be written
 void save_run_tokenizer(const AnyTokenizer& tok, const std::filesystem::path& dir);
 
+/// Writes the run's checkpoint, `dir/model.ckpt` (ref::save_checkpoint: everything a bitwise
+/// resume needs), and beside it `dir/model.safetensors` (ref::save_safetensors: the parameters
+/// under nanoGPT's names, for PyTorch), each atomically.
+/// @throws llmlab::Error as the two functions when a file cannot be written
+void save_run_checkpoint(const ref::TrainState& s, const std::filesystem::path& dir);
+
 /// Loads the tokenizer save_run_tokenizer wrote.
 /// @throws TokenizeError naming the directory when it holds no tokenizer.tiktoken
 AnyTokenizer load_run_tokenizer(const std::filesystem::path& dir);

@@ -220,7 +220,7 @@ int train(const TrainCliOptions& o) {
     }
     metrics.push_back(m);
     if (evaluated) {  // the checkpoint and the metrics up to it, together
-      ref::save_checkpoint(out / "model.ckpt", s);
+      save_run_checkpoint(s, out);
       write_metrics(out, metrics);
     }
     if (s.step % o.log_every == 0 || s.step == 1 || last || m.contains("val_loss")) {
@@ -235,7 +235,7 @@ int train(const TrainCliOptions& o) {
     if (s.step == raise_at) std::raise(SIGINT);
     if (g_interrupted) {
       if (!evaluated) {
-        ref::save_checkpoint(out / "model.ckpt", s);
+        save_run_checkpoint(s, out);
         write_metrics(out, metrics);
       }
       std::printf("interrupted (SIGINT) after step %lld: %s saved; continue with --resume %s\n",
@@ -249,7 +249,8 @@ int train(const TrainCliOptions& o) {
   if (std::isnan(val_loss)) val_loss = eval();
   std::printf("validation loss %.4f (perplexity %.2f) vs the unigram baseline %.4f (%.1f)\n",
               val_loss, std::exp(val_loss), unigram, std::exp(unigram));
-  std::printf("wrote %s (model.ckpt, tokenizer.tiktoken, metrics.jsonl)\n", out.string().c_str());
+  std::printf("wrote %s (model.ckpt, model.safetensors, tokenizer.tiktoken, metrics.jsonl)\n",
+              out.string().c_str());
   return 0;
 }
 

@@ -1,8 +1,8 @@
 /// \file
 /// \ingroup group_gpt
 /// \brief Binding of the reference GPT and its training state: `llmlab.ref.GPT` (also
-/// `llmlab.GPT`) with forward, backward, parameters, train_step, evaluate, save / load and
-/// generate (float32, the state llmlab::ref::TrainState holds).
+/// `llmlab.GPT`) with forward, backward, parameters, train_step, evaluate, save / load,
+/// safetensors and generate (float32, the state llmlab::ref::TrainState holds).
 
 #include <cstdint>
 #include <optional>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "llmlab/ref/safetensors.hpp"
 #include "llmlab/ref/train.hpp"
 
 namespace llmlab::python {
@@ -84,6 +85,23 @@ void bind_gpt(py::module_& ref, py::module_& /*cuda*/) {
       .def(
           "save", [](const PyGpt& g, const std::string& path) { ref::save_checkpoint(path, g.s); },
           py::arg("path"), "Writes the model and its training state (atomically).")
+      .def(
+          "save_safetensors",
+          [](const PyGpt& g, const std::string& path) {
+            ref::save_safetensors(path, g.s.cfg, g.s.params);
+          },
+          py::arg("path"),
+          "Writes the parameters as safetensors under nanoGPT's names, lm_head.weight included "
+          "(what safetensors.torch.load_file hands to nanoGPT's load_state_dict).")
+      .def(
+          "load_safetensors",
+          [](PyGpt& g, const std::string& path) {
+            g.s.params = ref::load_safetensors(path, g.s.cfg);
+            g.last.reset();
+          },
+          py::arg("path"),
+          "Replaces the parameters with a safetensors file's (nanoGPT's names and this model's "
+          "shapes; F32, F64 or BF16).")
       .def_property_readonly("config",
                              [](const PyGpt& g) {
                                const auto& c = g.s.cfg;

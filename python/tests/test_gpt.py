@@ -77,3 +77,60 @@ def test_errors_name_the_problem(tmp_path):
     (tmp_path / "bad.ckpt").write_bytes(b"garbage")
     with pytest.raises(llmlab.Error, match="no LLMLABCK magic"):
         llmlab.GPT.load(str(tmp_path / "bad.ckpt"))
+
+
+def test_safetensors_round_trip_through_the_safetensors_library(golden_dir, tmp_path):
+    # Hugging Face's own reader and writer (safetensors.numpy) on both sides of llmlab's files.
+    from safetensors.numpy import load_file, save_file
+
+    model = golden_model(golden_dir)
+    path = tmp_path / "model.safetensors"
+    model.save_safetensors(str(path))
+    loaded = load_file(str(path))
+    params = model.parameters()
+    assert set(loaded) == set(params) | {"lm_head.weight"}
+    for name, a in params.items():
+        assert loaded[name].dtype == np.float32 and np.array_equal(loaded[name], a), name
+    assert np.array_equal(loaded["lm_head.weight"], params["transformer.wte.weight"])
+
+    # PyTorch's golden parameters written by the safetensors library, read by llmlab: the
+    # model then gives PyTorch's logits (within float32's rounding, as above).
+    flat = golden(golden_dir, "params")
+    cuts = np.cumsum([p.size for p in params.values()])[:-1]
+    state = {n: a.reshape(params[n].shape).astype(np.float32)
+             for n, a in zip(params, np.split(flat, cuts))}
+    state["lm_head.weight"] = state["transformer.wte.weight"]
+    save_file(state, str(tmp_path / "golden.safetensors"))
+    fresh = golden_model(golden_dir)
+    fresh.load_safetensors(str(tmp_path / "golden.safetensors"))
+    logits, _ = fresh.forward(golden(golden_dir, "ids"), golden(golden_dir, "targets"))
+    want = golden(golden_dir, "out")
+    assert np.abs(logits - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def test_safetensors_errors_name_what_is_wrong(golden_dir, tmp_path):
+    from safetensors.numpy import save_file
+
+    model = golden_model(golden_dir)
+    state = {n: a for n, a in model.parameters().items()}
+    state["transformer.h.0.ln_1.weight"] = np.ones(15, np.float32)
+    save_file(state, str(tmp_path / "bad_shape.safetensors"))
+    with pytest.raises(llmlab.Error, match="transformer.h.0.ln_1.weight` is [(]15[)] but the configuration asks for [(]16[)]"):
+        model.load_safetensors(str(tmp_path / "bad_shape.safetensors"))
+    del state["transformer.h.0.ln_1.weight"]
+    save_file(state, str(tmp_path / "missing.safetensors"))
+    with pytest.raises(llmlab.Error, match="no tensor `transformer.h.0.ln_1.weight`"):
+        model.load_safetensors(str(tmp_path / "missing.safetensors"))
+    state = dict(model.parameters())
+    state["lm_head.weight"] = state["transformer.wte.weight"] + 1
+    save_file(state, str(tmp_path / "untied.safetensors"))
+    with pytest.raises(llmlab.Error, match="lm_head.weight differs"):
+        model.load_safetensors(str(tmp_path / "untied.safetensors"))
+    good = tmp_path / "model.safetensors"
+    model.save_safetensors(str(good))
+    (tmp_path / "cut.safetensors").write_bytes(good.read_bytes()[:1000])
+    with pytest.raises(llmlab.Error, match="data_offsets|runs past the file"):
+        model.load_safetensors(str(tmp_path / "cut.safetensors"))
+    (tmp_path / "junk.safetensors").write_bytes(b"\x04\x00\x00\x00\x00\x00\x00\x00nope")
+    with pytest.raises(llmlab.Error, match="not a JSON object"):
+        model.load_safetensors(str(tmp_path / "junk.safetensors"))

@@ -9,6 +9,7 @@
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/ref/train.hpp"
+#include "atomic_file.hpp"
 
 namespace llmlab::ref {
 
@@ -77,21 +78,7 @@ void save_checkpoint(const std::filesystem::path& path, const TrainState& s) {
     out.append(reinterpret_cast<const char*>(s.v.at(i).data()), s.v[i].size() * sizeof(float));
   }
   put(out, fnv1a(out));
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(out.data(), static_cast<std::streamsize>(out.size()));
-    f.flush();
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw Error("save_checkpoint", "cannot write " + tmp.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("save_checkpoint", "cannot rename " + tmp.string() + ": " + ec.message());
+  detail::write_file_atomically(path, out, "save_checkpoint");
 }
 
 TrainState load_checkpoint(const std::filesystem::path& path) {
