@@ -58,6 +58,8 @@ cudaError_t checked(const char* what, const void* p, std::size_t count, const ch
 
 // cudaGetErrorString's text for `code`, followed by the last diagnostic when it was recorded with
 // this code, so a caller that prints only the error string still names kernel, launch and line.
+// Only for codes the emulator always records a diagnostic with (launch failure, illegal address,
+// invalid configuration): a plain cudaErrorInvalidValue must not borrow a stale one.
 // Interned: the pointer stays valid for the process (one entry per distinct diagnostic).
 const char* with_diagnostic(cudaError_t code, const char* text) {
   std::lock_guard lock(llmlab::emu::detail::state_mutex);
@@ -165,7 +167,7 @@ const char* cudaGetErrorName(cudaError_t error) {
 const char* cudaGetErrorString(cudaError_t error) {
   switch (error) {
     case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return with_diagnostic(error, "invalid argument");
+    case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidConfiguration:
       return with_diagnostic(error, "invalid configuration argument");
