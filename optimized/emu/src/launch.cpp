@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "block.hpp"
+#include "crash.hpp"
 #include "memory.hpp"
 #include "names.hpp"
 #include "runtime_state.hpp"
@@ -178,6 +179,8 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   ctx.spec = &spec;
   const KernelInfo& kernel = kernel_info(spec.kernel_address);
   ctx.kernel_name = kernel.name;
+  ctx.kernel = &kernel;
+  install_fault_reporter();
   if (const std::string bad = validate(spec); !bad.empty()) {
     record_error(cudaErrorInvalidConfiguration,
                  "llmlab emu: launch of " + describe_launch(kernel, spec) + ": " + bad);

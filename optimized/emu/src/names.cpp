@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <boost/core/demangle.hpp>
 #include <boost/stacktrace/frame.hpp>
 #include <filesystem>
 #include <mutex>
@@ -39,19 +40,24 @@ std::string strip_signature(std::string s) {
 
 namespace {
 
+// "file:line" of `pc` from the DWARF line tables, or "".
+std::string line_of(const void* pc) {
+  const boost::stacktrace::frame f(pc);
+  const std::string file = f.source_file();
+  return file.empty() || f.source_line() == 0 ? "" : file + ':' + std::to_string(f.source_line());
+}
+
 KernelInfo look_up(const void* address) {
-  KernelInfo k;
-  const boost::stacktrace::frame f(address);
-  k.name = strip_signature(f.name());
-  if (const std::string file = f.source_file(); !file.empty() && f.source_line() > 0)
-    k.site = file + ':' + std::to_string(f.source_line());
-  if (k.name.empty()) {
-    Dl_info info{};
-    const bool in_library = address && ::dladdr(address, &info) && info.dli_fname;
+  KernelInfo k{address, {}};
+  Dl_info info{};
+  const bool in_library = address && ::dladdr(address, &info) && info.dli_fname;
+  if (in_library && info.dli_sname && info.dli_saddr == address)
+    k.name = strip_signature(boost::core::demangle(info.dli_sname));
+  if (k.name.empty() && address) k.name = strip_signature(boost::stacktrace::frame(address).name());
+  if (k.name.empty())
     k.name = std::string("an unnamed kernel in ") +
              (in_library ? std::filesystem::path(info.dli_fname).filename().string()
                          : std::string("no loaded library"));
-  }
   return k;
 }
 
@@ -66,10 +72,21 @@ const KernelInfo& kernel_info(const void* address) {
   return it->second;
 }
 
+std::string kernel_site(const void* address) {
+  static std::mutex mutex;
+  static std::unordered_map<const void*, std::string> cache;
+  std::lock_guard lock(mutex);
+  auto it = cache.find(address);
+  if (it == cache.end()) it = cache.emplace(address, address ? line_of(address) : "").first;
+  return it->second;
+}
+
+std::string source_line_of(const void* pc) { return pc ? line_of(pc) : ""; }
+
 std::string describe_launch(const KernelInfo& kernel, const LaunchSpec& spec) {
   std::ostringstream s;
   s << "kernel `" << kernel.name << '`';
-  if (!kernel.site.empty()) s << " (" << kernel.site << ')';
+  if (const std::string site = kernel_site(kernel.address); !site.empty()) s << " (" << site << ')';
   s << " with grid (" << spec.grid.x << ',' << spec.grid.y << ',' << spec.grid.z << ") and block ("
     << spec.block.x << ',' << spec.block.y << ',' << spec.block.z << ')';
   return s.str();

@@ -11,13 +11,22 @@ namespace llmlab::emu::detail {
 
 /// A kernel as reports name it.
 struct KernelInfo {
-  std::string name;  ///< "ns::k<float, 4>" (no return type, no parameter list)
-  std::string site;  ///< "/src/k.cu:12" where it is defined, or "" without debug information
+  const void* address = nullptr;  ///< its entry point
+  std::string name;               ///< "ns::k<float, 4>" (no return type, no parameter list)
 };
 
-/// The kernel at `address`, looked up once per address and cached (thread-safe). Never an address:
-/// a kernel no symbol names is "an unnamed kernel in <library>".
+/// The kernel at `address`, looked up once per address and cached (thread-safe): the dynamic
+/// symbol table (dladdr) when it names exactly this address, else the full symbol table through
+/// Boost.Stacktrace. Never an address: a kernel no symbol names is "an unnamed kernel in <library>".
 const KernelInfo& kernel_info(const void* address);
+
+/// "/src/k.cu:12", the line of the kernel's entry in the DWARF line table (its first statement
+/// under optimisation), or "" without debug information. Read only when a report needs it (the
+/// first read of a binary's line tables takes a while), then cached.
+std::string kernel_site(const void* address);
+
+/// "/src/k.cu:31" for an instruction address (a faulting one), or "" without debug information.
+std::string source_line_of(const void* pc);
 
 /// "void (anonymous namespace)::k<float, 4>(float*)" → "(anonymous namespace)::k<float, 4>".
 std::string strip_signature(std::string demangled);

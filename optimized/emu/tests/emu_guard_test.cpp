@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -173,13 +174,19 @@ TEST(EmuGuardZones, PointersKeepCudaMallocs256ByteAlignment) {
 __global__ void empty_kernel() {}
 
 TEST(EmuGuardZones, TheCheckOfAHundredLiveBuffersCostsLittlePerLaunch) {
-  constexpr int kLaunches = 200;
+  constexpr int kLaunches = 100;
+  // The best of 5 rounds (a loaded machine only adds time), after a launch that names the kernel.
+  EXPECT_EQ(launch(launch_config(dim3(1), dim3(1)), empty_kernel), cudaSuccess);
   const auto per_launch = [&] {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < kLaunches; ++i)
-      EXPECT_EQ(launch(launch_config(dim3(1), dim3(1)), empty_kernel), cudaSuccess);
-    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() /
-           kLaunches;
+    double best = 1e30;
+    for (int round = 0; round < 5; ++round) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < kLaunches; ++i)
+        EXPECT_EQ(launch(launch_config(dim3(1), dim3(1)), empty_kernel), cudaSuccess);
+      best = std::min(best, std::chrono::duration<double, std::micro>(
+                                std::chrono::steady_clock::now() - t0).count() / kLaunches);
+    }
+    return best;
   };
   const double bare = per_launch();
   std::vector<std::unique_ptr<DeviceBuffer<float>>> buffers;

@@ -55,6 +55,13 @@ __global__ void throws_in_anonymous_namespace(float*) {
   if (threadIdx.x == 3) throw std::out_of_range("index 99 out of range");
 }
 
+// A null pointer dereferenced by kernel code: the process dies (as a GPU context would) after the
+// emulator names the kernel, launch, block, thread and the faulting line.
+constexpr int kNullWrite = __LINE__ + 1;  // the optimiser's line table may say the next line
+__global__ void null_write(float* x) {
+  if (blockIdx.x == 1 && threadIdx.x == 5) x[threadIdx.x] = 1.0f;
+}
+
 }  // namespace
 
 /// Internal linkage through `static` rather than a namespace.
@@ -124,6 +131,30 @@ TEST(EmuNames, AnImpossibleLaunchOfAStaticKernelIsNamed) {
   EXPECT_THAT(d, HasSubstr("with grid (1,1,1) and block (2048,1,1)"));
   EXPECT_THAT(d, HasSubstr("exceeds the limits"));
   EXPECT_THAT(d, Not(HasSubstr("@0x")));
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+
+TEST(EmuNamesDeathTest, AFaultInKernelCodeNamesKernelThreadAndLine) {
+  if (kAsan) GTEST_SKIP() << "AddressSanitizer reports the fault itself (emu_diagnostics_test)";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string want = "SIGSEGV [(]an invalid address[)] in kernel `[(]anonymous namespace[)]::"
+                           "null_write` block [(]1,0,0[)] thread [(]5,0,0[)] accessing 0x14, at "
+                           "[^\n]*emu_names_test.cpp:(" + std::to_string(kNullWrite) + "|" +
+                           std::to_string(kNullWrite + 1) + ")" +
+                           "\n  in the launch of kernel [^\n]* with grid [(]2,1,1[)] and block "
+                           "[(]32,1,1[)]";
+  EXPECT_DEATH(
+      {
+        const cudaError_t e = launch(launch_config(dim3(2), dim3(32)), null_write,
+                                     static_cast<float*>(nullptr));
+        (void)e;
+      },
+      want);
 }
 
 }  // namespace
