@@ -12,6 +12,7 @@
 #include "names.hpp"
 
 namespace llmlab::emu::detail {
+#if !defined(__SANITIZE_ADDRESS__)  // ASan handles faults itself (launch.cpp adds the block and thread)
 namespace {
 
 constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGFPE};
@@ -60,6 +61,7 @@ void on_fault(int sig, siginfo_t* info, void* context) {
 }
 
 }  // namespace
+#endif
 
 void install_fault_reporter() {
 #if !defined(__SANITIZE_ADDRESS__)

@@ -148,8 +148,12 @@ std::string validate(const LaunchSpec& spec) {
 // AddressSanitizer's report names addresses and a stack; add which block and thread made the
 // access, since the stack alone cannot tell.
 void asan_report_callback(const char*) {
-  if (Block* b = Block::current())
-    std::fprintf(stderr, "llmlab emu: the access above was made by %s\n", b->context().c_str());
+  if (Block* b = Block::current()) {
+    const LaunchContext& launch = b->launch_context();
+    const std::string in = launch.kernel ? describe_launch(*launch.kernel, *launch.spec) : "";
+    std::fprintf(stderr, "llmlab emu: the access above was made by %s\n  in the launch of %s\n",
+                 b->context().c_str(), in.c_str());
+  }
 }
 const bool asan_callback_installed = [] {
   __asan_set_error_report_callback(asan_report_callback);
