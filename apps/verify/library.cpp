@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "llmlab/core/guard_zone.hpp"
+
 namespace llmlab::app {
 namespace {
 
@@ -16,15 +18,11 @@ namespace {
 constexpr int kHostToDevice = 1;
 constexpr int kDeviceToHost = 2;
 
-/// The guard pattern's byte at offset i of a zone (not one constant byte: a kernel storing a
-/// repeated value must not rebuild it by accident).
-unsigned char guard_byte(std::size_t i) { return static_cast<unsigned char>(0xA5 ^ (i * 31)); }
-
-/// A whole guard zone's pattern.
+/// A whole guard zone's pattern (the emulator's, llmlab/core/guard_zone.hpp).
 const std::vector<unsigned char>& guard_pattern() {
   static const std::vector<unsigned char> p = [] {
     std::vector<unsigned char> v(KernelLibrary::kGuardBytes);
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = guard_byte(i);
+    guard::fill(v);
     return v;
   }();
   return p;
@@ -108,19 +106,18 @@ std::string KernelLibrary::guard_violation(const void* inner, std::size_t elemen
   to_host(front.data(), raw, kGuardBytes);
   to_host(back.data(), raw + kGuardBytes + bytes, kGuardBytes);
   const auto what = "`" + name + "` (" + std::to_string(bytes / element) + " elements)";
+  const auto e = static_cast<std::ptrdiff_t>(element);
   // The overrun nearest the buffer: the first changed byte after it, the last one before it.
-  for (std::size_t i = 0; i < kGuardBytes; ++i)
-    if (back[i] != guard_byte(i)) {
-      const std::size_t past = i / element;
-      return what + ": element " + std::to_string(bytes / element + past) + ", " +
-             std::to_string(past + 1) + " past the end";
-    }
-  for (std::size_t i = kGuardBytes; i-- > 0;)
-    if (front[i] != guard_byte(i)) {
-      const std::size_t before = (kGuardBytes - i + element - 1) / element;
-      return what + ": element -" + std::to_string(before) + ", " + std::to_string(before) +
-             " before the start";
-    }
+  if (const auto after = guard::damage_after(back, bytes)) {
+    const std::ptrdiff_t past = (after->first - static_cast<std::ptrdiff_t>(bytes)) / e;
+    return what + ": element " + std::to_string(static_cast<std::ptrdiff_t>(bytes) / e + past) +
+           ", " + std::to_string(past + 1) + " past the end";
+  }
+  if (const auto before = guard::damage_before(front)) {
+    const std::ptrdiff_t elements_before = (-before->last + e - 1) / e;
+    return what + ": element -" + std::to_string(elements_before) + ", " +
+           std::to_string(elements_before) + " before the start";
+  }
   return "";
 }
 

@@ -17,7 +17,10 @@ void check_launch(cudaError_t err, std::string_view fn) {
   cudaGetLastError();  // clear the sticky error, so the next call starts clean
   std::string message = std::string(fn) + ": " + cudaGetErrorString(err);
 #if LLMLAB_EMULATED
-  if (const std::string d = llmlab::emu::last_diagnostic(); !d.empty()) message += "\n" + d;
+  // The emulator's error string carries the diagnostic already when it belongs to this error.
+  if (const std::string d = llmlab::emu::last_diagnostic();
+      !d.empty() && message.find(d) == std::string::npos)
+    message += "\n" + d;
 #endif
   throw LaunchError(message);
 }

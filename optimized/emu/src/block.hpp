@@ -23,10 +23,13 @@ namespace llmlab::emu::detail {
 
 enum class Schedule { forward, reverse, random };
 
+struct KernelInfo;  // names.hpp
+
 /// What a launch shares with all its blocks.
 struct LaunchContext {
   const LaunchSpec* spec = nullptr;
   std::string kernel_name;
+  const KernelInfo* kernel = nullptr;  // name and definition site, for reports (names.hpp)
   Schedule schedule = Schedule::forward;
   std::uint64_t seed = 0;
 };
@@ -89,6 +92,9 @@ class Block {
   void* dynamic_shared() const { return dynamic_shared_; }
   /// "kernel `k` block (1,0,0) thread (5,0,0)" for the running thread, for reports.
   std::string context() const;
+
+  /// The launch this block belongs to (valid while it runs).
+  const LaunchContext& launch_context() const { return *launch_; }
 
   /// The block running on this OS thread, or null outside kernels.
   static Block* current();

@@ -1,9 +1,6 @@
 // Emulated kernel launches: configuration checks, the schedule, blocks spread over a pool of OS
 // threads, and the diagnostic of the first block that failed.
 
-#include <cxxabi.h>
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -21,6 +18,9 @@
 #include <vector>
 
 #include "block.hpp"
+#include "crash.hpp"
+#include "memory.hpp"
+#include "names.hpp"
 #include "runtime_state.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -96,22 +96,6 @@ class BlockPool {
   bool stop_ = false;
 };
 
-std::string kernel_name(const void* address) {
-  Dl_info info{};
-  if (address && ::dladdr(address, &info) && info.dli_sname) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> demangled(
-        abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status), std::free);
-    std::string name = status == 0 && demangled ? demangled.get() : info.dli_sname;
-    // "void ns::k<float>(float const*, int)" → keep the name, drop the parameter list.
-    if (const auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
-    return name;
-  }
-  std::ostringstream s;
-  s << "kernel@" << address;
-  return s.str();
-}
-
 // LLMLAB_EMU_SCHEDULE=forward|reverse|random:SEED (default forward).
 bool parse_schedule(const char* text, Schedule& schedule, std::uint64_t& seed) {
   const std::string s = text ? text : "forward";
@@ -164,8 +148,12 @@ std::string validate(const LaunchSpec& spec) {
 // AddressSanitizer's report names addresses and a stack; add which block and thread made the
 // access, since the stack alone cannot tell.
 void asan_report_callback(const char*) {
-  if (Block* b = Block::current())
-    std::fprintf(stderr, "llmlab emu: the access above was made by %s\n", b->context().c_str());
+  if (Block* b = Block::current()) {
+    const LaunchContext& launch = b->launch_context();
+    const std::string in = launch.kernel ? describe_launch(*launch.kernel, *launch.spec) : "";
+    std::fprintf(stderr, "llmlab emu: the access above was made by %s\n  in the launch of %s\n",
+                 b->context().c_str(), in.c_str());
+  }
 }
 const bool asan_callback_installed = [] {
   __asan_set_error_report_callback(asan_report_callback);
@@ -193,10 +181,13 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   }
   LaunchContext ctx;
   ctx.spec = &spec;
-  ctx.kernel_name = kernel_name(spec.kernel_address);
+  const KernelInfo& kernel = kernel_info(spec.kernel_address);
+  ctx.kernel_name = kernel.name;
+  ctx.kernel = &kernel;
+  install_fault_reporter();
   if (const std::string bad = validate(spec); !bad.empty()) {
     record_error(cudaErrorInvalidConfiguration,
-                 "llmlab emu: launch of `" + ctx.kernel_name + "`: " + bad);
+                 "llmlab emu: launch of " + describe_launch(kernel, spec) + ": " + bad);
     return cudaErrorInvalidConfiguration;
   }
   const char* schedule_env = std::getenv("LLMLAB_EMU_SCHEDULE");
@@ -248,9 +239,21 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
     std::lock_guard lock(launch_mutex);
     BlockPool::instance().run(workers, job);
   }
+  // Every live buffer's guard zones (memory.cpp): the launch could have written through any pointer.
+  const std::string damage = check_all_guards();
   if (failed) {
-    record_error(cudaErrorLaunchFailure, "llmlab emu: " + error);
+    record_error(cudaErrorLaunchFailure,
+                 "llmlab emu: " + error + "\n  in the launch of " + describe_launch(kernel, spec) +
+                     (damage.empty() ? "" : "\n  which also wrote outside " + damage));
     return cudaErrorLaunchFailure;
+  }
+  if (!damage.empty()) {
+    record_error(cudaErrorIllegalAddress,
+                 "llmlab emu: the launch of " + describe_launch(kernel, spec) +
+                     " wrote outside a cudaMalloc'd buffer (seen in its guard zones as the launch "
+                     "ended, so the thread and line are unknown: the asan preset names them):\n  " +
+                     damage);
+    return cudaErrorIllegalAddress;
   }
   return cudaSuccess;
 }

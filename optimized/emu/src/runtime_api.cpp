@@ -1,6 +1,6 @@
 // The CUDA runtime subset, defined against the toolkit's own declarations (cuda_runtime_api.h), so
 // the emulated build needs no libcudart (which fails without a driver). Device memory is host
-// memory: cudaMalloc is an exact-size malloc, so AddressSanitizer guards both ends.
+// memory between guard zones (memory.cpp; exact-size under AddressSanitizer, which guards both ends).
 
 #include <chrono>
 #include <cstdint>
@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <string>
-#include <unordered_map>
 
+#include "memory.hpp"
 #include "runtime_state.hpp"
 
 namespace llmlab::emu {
@@ -19,6 +21,7 @@ namespace {
 std::mutex state_mutex;
 cudaError_t last_error = cudaSuccess;
 std::string last_message;
+cudaError_t last_error_code_of_message = cudaSuccess;  // the code last_message was recorded with
 }  // namespace
 
 void record_error(cudaError_t code, const std::string& message) {
@@ -26,47 +29,9 @@ void record_error(cudaError_t code, const std::string& message) {
     std::lock_guard lock(state_mutex);
     last_error = code;
     last_message = message;
+    last_error_code_of_message = code;
   }
   if (!std::getenv("LLMLAB_EMU_QUIET")) std::fprintf(stderr, "%s\n", message.c_str());
-}
-}  // namespace detail
-
-namespace {
-std::mutex memory_mutex;
-MemoryCounters memory;
-std::unordered_map<std::uintptr_t, std::size_t> allocation_sizes;  // live allocations by address
-}  // namespace
-
-MemoryCounters memory_counters() {
-  std::lock_guard lock(memory_mutex);
-  return memory;
-}
-
-void reset_memory_counters() {
-  std::lock_guard lock(memory_mutex);
-  memory.peak_bytes = memory.live_bytes;
-  memory.allocated_bytes = 0;
-  memory.allocations = 0;
-}
-
-namespace detail {
-/// Counts an allocation of `bytes` at address p (cudaMalloc's size as asked, 0 included). An address,
-/// not a pointer: GCC 12 would warn that a const pointer to fresh memory reads it uninitialised.
-void count_allocation(std::uintptr_t p, std::size_t bytes) {
-  std::lock_guard lock(memory_mutex);
-  allocation_sizes[p] = bytes;
-  memory.live_bytes += bytes;
-  memory.allocated_bytes += bytes;
-  ++memory.allocations;
-  if (memory.live_bytes > memory.peak_bytes) memory.peak_bytes = memory.live_bytes;
-}
-/// Counts the release of p (null, or a pointer the emulator did not hand out, counts nothing).
-void count_release(std::uintptr_t p) {
-  std::lock_guard lock(memory_mutex);
-  const auto it = allocation_sizes.find(p);
-  if (it == allocation_sizes.end()) return;
-  memory.live_bytes -= it->second;
-  allocation_sizes.erase(it);
 }
 }  // namespace detail
 
@@ -78,6 +43,34 @@ std::string last_diagnostic() {
 }  // namespace llmlab::emu
 
 namespace {
+// Records `code` with "llmlab emu: <message>" (cudaGetLastError, last_diagnostic) and returns it.
+cudaError_t fail(cudaError_t code, const std::string& message) {
+  llmlab::emu::detail::record_error(code, "llmlab emu: " + message);
+  return code;
+}
+
+// check_range for `what` (cudaMemcpy/cudaMemset), recorded as a failure when it finds one.
+cudaError_t checked(const char* what, const void* p, std::size_t count, const char* role) {
+  std::string problem;
+  const cudaError_t e = llmlab::emu::detail::check_range(p, count, role, problem);
+  return e == cudaSuccess ? e : fail(e, std::string(what) + ": " + problem);
+}
+
+// cudaGetErrorString's text for `code`, followed by the last diagnostic when it was recorded with
+// this code, so a caller that prints only the error string still names kernel, launch and line.
+// Only for codes the emulator always records a diagnostic with (launch failure, illegal address,
+// invalid configuration): a plain cudaErrorInvalidValue must not borrow a stale one.
+// Interned: the pointer stays valid for the process (one entry per distinct diagnostic).
+const char* with_diagnostic(cudaError_t code, const char* text) {
+  std::lock_guard lock(llmlab::emu::detail::state_mutex);
+  if (llmlab::emu::detail::last_error_code_of_message != code ||
+      llmlab::emu::detail::last_message.empty())
+    return text;
+  static std::set<std::string> interned;
+  return interned.insert(std::string(text) + " — " + llmlab::emu::detail::last_message)
+      .first->c_str();
+}
+
 struct EmulatedEvent {
   std::chrono::steady_clock::time_point when{};
 };
@@ -88,17 +81,25 @@ extern "C" {
 
 cudaError_t cudaMalloc(void** devPtr, size_t size) {
   if (!devPtr) return cudaErrorInvalidValue;
-  void* p = std::malloc(size ? size : 1);
-  *devPtr = p;
-  if (!p) return cudaErrorMemoryAllocation;
-  llmlab::emu::detail::count_allocation(reinterpret_cast<std::uintptr_t>(p), size);
-  return cudaSuccess;
+  *devPtr = llmlab::emu::detail::device_allocate(size);
+  return *devPtr ? cudaSuccess : cudaErrorMemoryAllocation;
 }
 
 cudaError_t cudaFree(void* devPtr) {
-  llmlab::emu::detail::count_release(reinterpret_cast<std::uintptr_t>(devPtr));
-  std::free(devPtr);
-  return cudaSuccess;
+  using llmlab::emu::detail::Release;
+  if (!devPtr) return cudaSuccess;
+  std::string damage;
+  switch (llmlab::emu::detail::device_release(devPtr, damage)) {
+    case Release::freed: return cudaSuccess;
+    case Release::damaged:
+      return fail(cudaErrorIllegalAddress, "cudaFree found a write outside " + damage +
+                                               " (by host code since the last check: launches "
+                                               "are checked as they end)");
+    case Release::unknown: break;
+  }
+  std::ostringstream s;
+  s << "cudaFree(" << devPtr << "): not a pointer cudaMalloc returned, or freed already";
+  return fail(cudaErrorInvalidValue, s.str());
 }
 
 cudaError_t cudaMallocHost(void** ptr, size_t size) { return cudaMalloc(ptr, size); }
@@ -107,7 +108,10 @@ cudaError_t cudaFreeHost(void* ptr) { return cudaFree(ptr); }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
   if (kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault) return cudaErrorInvalidMemcpyDirection;
   if (count && (!dst || !src)) return cudaErrorInvalidValue;
-  if (count) std::memmove(dst, src, count);
+  if (!count) return cudaSuccess;
+  if (const cudaError_t e = checked("cudaMemcpy", dst, count, "destination"); e != cudaSuccess) return e;
+  if (const cudaError_t e = checked("cudaMemcpy", src, count, "source"); e != cudaSuccess) return e;
+  std::memmove(dst, src, count);
   return cudaSuccess;
 }
 
@@ -118,7 +122,10 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpy
 
 cudaError_t cudaMemset(void* devPtr, int value, size_t count) {
   if (count && !devPtr) return cudaErrorInvalidValue;
-  if (count) std::memset(devPtr, value, count);
+  if (!count) return cudaSuccess;
+  if (const cudaError_t e = checked("cudaMemset", devPtr, count, "destination"); e != cudaSuccess)
+    return e;
+  std::memset(devPtr, value, count);
   return cudaSuccess;
 }
 
@@ -149,6 +156,7 @@ const char* cudaGetErrorName(cudaError_t error) {
     case cudaErrorInvalidMemcpyDirection: return "cudaErrorInvalidMemcpyDirection";
     case cudaErrorNotSupported: return "cudaErrorNotSupported";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
@@ -161,11 +169,13 @@ const char* cudaGetErrorString(cudaError_t error) {
     case cudaSuccess: return "no error";
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidConfiguration:
+      return with_diagnostic(error, "invalid configuration argument");
     case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
     case cudaErrorNotSupported: return "operation not supported";
-    case cudaErrorLaunchFailure:
-      return "unspecified launch failure (emulator: see llmlab::emu::last_diagnostic())";
+    case cudaErrorLaunchFailure: return with_diagnostic(error, "unspecified launch failure");
+    case cudaErrorIllegalAddress:
+      return with_diagnostic(error, "an illegal memory access was encountered");
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";

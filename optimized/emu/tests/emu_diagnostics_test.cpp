@@ -19,8 +19,8 @@ using llmlab::testing::DeviceBuffer;
 using llmlab::testing::ScopedEnv;
 using ::testing::HasSubstr;
 
-// A named namespace, not an anonymous one: the emulator names kernels through the dynamic symbol
-// table, which holds only functions with external linkage.
+// A named namespace, so the expected names below are short; kernels in anonymous namespaces are
+// named too (emu_names_test).
 namespace emu_bugs {
 
 // Lines of the planted bugs, so the expected text comes from this file, not from the emulator.

@@ -11,12 +11,12 @@
 /// barrier-free fast path: a runner fiber calls the kernel for thread after thread, and only a thread
 /// that waits keeps the fiber, while a fresh runner carries on with the rest).
 ///
-/// Diagnostics, each naming the kernel, block, thread and source line, make `launch` return an
-/// error instead of hanging: a barrier reached from different lines (divergent code), deadlocks
-/// (grouped by wait site), warp functions whose mask names lanes that exited or never arrive, a
-/// lane reading from a lane outside the mask, an exception thrown by kernel code, a bad launch
-/// configuration. Under AddressSanitizer, global memory (cudaMalloc) and dynamic shared memory are
-/// exact-size allocations, and ASan's report is followed by the block and thread that made it.
+/// Diagnostics name the kernel (demangled, template arguments too), launch, block, thread and line,
+/// and make `launch` return an error instead of hanging: divergent barriers, deadlocks, warp masks
+/// naming lanes that exited or never arrive, an exception in kernel code, a bad configuration, a
+/// write into the guard zones around every cudaMalloc'd buffer (checked as each launch ends, at
+/// cudaFree, cudaMemcpy, cudaMemset). Under AddressSanitizer cudaMalloc and dynamic shared memory
+/// are exact-size allocations, and ASan's report is followed by the block and thread that made it.
 ///
 /// Include `<llmlab/cuda/kernel.cuh>`, not this file.
 
