@@ -20,7 +20,10 @@
 /// by default) are kept to train the vocabulary (`<|endoftext|>` its last id). Pass 2 reads the
 /// temporary file back in batches of about 4 MB, encodes each batch's documents in parallel (the
 /// fast tokenizer's encode_batch, `--threads`, 0 = all) and appends each document's tokens and
-/// `<|endoftext|>` to its split's shard. Memory: one document, one batch and the hash set.
+/// `<|endoftext|>` to its split's shard. Memory: one document, one batch and the hash set —
+/// measured (/usr/bin/time -v, a given tokenizer, 2 threads): 29 MB peak resident on 50 MB of
+/// fortune-format text (259 436 documents), 55 MB on 200 MB (1 034 328 documents), the
+/// difference the hash set's ~34 bytes per distinct document.
 ///
 /// **Split.** A document goes to validation when \f$ u < \f$ `--val`, to test when
 /// \f$ u < \f$ `--val` + `--test`, else to train, with \f$ u \in [0, 1) \f$ a hash of the seed and
