@@ -22,16 +22,12 @@ namespace llmlab::app {
 
 namespace fs = std::filesystem;
 
-CLI::App* add_data_command(CLI::App& app, PrepareOptions& o) {
-  CLI::App* data = app.add_subcommand("data", "Prepare a corpus for training");
-  data->require_subcommand(1);
-  CLI::App* c = data->add_subcommand(
-      "prepare", "Clean, deduplicate, tokenize and split text into binary token shards");
-  c->add_option("--data", o.data, "Text files")->required()->check(CLI::ExistingFile);
-  c->add_option("--out", o.out, "The directory to write")->required();
+void add_prepare_options(CLI::App* c, PrepareOptions& o) {
   c->add_option("--delimiter", o.delimiter,
                 "The line that ends a document ('blank': a blank line; 'file': one per file)")
       ->capture_default_str();
+  c->add_option("--val", o.val, "The validation split's share of documents")->capture_default_str();
+  c->add_option("--test", o.test, "The test split's share of documents")->capture_default_str();
   c->add_option("--tokenizer", o.tokenizer, "A .tiktoken vocabulary (default: train one)")
       ->check(CLI::ExistingFile);
   c->add_flag("--gpt2", o.gpt2, "Load --tokenizer as GPT-2's (<|endoftext|> = 50256)");
@@ -40,8 +36,16 @@ CLI::App* add_data_command(CLI::App& app, PrepareOptions& o) {
   c->add_option("--tokenizer-sample", o.tokenizer_sample,
                 "Bytes of documents the vocabulary is trained on")
       ->capture_default_str();
-  c->add_option("--val", o.val, "The validation split's share of documents")->capture_default_str();
-  c->add_option("--test", o.test, "The test split's share of documents")->capture_default_str();
+}
+
+CLI::App* add_data_command(CLI::App& app, PrepareOptions& o) {
+  CLI::App* data = app.add_subcommand("data", "Prepare a corpus for training");
+  data->require_subcommand(1);
+  CLI::App* c = data->add_subcommand(
+      "prepare", "Clean, deduplicate, tokenize and split text into binary token shards");
+  c->add_option("--data", o.data, "Text files")->required()->check(CLI::ExistingFile);
+  c->add_option("--out", o.out, "The directory to write")->required();
+  add_prepare_options(c, o);
   c->add_option("--seed", o.seed, "The split's seed")->capture_default_str();
   c->add_option("--threads", o.threads, "Encoding threads (0: all)")->capture_default_str();
   return data;

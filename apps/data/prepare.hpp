@@ -69,6 +69,10 @@ struct PrepareReport {
   std::uint64_t docs[3] = {0, 0, 0};    ///< train, validation, test documents
 };
 
+/// Adds the options `data prepare` and `train` share to `c`: --delimiter, --val, --test,
+/// --tokenizer, --gpt2, --vocab-size, --tokenizer-sample.
+void add_prepare_options(CLI::App* c, PrepareOptions& opts);
+
 /// Adds `data prepare` to `app`. @returns the `data` group
 CLI::App* add_data_command(CLI::App& app, PrepareOptions& opts);
 

@@ -44,18 +44,7 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
   c->add_option("--data", o.data,
                 "Text files, or a directory `llmlab data prepare` wrote (default: the fortunes)")
       ->check(CLI::ExistingPath);
-  c->add_option("--delimiter", o.delimiter,
-                "The line that ends a document in text files ('blank', 'file': see data prepare)")
-      ->capture_default_str();
-  c->add_option("--val", o.val, "Text files: the validation split's share of documents")
-      ->capture_default_str();
-  c->add_option("--test", o.test, "Text files: the test split's share of documents")
-      ->capture_default_str();
-  c->add_option("--tokenizer", o.tokenizer, "A .tiktoken vocabulary (default: train one)")
-      ->check(CLI::ExistingFile);
-  c->add_flag("--gpt2", o.gpt2, "Load --tokenizer as GPT-2's (<|endoftext|> = 50256)");
-  c->add_option("--vocab-size", o.vocab_size, "The vocabulary to train on the data")
-      ->capture_default_str();
+  add_prepare_options(c, o.prepare);
   c->add_option("--config", o.config,
                 "A model config (JSON: n_layer, n_head, n_embd, block_size, vocab_size)")
       ->check(CLI::ExistingFile);
@@ -246,14 +235,8 @@ int train(const TrainCliOptions& o) {
   if (is_prepared(files)) {
     data_dir = files[0];
   } else {
-    PrepareOptions p;
+    PrepareOptions p = o.prepare;
     p.data = files;
-    p.delimiter = o.delimiter;
-    p.val = o.val;
-    p.test = o.test;
-    p.tokenizer = o.tokenizer;
-    p.gpt2 = o.gpt2;
-    p.vocab_size = o.vocab_size;
     p.seed = o.seed;
     p.threads = o.threads;
     prepared_now.path = fs::temp_directory_path() /
