@@ -32,7 +32,8 @@
 #include "train/report.hpp"
 #include "train/run_files.hpp"
 
-extern "C" void openblas_set_num_threads(int);  // OpenBLAS's, linked through the reference
+/// OpenBLAS's thread count (the library is linked through the reference's BLAS matmul).
+extern "C" void openblas_set_num_threads(int);
 
 namespace llmlab::app {
 
