@@ -5,6 +5,7 @@
 ///                   [--timeout SECONDS]
 ///     llmlab describe <component|all> [--json] [--out DIR]   (verify/describe.hpp)
 ///     llmlab tokenize train|encode|decode|stats ...   (tokenize/tokenize.hpp)
+///     llmlab data prepare --data FILE... --out DIR ...   (data/prepare.hpp)
 ///     llmlab train --data FILE... --out DIR ... / llmlab generate|eval --checkpoint DIR ...
 ///     (train/train.hpp)
 ///
@@ -15,6 +16,7 @@
 #include <exception>
 #include <iostream>
 
+#include "data/prepare.hpp"
 #include "tokenize/files.hpp"
 #include "tokenize/tokenize.hpp"
 #include "train/train.hpp"
@@ -107,6 +109,8 @@ int main(int argc, char** argv) {
 
   TokenizeOptions tokenize_opts;
   const TokenizeCommands tokenize = add_tokenize_commands(app, tokenize_opts);
+  PrepareOptions prepare_opts;
+  CLI::App* data = add_data_command(app, prepare_opts);
   TrainCliOptions train_opts;
   CLI::App* train = add_train_command(app, train_opts);
   GenerateCliOptions generate_opts;
@@ -128,6 +132,7 @@ int main(int argc, char** argv) {
     if (verify->parsed()) return run_verify(opts, std::cout);
     if (describe->parsed()) return run_describe(describe_opts, std::cout);
     if (tokenize.group->parsed()) return run_tokenize(tokenize, tokenize_opts);
+    if (data->parsed()) return run_data_prepare(prepare_opts);
     if (train->parsed()) return run_train(train_opts);
     if (generate->parsed()) return run_generate(generate_opts);
     if (eval->parsed()) return run_eval(eval_opts);

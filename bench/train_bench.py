@@ -80,14 +80,15 @@ def main():
     texts = sorted(str(f) for f in pathlib.Path("/usr/share/common-licenses").iterdir() if f.is_file())
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
-        subprocess.run([str(a.llmlab), "train", "--data", *texts, "--vocab-size", str(a.vocab),
+        subprocess.run([str(a.llmlab), "train", "--data", *texts, "--delimiter", "blank", "--vocab-size", str(a.vocab),
                         "--layers", str(a.layers), "--heads", str(a.heads), "--embd", str(a.embd),
                         "--context", str(a.context), "--batch", str(a.batch),
                         "--steps", str(a.steps), "--eval-every", str(10 ** 9), "--out", d + "/run"],
                        check=True, env=env, stdout=subprocess.DEVNULL)
         metrics = [json.loads(x) for x in pathlib.Path(d, "run", "metrics.jsonl").read_text().split("\n") if x]
         ours = statistics.median(m["ms"] for m in metrics[1:])
-        V = len(pathlib.Path(d, "run", "tokenizer.tiktoken").read_text().splitlines())
+        V = len(pathlib.Path(d, "run", "tokenizer.tiktoken").read_text().splitlines()) + len(
+            json.loads(pathlib.Path(d, "run", "tokenizer.tiktoken.specials.json").read_text()))
     torch.set_num_threads(a.threads)
     theirs = torch_step_ms(a, V, a.steps)
     tokens = a.batch * a.context

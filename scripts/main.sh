@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install every dependency, build, run the main job.
-# Until the GPT-training issue lands the main job is `llmlab verify all`: the oracle's sweep over every
-# component implemented so far, run under the CUDA emulator. Arguments, if any, replace `verify all`.
+# The main job is `llmlab train` with no arguments: a small GPT trained on the default corpus
+# (Debian's fortunes, installed by setup.sh). Arguments, if any, replace it (e.g. `verify all`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +18,7 @@ cmake --preset "$preset" "${configure_args[@]}"
 cmake --build --preset "$preset" -j2
 
 if (( $# == 0 )); then
-  set -- verify all
+  set -- train
 fi
 echo "main: build/default/apps/llmlab $*"
 exec "$ROOT/build/default/apps/llmlab" "$@"

@@ -29,6 +29,8 @@ packages=(
   python3-venv python3-dev
   clang libclang-rt-14-dev
   chromium
+  # llmlab train's default corpus (/usr/share/games/fortunes) and data prepare's Unicode (ICU)
+  fortunes libicu-dev
 )
 if (( with_torch )); then
   packages+=(python3-torch python3-numpy)

@@ -1,11 +1,13 @@
-# Tests of `llmlab train` and `llmlab generate`, one scenario per run:
+# Tests of `llmlab data prepare`, `llmlab train`, `generate` and `eval`, one scenario per run:
 #   cmake -DLLMLAB=<exe> -DCASE=<name> -DWORK=<scratch dir> -DTEXT=<a text file> -P train_cli.cmake
-# A tiny model (1 layer, width 32, context 32, a 300-token vocabulary trained on TEXT) so that
-# each scenario takes seconds on 2 cores; any failure is a FATAL_ERROR naming the command.
+# A tiny model (1 layer, width 32, context 32, a 300-token vocabulary trained on TEXT, whose
+# paragraphs are the documents: --delimiter blank) so that each scenario takes seconds on 2 cores;
+# any failure is a FATAL_ERROR naming the command.
 cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
-set(tiny --vocab-size 300 --layers 1 --heads 2 --embd 32 --context 32 --batch 8 --lr 1e-2
+set(paragraphs --delimiter blank --val 0.15 --test 0.1)
+set(tiny ${paragraphs} --vocab-size 300 --layers 1 --heads 2 --embd 32 --context 32 --batch 8 --lr 1e-2
          --warmup 5 --min-lr 1e-3)
 
 set(LLMLAB_COMMAND)  # the scenarios name train or generate
@@ -39,7 +41,12 @@ if(CASE STREQUAL "end_to_end")
     message(FATAL_ERROR "the loss did not fall clearly: first step ${first}, validation ${val}, "
                         "unigram ${unigram} (×1e-4)")
   endif()
-  foreach(f model.ckpt model.safetensors tokenizer.tiktoken tokenizer.tiktoken.specials.json metrics.jsonl)
+  expect_match("test split" "${OUT}" "test loss [0-9]+[.][0-9]+ [(]perplexity [0-9.]+[)]")
+  expect_match("samples" "${OUT}" "sample 1: ")
+  file(READ "${WORK}/run/loss.svg" svg)
+  expect_match("loss.svg" "${svg}" "^<svg .*<polyline fill=\"none\" stroke=\"#1f77b4\"[^/]* points=\"[0-9.]+,[0-9.]+ ")
+  foreach(f model.ckpt model.safetensors tokenizer.tiktoken tokenizer.tiktoken.specials.json metrics.jsonl loss.svg
+            data/train.bin data/val.bin data/test.bin data/prepare.json)
     if(NOT EXISTS "${WORK}/run/${f}")
       message(FATAL_ERROR "train wrote no ${f}")
     endif()
@@ -69,7 +76,7 @@ elseif(CASE STREQUAL "resume_is_bitwise")
   run(0 train --data "${TEXT}" ${tiny} --steps 20 --eval-every 10 --out "${WORK}/straight")
   run(0 train --data "${TEXT}" ${tiny} --steps 20 --eval-every 10 --stop-at 10 --out "${WORK}/cut")
   expect_match("stopped" "${OUT}" "step +10/20")
-  run(0 train --data "${TEXT}" --steps 20 --eval-every 10 --resume "${WORK}/cut")
+  run(0 train --data "${TEXT}" --steps 20 --eval-every 10 --resume "${WORK}/cut" ${paragraphs})
   expect_match("resumed" "${OUT}" "step +20/20")
   expect_same_file("${WORK}/straight/model.ckpt" "${WORK}/cut/model.ckpt")
   expect_same_file("${WORK}/straight/model.safetensors" "${WORK}/cut/model.safetensors")
@@ -87,7 +94,7 @@ elseif(CASE STREQUAL "sigint_saves_and_resumes")
   run(130 train --data "${TEXT}" ${tiny} --steps 30 --eval-every 10 --out "${WORK}/cut")
   unset(ENV{LLMLAB_TRAIN_SIGINT_AT})
   expect_match("interrupted" "${OUT}" "interrupted [(]SIGINT[)] after step 13: .*model.ckpt saved; continue with --resume")
-  run(0 train --data "${TEXT}" --steps 30 --eval-every 10 --resume "${WORK}/cut")
+  run(0 train --data "${TEXT}" --steps 30 --eval-every 10 --resume "${WORK}/cut" ${paragraphs})
   expect_same_file("${WORK}/straight/model.ckpt" "${WORK}/cut/model.ckpt")
   file(STRINGS "${WORK}/cut/metrics.jsonl" lines)
   list(LENGTH lines n)
@@ -101,15 +108,30 @@ elseif(CASE STREQUAL "bad_input")
   expect_match("empty data" "${ERR}" "llmlab train: --data: the files hold no text")
   file(WRITE "${WORK}/short.txt" "Too short to hold a context window.")
   run(2 train --data "${WORK}/short.txt" --out "${WORK}/out")
-  expect_match("short data" "${ERR}" "tokens are too few.*--context")
+  expect_match("short data" "${ERR}" "split has [0-9]+ tokens, fewer than one context window of 65.*--context")
   run(2 train --data "${WORK}/missing.txt" --out "${WORK}/out")
-  expect_match("missing data" "${ERR}" "--data: File does not exist: .*missing.txt")
+  expect_match("missing data" "${ERR}" "--data: Path does not exist: .*missing.txt")
   run(2 train --data "${TEXT}" --out "${WORK}/out" --layers 1 --heads 3 --embd 32)
   expect_match("heads" "${ERR}" "n_head = 3 does not divide n_embd = 32")
   if(EXISTS "${WORK}/out")
     message(FATAL_ERROR "a refused run left ${WORK}/out behind")
   endif()
   run(2 train --data "${TEXT}" --no-such-flag)
+  run(2 train --data "${TEXT}" ${tiny} --grad-accum 3 --out "${WORK}/out")
+  expect_match("grad-accum" "${ERR}" "grad_accum = 3 does not divide batch = 8")
+  file(WRITE "${WORK}/bad.json" "{\"n_layer\": 1, \"n_heads\": 2}")
+  run(2 train --data "${TEXT}" ${paragraphs} --config "${WORK}/bad.json" --out "${WORK}/out")
+  expect_match("config key" "${ERR}" "--config .*bad.json: unknown key 'n_heads'")
+  if(EXISTS "${WORK}/out")
+    message(FATAL_ERROR "a refused run left ${WORK}/out behind")
+  endif()
+  # a model config that is not the resumed checkpoint's is refused, naming both
+  run(0 train --data "${TEXT}" ${tiny} --steps 6 --out "${WORK}/small")
+  file(WRITE "${WORK}/wide.json" "{\"n_layer\": 1, \"n_head\": 2, \"n_embd\": 64, \"block_size\": 32}")
+  run(2 train --data "${TEXT}" ${paragraphs} --steps 4 --config "${WORK}/wide.json" --resume "${WORK}/small")
+  expect_match("resume config" "${ERR}" "ask for n_layer 1, n_head 2, n_embd 64, .* but the checkpoint in --resume .*small has n_layer 1, n_head 2, n_embd 32")
+  run(2 train --data "${TEXT}" ${paragraphs} --steps 4 --context 16 --resume "${WORK}/small")
+  expect_match("resume context" "${ERR}" "block_size 16, .* but the checkpoint .* block_size 32")
   # a damaged checkpoint (the magic, then garbage; CMake cannot write a truncated binary — the
   # truncated and bit-flipped files are tests/train_test.cpp's) is refused by generate and --resume
   run(0 train --data "${TEXT}" ${tiny} --steps 5 --out "${WORK}/run")
@@ -121,6 +143,78 @@ elseif(CASE STREQUAL "bad_input")
   file(WRITE "${WORK}/run/model.ckpt" "not a checkpoint")
   run(2 generate --checkpoint "${WORK}/run")
   expect_match("magic" "${ERR}" "not an llmlab checkpoint")
+elseif(CASE STREQUAL "prepare_cleans_and_splits")
+  # `data prepare` on a fortunes-format file (a line `%` ends a document): two HTML tags and a
+  # <br>, a run of spaces, a control character (U+0001), a decomposed "café" (e + U+0301), a
+  # document that is only a tag (empty once cleaned) and a duplicate once cleaned — each counted;
+  # 40 more distinct fortunes, whose "  -- Someone" lines each lose a space (so 41 whitespace
+  # runs: those and "Hello   world"). The shards start with their header; the same seed gives the same
+  # shards.
+  string(ASCII 1 soh)
+  set(text "<p>Hello   world</p>\n%\nHello world\n%\ncontrol${soh}char\n%\ncafé au lait\n%\n<br>\n%\n")
+  foreach(i RANGE 1 40)
+    string(APPEND text "Fortune ${i}: a saying about the number ${i}.\n  -- Someone ${i}\n%\n")
+  endforeach()
+  file(WRITE "${WORK}/sayings" "${text}")
+  set(LLMLAB_COMMAND data prepare)
+  run(0 --data "${WORK}/sayings" --vocab-size 300 --val 0.2 --test 0.2 --out "${WORK}/a")
+  message(STATUS "${OUT}")
+  expect_match("counts" "${OUT}" "cleaning: 45 documents [(][0-9]+ bytes[)]; 3 HTML tags stripped, 1 control characters removed, 41 whitespace runs normalised, 1 documents changed by NFC, 0 with invalid UTF-8 replaced; 1 empty and 1 duplicate documents dropped; 43 kept")
+  file(READ "${WORK}/a/prepare.json" report)
+  set(sum 0)
+  foreach(split train val test)
+    string(JSON n GET "${report}" docs ${split})
+    string(JSON t GET "${report}" tokens ${split})
+    if(n EQUAL 0 OR t LESS n)
+      message(FATAL_ERROR "the ${split} split: ${n} documents, ${t} tokens")
+    endif()
+    math(EXPR sum "${sum} + ${n}")
+    file(READ "${WORK}/a/${split}.bin" head HEX LIMIT 16)
+    expect_match("${split}.bin header" "${head}" "^4c4c4d4c41425453010000002c010000$")  # LLMLABTS, 1, 300
+  endforeach()
+  if(NOT sum EQUAL 43)
+    message(FATAL_ERROR "the splits hold ${sum} documents, not the 43 kept")
+  endif()
+  run(0 --data "${WORK}/sayings" --vocab-size 300 --val 0.2 --test 0.2 --out "${WORK}/b")
+  foreach(f train.bin val.bin test.bin tokenizer.tiktoken)
+    expect_same_file("${WORK}/a/${f}" "${WORK}/b/${f}")
+  endforeach()
+  # the prepared directory trains (--data DIR), and refused input leaves nothing behind
+  set(LLMLAB_COMMAND)
+  run(0 train --data "${WORK}/a" --layers 1 --heads 2 --embd 32 --context 8 --batch 4 --steps 3
+      --samples 1 --out "${WORK}/run")
+  expect_match("prepared" "${OUT}" "test loss [0-9.]+ [(]perplexity")
+  set(LLMLAB_COMMAND data prepare)
+  file(WRITE "${WORK}/blank" "\n%\n   \n%\n<br>\n")
+  run(2 --data "${WORK}/blank" --out "${WORK}/none")
+  expect_match("no text" "${ERR}" "llmlab data prepare: --data: the files hold no text")
+  run(2 --data "${WORK}/sayings" --val 0.6 --test 0.5 --out "${WORK}/none")
+  expect_match("fractions" "${ERR}" "--val 0.6.* and --test 0.5.*sum < 1")
+  if(EXISTS "${WORK}/none")
+    message(FATAL_ERROR "a refused data prepare left ${WORK}/none behind")
+  endif()
+elseif(CASE STREQUAL "default_corpus")
+  # `llmlab train` without --data takes the default corpus's fortune files by name; here
+  # LLMLAB_FORTUNES_DIR points at tiny ones (TEXT's paragraphs as fortunes in `cookie`, the other
+  # eight empty) and a few steps run the default path end to end. Without the files, it says what
+  # to install.
+  file(READ "${TEXT}" body)
+  string(REGEX REPLACE "\n[ \t]*\n" "\n%\n" body "${body}")
+  foreach(name cookie computers people science work wisdom literature humorists education)
+    file(WRITE "${WORK}/fortunes/${name}" "")
+  endforeach()
+  file(WRITE "${WORK}/fortunes/cookie" "${body}")
+  set(ENV{LLMLAB_FORTUNES_DIR} "${WORK}/fortunes")
+  run(0 train --vocab-size 300 --layers 1 --heads 2 --embd 32 --context 32 --batch 8 --steps 30
+      --eval-every 10 --samples 2 --out "${WORK}/run")
+  message(STATUS "${OUT}")
+  expect_match("default corpus" "${OUT}" "the default corpus, 9 fortune files of .*fortunes")
+  expect_match("baseline" "${OUT}" "unigram baseline: validation loss [0-9.]+")
+  expect_match("end" "${OUT}" "validation loss [0-9.]+ [(]perplexity [0-9.]+[)] vs the unigram baseline .*test loss [0-9.]+ .*sample 2: ")
+  file(REMOVE "${WORK}/fortunes/wisdom")
+  run(2 train --steps 3 --out "${WORK}/run2")
+  expect_match("not installed" "${ERR}" "the default corpus, Debian's fortunes, is not installed [(].*wisdom is missing[)]: run scripts/setup.sh")
+  unset(ENV{LLMLAB_FORTUNES_DIR})
 else()
   message(FATAL_ERROR "unknown CASE ${CASE}")
 endif()

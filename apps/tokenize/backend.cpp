@@ -39,6 +39,14 @@ std::vector<ref::TokenId> AnyTokenizer::encode(std::string_view text,
   return fast_ ? fast_->encode(text, to_fast(policy)) : ref_->encode(text, policy);
 }
 
+std::vector<std::vector<ref::TokenId>> AnyTokenizer::encode_batch(
+    std::span<const std::string_view> texts, int threads, ref::SpecialPolicy policy) const {
+  if (fast_) return fast_->encode_batch(texts, threads, to_fast(policy));
+  std::vector<std::vector<ref::TokenId>> r;
+  for (const std::string_view t : texts) r.push_back(ref_->encode(t, policy));
+  return r;
+}
+
 std::string AnyTokenizer::decode(std::span<const ref::TokenId> ids) const {
   return fast_ ? fast_->decode(ids) : ref_->decode(ids);
 }

@@ -35,6 +35,10 @@ class AnyTokenizer {
 
   /// The text's ids under `policy` (see llmlab::ref::Tokenizer::encode).
   std::vector<ref::TokenId> encode(std::string_view text, ref::SpecialPolicy policy) const;
+  /// encode() of every text, on `threads` threads (≤ 0: all) with the fast tokenizer, one after
+  /// the other with the reference; result i is encode(texts[i], policy).
+  std::vector<std::vector<ref::TokenId>> encode_batch(std::span<const std::string_view> texts,
+                                                      int threads, ref::SpecialPolicy policy) const;
   /// The ids' bytes. @throws llmlab::Error on an unknown id.
   std::string decode(std::span<const ref::TokenId> ids) const;
   /// Writes the mergeable tokens in tiktoken's format (atomically).

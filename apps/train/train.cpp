@@ -6,6 +6,7 @@
 #include "train/train.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,39 +14,51 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <vector>
 
+#include "data/prepare.hpp"
 #include "llmlab/core/error.hpp"
+#include "llmlab/core/token_shard.hpp"
 #include "llmlab/ref/train.hpp"
 #include "tokenize/backend.hpp"
 #include "tokenize/files.hpp"
 #include "tokenize/tokenize.hpp"
+#include "train/report.hpp"
 #include "train/run_files.hpp"
+
+/// OpenBLAS's thread count (the library is linked through the reference's BLAS matmul).
+extern "C" void openblas_set_num_threads(int);
 
 namespace llmlab::app {
 
 namespace fs = std::filesystem;
 
 CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
-  CLI::App* c =
-      app.add_subcommand("train", "Train a small GPT on text files with the CPU reference");
-  c->add_option("--data", o.data, "Text files, each one document")->check(CLI::ExistingFile);
-  c->add_option("--tokenizer", o.tokenizer, "A .tiktoken vocabulary (default: train one)")
+  CLI::App* c = app.add_subcommand(
+      "train", "Train a small GPT with the CPU reference (no arguments: on Debian's fortunes)");
+  c->add_option("--data", o.data,
+                "Text files, or a directory `llmlab data prepare` wrote (default: the fortunes)")
+      ->check(CLI::ExistingPath);
+  add_prepare_options(c, o.prepare);
+  c->add_option("--config", o.config,
+                "A model config (JSON: n_layer, n_head, n_embd, block_size, vocab_size)")
       ->check(CLI::ExistingFile);
-  c->add_flag("--gpt2", o.gpt2, "Load --tokenizer as GPT-2's (<|endoftext|> = 50256)");
-  c->add_option("--vocab-size", o.vocab_size, "The vocabulary to train on the data")
-      ->capture_default_str();
-  c->add_option("--layers", o.layers, "n_layer")->capture_default_str();
-  c->add_option("--heads", o.heads, "n_head")->capture_default_str();
-  c->add_option("--embd", o.embd, "n_embd (the width)")->capture_default_str();
-  c->add_option("--context", o.context, "block_size (the context, and T of a batch)")
-      ->capture_default_str();
+  c->add_option("--layers", o.layers, "n_layer (default 2)");
+  c->add_option("--heads", o.heads, "n_head (default 4)");
+  c->add_option("--embd", o.embd, "n_embd, the width (default 96)");
+  c->add_option("--context", o.context, "block_size, the context and T of a batch (default 64)");
   c->add_option("--steps", o.steps, "The total steps (resuming continues to it)")
       ->capture_default_str();
-  c->add_option("--batch", o.batch, "Sequences per step")->capture_default_str();
+  c->add_option("--batch", o.batch, "Sequences per step (the global batch)")
+      ->capture_default_str();
+  c->add_option("--grad-accum", o.grad_accum, "Micro-batches per step (each batch/A sequences)")
+      ->capture_default_str();
   c->add_option("--lr", o.lr, "The peak learning rate")->capture_default_str();
   c->add_option("--min-lr", o.min_lr, "The learning rate the cosine ends at")
       ->capture_default_str();
@@ -54,12 +67,16 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
   c->add_option("--weight-decay", o.weight_decay, "AdamW's decay (weight matrices only)")
       ->capture_default_str();
   c->add_option("--clip", o.clip, "The global gradient norm kept (0: none)")->capture_default_str();
-  c->add_option("--seed", o.seed, "Initialisation and batches")->capture_default_str();
+  c->add_option("--seed", o.seed, "Initialisation, batches and the split")->capture_default_str();
   c->add_option("--eval-every", o.eval_every, "Steps between evaluations and checkpoints")
       ->capture_default_str();
-  c->add_option("--log-every", o.log_every, "Steps between printed lines")->capture_default_str();
+  c->add_option("--log-every", o.log_every, "Steps between printed lines (not on a terminal)")
+      ->capture_default_str();
+  c->add_option("--threads", o.threads, "Threads for OpenBLAS and the tokenizer (0: default)")
+      ->capture_default_str();
+  c->add_option("--samples", o.samples, "Samples printed at the end")->capture_default_str();
   c->add_option("--stop-at", o.stop_at, "End this invocation after this step (checkpointed)");
-  c->add_option("--out", o.out, "The run's directory (default: --resume's)");
+  c->add_option("--out", o.out, "The run's directory (default: --resume's, or runs/default)");
   c->add_option("--resume", o.resume, "Continue the run in this directory")
       ->check(CLI::ExistingDirectory);
   return c;
@@ -109,48 +126,164 @@ double unigram_loss(std::span<const std::int32_t> train, std::span<const std::in
   return sum / static_cast<double>(val.size());
 }
 
+/// A directory removed when the guard ends, unless released.
+struct DirGuard {
+  fs::path path;
+  ~DirGuard() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
+/// Whether `data` names one directory `llmlab data prepare` wrote.
+bool is_prepared(const std::vector<std::string>& data) {
+  std::error_code ec;
+  return data.size() == 1 && fs::is_directory(data[0], ec) &&
+         fs::exists(fs::path(data[0]) / "train.bin", ec);
+}
+
+/// The whole contents of a file ("" when it cannot be read).
+std::string file_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// The model the options ask for: the defaults, `--config` over them, the flags over both.
+ref::GptConfig wanted_config(const TrainCliOptions& o, std::int64_t vocab) {
+  ref::GptConfig c{vocab, 64, 2, 4, 96};
+  if (!o.config.empty()) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_input(o.config));
+    } catch (const nlohmann::json::exception& e) {
+      throw TokenizeError("--config " + o.config + ": not JSON (" + e.what() + ")");
+    }
+    if (!j.is_object()) throw TokenizeError("--config " + o.config + ": not a JSON object");
+    for (const auto& [key, value] : j.items()) {
+      std::int64_t* field = key == "n_layer"      ? &c.n_layer
+                            : key == "n_head"     ? &c.n_head
+                            : key == "n_embd"     ? &c.n_embd
+                            : key == "block_size" ? &c.block_size
+                            : key == "vocab_size" ? &c.vocab_size
+                                                  : nullptr;
+      if (field == nullptr)
+        throw TokenizeError("--config " + o.config + ": unknown key '" + key +
+                            "' (known: n_layer, n_head, n_embd, block_size, vocab_size)");
+      if (!value.is_number_integer())
+        throw TokenizeError("--config " + o.config + ": '" + key + "' is not an integer");
+      *field = value.get<std::int64_t>();
+    }
+    if (c.vocab_size != vocab)
+      throw TokenizeError("--config " + o.config + ": vocab_size " + std::to_string(c.vocab_size) +
+                          " is not the tokenizer's " + std::to_string(vocab));
+  }
+  if (o.layers) c.n_layer = *o.layers;
+  if (o.heads) c.n_head = *o.heads;
+  if (o.embd) c.n_embd = *o.embd;
+  if (o.context) c.block_size = *o.context;
+  return c;
+}
+
+std::string config_str(const ref::GptConfig& c) {
+  return "n_layer " + std::to_string(c.n_layer) + ", n_head " + std::to_string(c.n_head) +
+         ", n_embd " + std::to_string(c.n_embd) + ", block_size " + std::to_string(c.block_size) +
+         ", vocab_size " + std::to_string(c.vocab_size);
+}
+
+/// Moves directory `from` to `to` (replacing it): a rename, or a copy across file systems.
+void move_dir(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::remove_all(to, ec);
+  fs::rename(from, to, ec);
+  if (ec) {
+    fs::copy(from, to, fs::copy_options::recursive);
+    fs::remove_all(from);
+  }
+}
+
 int train(const TrainCliOptions& o) {
   const SigintGuard guard;
-  if (o.data.empty()) throw TokenizeError("--data: give at least one text file");
   if (o.eval_every < 1 || o.log_every < 1)
     throw TokenizeError("--eval-every and --log-every must be ≥ 1");
-  if (o.out.empty() && o.resume.empty()) throw TokenizeError("--out: give the run's directory");
-  const fs::path out = o.out.empty() ? fs::path(o.resume) : fs::path(o.out);
-  std::vector<std::string> texts;
-  std::size_t bytes = 0;
-  for (const std::string& path : o.data) {
-    texts.push_back(read_input(path));
-    bytes += texts.back().size();
-  }
-  if (bytes == 0) throw TokenizeError("--data: the files hold no text");
+  if (o.threads < 0) throw TokenizeError("--threads must be ≥ 0");
+  if (o.threads > 0) openblas_set_num_threads(o.threads);
+  const fs::path out = !o.out.empty() ? fs::path(o.out)
+                       : !o.resume.empty() ? fs::path(o.resume)
+                                           : fs::path("runs/default");
 
-  // the tokenizer: the resumed run's, the given one, or one trained on the data
-  const AnyTokenizer tok = !o.resume.empty()    ? load_run_tokenizer(o.resume)
-                           : !o.tokenizer.empty() ? [&] {
-                               TokenizeOptions t;
-                               t.vocab = o.tokenizer;
-                               t.gpt2 = o.gpt2;
-                               return load_vocab(t);
-                             }()
-                                                  : AnyTokenizer::train("fast", texts, o.vocab_size, {});
-  std::vector<std::int32_t> tokens;
-  for (const std::string& text : texts) {
-    const auto ids = tok.encode(text, ref::SpecialPolicy::plain_text);
-    tokens.insert(tokens.end(), ids.begin(), ids.end());
+  // the data: a prepared directory, text files (prepared now), or the default corpus
+  std::vector<std::string> files = o.data;
+  if (files.empty() && !o.resume.empty() && fs::exists(fs::path(o.resume) / "data" / "train.bin"))
+    files = {(fs::path(o.resume) / "data").string()};
+  if (files.empty()) {
+    const char* env_dir = std::getenv("LLMLAB_FORTUNES_DIR");  // the tests' tiny fortune files
+    const fs::path dir = env_dir != nullptr ? fs::path(env_dir) : fs::path(kFortunesDir);
+    for (const char* name : kDefaultCorpus) {
+      const fs::path p = dir / name;
+      if (!fs::exists(p))
+        throw TokenizeError("the default corpus, Debian's fortunes, is not installed (" +
+                            p.string() + " is missing): run scripts/setup.sh (or apt-get " +
+                            "install fortunes), or give --data");
+      files.push_back(p.string());
+    }
+    std::printf("llmlab train: the default corpus, %zu fortune files of %s\n", files.size(),
+                dir.string().c_str());
   }
+  std::optional<AnyTokenizer> run_tok;
+  if (!o.resume.empty()) run_tok.emplace(load_run_tokenizer(o.resume));
+  DirGuard prepared_now;
+  fs::path data_dir;
+  if (is_prepared(files)) {
+    data_dir = files[0];
+  } else {
+    PrepareOptions p = o.prepare;
+    p.data = files;
+    p.seed = o.seed;
+    p.threads = o.threads;
+    prepared_now.path = fs::temp_directory_path() /
+                        ("llmlab-prepare-" + std::to_string(::getpid()));
+    p.out = prepared_now.path.string();
+    fs::remove_all(prepared_now.path);
+    prepare_data(p, run_tok ? &*run_tok : nullptr, std::cout);
+    data_dir = prepared_now.path;
+  }
+  const bool resumed_tok = run_tok.has_value();
+  if (!run_tok) run_tok.emplace(load_run_tokenizer(data_dir));
+  const AnyTokenizer& tok = *run_tok;
+  if (resumed_tok && file_bytes(data_dir / "tokenizer.tiktoken") !=
+                     file_bytes(fs::path(o.resume) / "tokenizer.tiktoken"))
+    throw TokenizeError("--data " + data_dir.string() +
+                        " was prepared with another tokenizer than the run in --resume " +
+                        o.resume);
+  const std::int32_t eot = end_of_text(tok);
+  const TokenShard train_shard = read_token_shard(data_dir / "train.bin"),
+                   val_shard = read_token_shard(data_dir / "val.bin"),
+                   test_shard = read_token_shard(data_dir / "test.bin");
+  const std::vector<std::int32_t>&train_tokens = train_shard.tokens, &val = val_shard.tokens,
+                                 &test = test_shard.tokens;
 
   ref::TrainState s;
+  const bool model_given = !o.config.empty() || o.layers || o.heads || o.embd || o.context;
   if (!o.resume.empty()) {
     s = ref::load_checkpoint(fs::path(o.resume) / "model.ckpt");
     if (static_cast<std::size_t>(s.cfg.vocab_size) < tok.vocab_size())
       throw TokenizeError("--resume " + o.resume + ": the tokenizer has " +
                           std::to_string(tok.vocab_size()) + " tokens, the model " +
                           std::to_string(s.cfg.vocab_size));
+    if (model_given) {
+      const ref::GptConfig want = wanted_config(o, s.cfg.vocab_size);
+      if (want.n_layer != s.cfg.n_layer || want.n_head != s.cfg.n_head ||
+          want.n_embd != s.cfg.n_embd || want.block_size != s.cfg.block_size)
+        throw TokenizeError("--config/--layers/--heads/--embd/--context ask for " +
+                            config_str(want) + ", but the checkpoint in --resume " + o.resume +
+                            " has " + config_str(s.cfg));
+    }
     s.opt.steps = o.steps;
     s.opt.warmup = std::min(s.opt.warmup, o.steps);
   } else {
     ref::TrainOptions t;
     t.batch = o.batch;
+    t.grad_accum = o.grad_accum;
     t.steps = o.steps;
     t.warmup = o.warmup == -1 ? o.steps / 10 : o.warmup;
     t.lr = o.lr;
@@ -158,27 +291,30 @@ int train(const TrainCliOptions& o) {
     t.weight_decay = o.weight_decay;
     t.clip = o.clip;
     t.seed = static_cast<std::uint64_t>(o.seed);
-    s = ref::train_init(
-        {static_cast<std::int64_t>(tok.vocab_size()), o.context, o.layers, o.heads, o.embd}, t);
+    s = ref::train_init(wanted_config(o, static_cast<std::int64_t>(tok.vocab_size())), t);
   }
   const std::int64_t T = s.cfg.block_size;
-  const auto n_val = tokens.size() / 10;
-  const std::span<const std::int32_t> all(tokens), train_tokens = all.first(tokens.size() - n_val),
-                                                   val = all.last(n_val);
-  if (static_cast<std::int64_t>(val.size()) < T + 1)
-    throw TokenizeError("--data: " + std::to_string(tokens.size()) + " tokens are too few: the " +
-                        "validation split (10 %) needs a context window of " +
-                        std::to_string(T + 1) + " tokens, so at least " +
-                        std::to_string(10 * (T + 1)) + " (or a smaller --context)");
+  for (const auto& [name, split] : {std::pair{"train", &train_tokens}, std::pair{"validation", &val},
+                                    std::pair{"test", &test}})
+    if (static_cast<std::int64_t>(split->size()) < T + 1)
+      throw TokenizeError("--data: the " + std::string(name) + " split has " +
+                          std::to_string(split->size()) + " tokens, fewer than one context " +
+                          "window of " + std::to_string(T + 1) +
+                          ": give more text or more documents (--delimiter), or a smaller " +
+                          "--context");
 
   const double unigram =
       unigram_loss(train_tokens, val, static_cast<std::size_t>(s.cfg.vocab_size));
-  std::printf("llmlab train: %zu bytes, %zu tokens (%zu train, %zu validation), vocabulary %zu\n",
-              bytes, tokens.size(), train_tokens.size(), val.size(), tok.vocab_size());
-  std::printf("model: %lld layers, %lld heads, width %lld, context %lld: %lld parameters\n",
+  std::printf("llmlab train: %zu tokens (%zu train, %zu validation, %zu test), vocabulary %zu\n",
+              train_tokens.size() + val.size() + test.size(), train_tokens.size(), val.size(),
+              test.size(), tok.vocab_size());
+  std::printf("model: %lld layers, %lld heads, width %lld, context %lld: %lld parameters; "
+              "batch %lld (%lld micro-batches), %lld steps\n",
               static_cast<long long>(s.cfg.n_layer), static_cast<long long>(s.cfg.n_head),
               static_cast<long long>(s.cfg.n_embd), static_cast<long long>(T),
-              static_cast<long long>(ref::gpt_num_params(s.cfg)));
+              static_cast<long long>(ref::gpt_num_params(s.cfg)),
+              static_cast<long long>(s.opt.batch), static_cast<long long>(s.opt.grad_accum),
+              static_cast<long long>(s.opt.steps));
   std::printf("unigram baseline: validation loss %.4f (perplexity %.1f)\n", unigram,
               std::exp(unigram));
   std::fflush(stdout);
@@ -188,11 +324,23 @@ int train(const TrainCliOptions& o) {
     return 130;
   }
   fs::create_directories(out);
+  if (!prepared_now.path.empty()) {
+    move_dir(prepared_now.path, out / "data");
+    prepared_now.path.clear();
+  }
   const std::int64_t raise_at = sigint_at();
   save_run_tokenizer(tok, out);
   std::vector<nlohmann::json> metrics;
   if (!o.resume.empty()) metrics = read_metrics(o.resume, s.step);
-  const auto eval = [&] { return ref::evaluate(s.cfg, s.params, val, s.opt.batch, T, 64); };
+  const auto eval = [&](std::span<const std::int32_t> split) {
+    return ref::evaluate(s.cfg, s.params, split, s.opt.batch, T, 64);
+  };
+  const auto save = [&] {  // the checkpoint, the metrics up to it and the curve, together
+    save_run_checkpoint(s, out);  // model.ckpt and model.safetensors
+    write_metrics(out, metrics);
+    write_loss_svg(out / "loss.svg", metrics);
+  };
+  TrainProgress bar(s.step, s.opt.steps);
   double val_loss = NAN;
   while (s.step < s.opt.steps) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -200,33 +348,31 @@ int train(const TrainCliOptions& o) {
     try {
       st = ref::train_step(s, train_tokens);
     } catch (const llmlab::Error& e) {
+      bar.clear();
       write_metrics(out, metrics);
       throw TokenizeError(std::string(e.what()) + "; the last good checkpoint, " +
                           (out / "model.ckpt").string() + ", is kept");
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    nlohmann::json m = {{"step", s.step},
-                        {"loss", st.loss},
-                        {"lr", st.lr},
-                        {"grad_norm", st.grad_norm},
-                        {"ms", ms}};
+    const double tok_s = static_cast<double>(s.opt.batch * T) / ms * 1e3;
+    nlohmann::json m = {{"step", s.step}, {"loss", st.loss},  {"lr", st.lr},
+                        {"grad_norm", st.grad_norm}, {"ms", ms}, {"tok_s", tok_s}};
     const bool last = s.step == s.opt.steps || s.step == o.stop_at;
     const bool evaluated = s.step % o.eval_every == 0 || last;
     if (evaluated) {
-      val_loss = eval();
+      val_loss = eval(val);
       m["val_loss"] = val_loss;
       m["val_ppl"] = std::exp(val_loss);
     }
     metrics.push_back(m);
-    if (evaluated) {  // the checkpoint and the metrics up to it, together
-      save_run_checkpoint(s, out);
-      write_metrics(out, metrics);
-    }
-    if (s.step % o.log_every == 0 || s.step == 1 || last || m.contains("val_loss")) {
+    if (evaluated) save();
+    bar.update(s.step, st.loss, tok_s);
+    if ((!bar.active() && s.step % o.log_every == 0) || s.step == 1 || last || evaluated) {
+      bar.clear();
       std::printf("step %5lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms | %.0f tok/s",
                   static_cast<long long>(s.step), static_cast<long long>(s.opt.steps), st.loss,
-                  st.lr, st.grad_norm, ms, static_cast<double>(s.opt.batch * T) / ms * 1e3);
+                  st.lr, st.grad_norm, ms, tok_s);
       if (m.contains("val_loss"))
         std::printf(" | val loss %.4f ppl %.2f", val_loss, std::exp(val_loss));
       std::printf("\n");
@@ -234,10 +380,8 @@ int train(const TrainCliOptions& o) {
     }
     if (s.step == raise_at) std::raise(SIGINT);
     if (g_interrupted) {
-      if (!evaluated) {
-        save_run_checkpoint(s, out);
-        write_metrics(out, metrics);
-      }
+      bar.clear();
+      if (!evaluated) save();
       std::printf("interrupted (SIGINT) after step %lld: %s saved; continue with --resume %s\n",
                   static_cast<long long>(s.step), (out / "model.ckpt").string().c_str(),
                   out.string().c_str());
@@ -245,12 +389,25 @@ int train(const TrainCliOptions& o) {
     }
     if (s.step == o.stop_at) break;
   }
+  bar.clear();
   write_metrics(out, metrics);
-  if (std::isnan(val_loss)) val_loss = eval();
+  write_loss_svg(out / "loss.svg", metrics);
+  if (std::isnan(val_loss)) val_loss = eval(val);
   std::printf("validation loss %.4f (perplexity %.2f) vs the unigram baseline %.4f (%.1f)\n",
               val_loss, std::exp(val_loss), unigram, std::exp(unigram));
-  std::printf("wrote %s (model.ckpt, model.safetensors, tokenizer.tiktoken, metrics.jsonl)\n",
-              out.string().c_str());
+  const double test_loss = eval(test);
+  std::printf("test loss %.4f (perplexity %.2f)\n", test_loss, std::exp(test_loss));
+  for (std::int64_t i = 0; i < o.samples; ++i) {  // a fresh document after <|endoftext|>
+    const auto ids = ref::generate(s.cfg, s.params, {eot}, 48, 0.8, 40,
+                                   static_cast<std::uint64_t>(o.seed + i));
+    std::vector<ref::TokenId> text;
+    for (std::size_t k = 1; k < ids.size() && ids[k] != eot; ++k)
+      text.push_back(static_cast<ref::TokenId>(ids[k]));
+    std::printf("sample %lld: %s\n", static_cast<long long>(i + 1), tok.decode(text).c_str());
+  }
+  std::printf(
+      "wrote %s (model.ckpt, model.safetensors, tokenizer.tiktoken, metrics.jsonl, loss.svg, data/)\n",
+      out.string().c_str());
   return 0;
 }
 

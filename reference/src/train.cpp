@@ -28,6 +28,9 @@ TrainState train_init(const GptConfig& cfg, const TrainOptions& opt) {
   const auto refuse = [](const std::string& what) { throw Error("train", what); };
   gpt_check_config(cfg);
   if (opt.batch < 1) refuse("batch = " + std::to_string(opt.batch) + " (must be ≥ 1)");
+  if (opt.grad_accum < 1 || opt.batch % opt.grad_accum != 0)
+    refuse("grad_accum = " + std::to_string(opt.grad_accum) + " does not divide batch = " +
+           std::to_string(opt.batch) + " into equal micro-batches");
   if (opt.seq < 0 || opt.seq > cfg.block_size)
     refuse("seq = " + std::to_string(opt.seq) +
            " is outside [0, block_size = " + std::to_string(cfg.block_size) + "]");
@@ -69,13 +72,40 @@ StepStats train_step(TrainState& s, std::span<const std::int32_t> tokens) {
 }
 
 StepStats train_step(TrainState& s, const Batch& batch) {
-  const GptForward<float> f = gpt_forward(s.cfg, s.params, batch.ids, batch.targets);
-  if (!std::isfinite(f.loss))
-    throw Error("train_step", "the loss is " + std::to_string(f.loss) + " at step " +
-                                  std::to_string(s.step) + " (the parameters are kept)");
-  GptParams<float> g = gpt_backward(s.cfg, s.params, batch.ids, batch.targets, f);
+  const std::int64_t A = std::max<std::int64_t>(s.opt.grad_accum, 1);
+  const auto B = static_cast<std::int64_t>(batch.ids.shape(0));
+  if (B % A != 0)
+    throw Error("train_step", "grad_accum = " + std::to_string(A) + " does not divide the batch's " +
+                                  std::to_string(B) + " rows");
   std::vector<xt::xtensor<float, 1>> grads;
-  for (const auto& t : gpt_tensors(g)) grads.push_back(flat(t));
+  double loss = 0;
+  for (std::int64_t a = 0; a < A; ++a) {  // micro-batch a: rows [a B/A, (a + 1) B/A)
+    const auto rows = [&](const xt::xtensor<std::int32_t, 2>& x) {
+      if (A == 1) return x;
+      const std::size_t m = x.shape(0) / static_cast<std::size_t>(A), t = x.shape(1);
+      xt::xtensor<std::int32_t, 2> r = xt::empty<std::int32_t>({m, t});
+      std::copy_n(x.data() + static_cast<std::size_t>(a) * m * t, m * t, r.data());
+      return r;
+    };
+    const xt::xtensor<std::int32_t, 2> ids = rows(batch.ids), tg = rows(batch.targets);
+    const GptForward<float> f = gpt_forward(s.cfg, s.params, ids, tg);
+    if (!std::isfinite(f.loss))
+      throw Error("train_step", "the loss is " + std::to_string(f.loss) + " at step " +
+                                    std::to_string(s.step) + " (the parameters are kept)");
+    GptParams<float> g = gpt_backward(s.cfg, s.params, ids, tg, f);
+    const auto gt = gpt_tensors(g);
+    for (std::size_t i = 0; i < gt.size(); ++i) {
+      if (a == 0)
+        grads.push_back(flat(gt[i]));
+      else
+        grads[i] += flat(gt[i]);
+    }
+    loss += static_cast<double>(f.loss);
+  }
+  if (A > 1) {  // the mean over micro-batches (A = 1 stays exactly the one batch's gradient)
+    for (auto& gr : grads) gr *= 1.0f / static_cast<float>(A);
+    loss /= static_cast<double>(A);
+  }
   std::vector<xt::xtensor<float, 1>*> ptrs;
   for (auto& gr : grads) ptrs.push_back(&gr);
   // clip = 0: no clipping, but the norm is still reported (the largest finite bound never clips)
@@ -91,7 +121,7 @@ StepStats train_step(TrainState& s, const Batch& batch) {
     std::copy(p.begin(), p.end(), tensors[i].data);
   }
   ++s.step;
-  return {static_cast<double>(f.loss), lr, norm};
+  return {loss, lr, norm};
 }
 
 double evaluate(const GptConfig& cfg, const GptParams<float>& params,

@@ -1,5 +1,6 @@
 // The checkpoint format of train.hpp's save_checkpoint: written to a temporary file and renamed,
 // read whole and checked (magic, version, hash, config, every tensor's name and shape).
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <fstream>
@@ -60,7 +61,7 @@ void save_checkpoint(const std::filesystem::path& path, const TrainState& s) {
   for (const std::int64_t v :
        {s.cfg.vocab_size, s.cfg.block_size, s.cfg.n_layer, s.cfg.n_head, s.cfg.n_embd, s.step,
         s.opt.batch, s.opt.seq, s.opt.steps, s.opt.warmup, static_cast<std::int64_t>(s.opt.seed),
-        std::int64_t{0}})
+        s.opt.grad_accum})
     put(out, v);
   for (const double v : {s.opt.lr, s.opt.min_lr, s.opt.weight_decay, s.opt.beta1, s.opt.beta2,
                          s.opt.eps, s.opt.clip})
@@ -108,7 +109,7 @@ TrainState load_checkpoint(const std::filesystem::path& path) {
   s.opt.steps = r.get<std::int64_t>();
   s.opt.warmup = r.get<std::int64_t>();
   s.opt.seed = static_cast<std::uint64_t>(r.get<std::int64_t>());
-  r.get<std::int64_t>();  // reserved
+  s.opt.grad_accum = std::max<std::int64_t>(r.get<std::int64_t>(), 1);  // 0 before grad_accum
   for (double* d : {&s.opt.lr, &s.opt.min_lr, &s.opt.weight_decay, &s.opt.beta1, &s.opt.beta2,
                     &s.opt.eps, &s.opt.clip})
     *d = r.get<double>();

@@ -33,6 +33,7 @@ struct TrainOptions {
   double eps = 1e-8;          ///< AdamW's \f$ \varepsilon \f$
   double clip = 1.0;          ///< the global gradient norm kept (0: no clipping)
   std::uint64_t seed = 1337;  ///< the initialisation's and the batches' seed
+  std::int64_t grad_accum = 1;  ///< A, micro-batches per step (B/A sequences each; divides B)
 };
 
 /// Everything a run is: the model, its AdamW moments and the steps taken.
@@ -59,7 +60,8 @@ struct StepStats {
 };
 
 /// A fresh run: gpt_init(cfg, opt.seed), zero moments, step 0.
-/// @throws llmlab::Error naming `train` and the option when batch < 1, seq is outside
+/// @throws llmlab::Error naming `train` and the option when batch < 1, grad_accum < 1 or does not
+///         divide batch, seq is outside
 ///         [0, block_size], steps < 1, warmup outside [0, steps], clip < 0 (and as gpt_init and
 ///         lr_at for the rest).
 TrainState train_init(const GptConfig& cfg, const TrainOptions& opt);
@@ -72,8 +74,10 @@ TrainState train_init(const GptConfig& cfg, const TrainOptions& opt);
 Batch get_batch(std::span<const std::int32_t> tokens, std::int64_t B, std::int64_t T,
                 std::uint64_t seed, std::int64_t step);
 
-/// One training step: the batch of state.step, gpt_forward and gpt_backward (float), the
-/// gradients clipped to a global norm of opt.clip (clip_grad_norm), then adamw_step on every
+/// One training step: the batch of state.step, gpt_forward and gpt_backward (float) — with
+/// opt.grad_accum = A > 1 on A micro-batches of B/A consecutive rows, the gradient their mean
+/// \f$ g = \frac{1}{A}\sum_a g_a \f$ and the loss the mean of their losses (the whole batch's
+/// mean loss, as micro-batches are equal) — the gradients clipped to a global norm of opt.clip (clip_grad_norm), then adamw_step on every
 /// tensor at lr_at(step, lr, min_lr, warmup, steps), with weight decay on the 2-D tensors
 /// (nanoGPT's groups: matrices and embeddings decay; biases and LayerNorm parameters do not).
 /// @returns the loss, the learning rate and the norm
@@ -98,7 +102,8 @@ double evaluate(const GptConfig& cfg, const GptParams<float>& params,
 /// Writes the run to `path` atomically (to `path.tmp`, flushed, then renamed over `path`), in
 /// llmlab's checkpoint format, little-endian:
 /// `"LLMLABCK"`, u32 version = 1, the config (5 × i64: vocab_size, block_size, n_layer, n_head,
-/// n_embd), the step (i64), the options (6 × i64: batch, seq, steps, warmup, seed, 0; 7 × f64:
+/// n_embd), the step (i64), the options (6 × i64: batch, seq, steps, warmup, seed, grad_accum — 0
+/// in files written before it, read as 1; 7 × f64:
 /// lr, min_lr, weight_decay, beta1, beta2, eps, clip), u64 the number of tensors, then per tensor
 /// (gpt_tensors' order) u32 name length, the name, u32 rank, rank × u64 shape, and its parameter,
 /// m and v as float32; last a u64 FNV-1a hash of every byte before it. The state is written as it
