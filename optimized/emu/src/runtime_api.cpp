@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "racecheck.hpp"
 #include "runtime_state.hpp"
 
 namespace llmlab::emu {
@@ -92,22 +93,33 @@ cudaError_t cudaMalloc(void** devPtr, size_t size) {
   *devPtr = p;
   if (!p) return cudaErrorMemoryAllocation;
   llmlab::emu::detail::count_allocation(reinterpret_cast<std::uintptr_t>(p), size);
+  llmlab::emu::detail::register_allocation(reinterpret_cast<std::uintptr_t>(p), size, true);
   return cudaSuccess;
 }
 
 cudaError_t cudaFree(void* devPtr) {
   llmlab::emu::detail::count_release(reinterpret_cast<std::uintptr_t>(devPtr));
+  llmlab::emu::detail::forget_allocation(reinterpret_cast<std::uintptr_t>(devPtr));
   std::free(devPtr);
   return cudaSuccess;
 }
 
-cudaError_t cudaMallocHost(void** ptr, size_t size) { return cudaMalloc(ptr, size); }
+cudaError_t cudaMallocHost(void** ptr, size_t size) {
+  const cudaError_t e = cudaMalloc(ptr, size);
+  // Host memory: the host writes it directly, which the uninitialised-read check cannot see.
+  if (e == cudaSuccess)
+    llmlab::emu::detail::register_allocation(reinterpret_cast<std::uintptr_t>(*ptr), size, false);
+  return e;
+}
 cudaError_t cudaFreeHost(void* ptr) { return cudaFree(ptr); }
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
   if (kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault) return cudaErrorInvalidMemcpyDirection;
   if (count && (!dst || !src)) return cudaErrorInvalidValue;
-  if (count) std::memmove(dst, src, count);
+  if (count) {
+    std::memmove(dst, src, count);
+    llmlab::emu::detail::mark_initialised(reinterpret_cast<std::uintptr_t>(dst), count);
+  }
   return cudaSuccess;
 }
 
@@ -118,7 +130,10 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpy
 
 cudaError_t cudaMemset(void* devPtr, int value, size_t count) {
   if (count && !devPtr) return cudaErrorInvalidValue;
-  if (count) std::memset(devPtr, value, count);
+  if (count) {
+    std::memset(devPtr, value, count);
+    llmlab::emu::detail::mark_initialised(reinterpret_cast<std::uintptr_t>(devPtr), count);
+  }
   return cudaSuccess;
 }
 
