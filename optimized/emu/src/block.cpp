@@ -168,6 +168,7 @@ std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64
   sched_.thread = -1;
   current_ = &sched_;
   if (Runner* first = pick_next(); first != &sched_) switch_to(&sched_, first);
+  flush_uninit();
   if (error_.empty()) {
     int finished = 0;
     for (const auto& th : threads_) finished += th.status == ThreadState::Status::finished;
@@ -348,6 +349,11 @@ void Block::complete_barrier() {
   }
   if (first >= 0 && exited_ > 0 && launch_->barrier_check) {
     check_partial_barrier(first);
+    waiting.clear();
+    return;
+  }
+  flush_uninit();
+  if (!error_.empty()) {
     waiting.clear();
     return;
   }

@@ -167,6 +167,12 @@ class Block {
   std::size_t static_shared_bytes_ = 0;
   std::vector<Word> dynamic_shadow_, static_shadow_;
   int last_allocation_ = -1;  // the allocation the last global access hit
+  // The first uninitialised read, reported at the next barrier or the block's end unless a race is
+  // found first (a read before an unsynchronised write is a race, and that is the better message).
+  std::string pending_uninit_;
+  void flush_uninit() {
+    if (!pending_uninit_.empty()) fail(pending_uninit_);
+  }
 };
 
 /// The block running on this OS thread (null outside kernels); initial-exec, read by every hook.

@@ -167,6 +167,7 @@ std::string source_line(std::uintptr_t pc) {
 void Block::reset_checks(std::uint64_t block_linear) {
   race_ = launch_->race;
   block_linear_ = static_cast<std::uint32_t>(block_linear);
+  pending_uninit_.clear();
   if (!race_) return;
   serial_ = block_serials.fetch_add(1, std::memory_order_relaxed) + 1;
   if (serial_ == 0) {  // wrapped: old tags could look current
@@ -188,6 +189,7 @@ void Block::reset_checks(std::uint64_t block_linear) {
     if (static_shadow_.size() < static_shared_bytes_ / 4 + 2) static_shadow_.resize(static_shared_bytes_ / 4 + 2);
   }
   last_allocation_ = -1;
+  pending_uninit_.clear();
 }
 
 void Block::warp_clock_join(unsigned warp, unsigned mask) {
@@ -250,8 +252,7 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
         // The first byte nobody wrote, for the report.
         std::size_t off = a - base;
         while (word.init >> ((base + off) & 3u) & 1u) ++off;
-        report_uninit(space, off, -1, pc);
-        return;
+        if (pending_uninit_.empty()) report_uninit(space, off, -1, pc);
       }
       if (!reads) word.init |= mask;
       if (race_->races) check_word(word, mask, kind, pc, true, space, w, -1);
@@ -263,8 +264,8 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
       if (race_->init && reads) {
         for (std::size_t k = 0; k < word_end - a; ++k) {
           if (!al.initialised(off + k)) {
-            report_uninit(space, off + k, alloc, pc);
-            return;
+            if (pending_uninit_.empty()) report_uninit(space, off + k, alloc, pc);
+            break;
           }
         }
       }
@@ -361,7 +362,7 @@ void Block::report_uninit(const char* space, std::size_t byte_offset, int alloca
     << (allocation >= 0 ? "since cudaMalloc (no kernel, cudaMemcpy or cudaMemset)"
                         : "in this block before the read")
     << "\n  (LLMLAB_EMU_INITCHECK=0 turns this check off)";
-  fail(s.str());
+  if (pending_uninit_.empty()) pending_uninit_ = s.str();
 }
 
 void Block::check_partial_barrier(int first_waiting) {
