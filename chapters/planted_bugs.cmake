@@ -65,6 +65,16 @@ llmlab_plant_bug(unbiased_variance CHAPTER ch03 CHECKS ${_ch03}
   REPLACE "/ static_cast<float>\\(C\\) \\+ eps" WITH "/ static_cast<float>(C - 1) + eps"
   EXPECT "FAIL layernorm_forward [^\n]* (y|rstd) .ratio[^\n]*\n  first bad index")
 
+# Racy accumulation: layernorm backward's first stage adds every row chunk's dw partial into one row
+# of the scratch with a plain `+=` from several blocks (instead of writing a row per chunk for the
+# fixed-order second stage). A GPU loses an update only now and then; the emulator's race detector
+# (docs/emulator.md, memory checks) fails every run, naming the buffer, both blocks and the line.
+llmlab_plant_bug(racy_accumulation CHAPTER ch03 CHECKS ${_ch03}
+  SOLUTION layernorm.cu layernorm_backward.cu BREAK layernorm_backward.cu
+  REPLACE "scratch\\[static_cast<std::int64_t>\\(blockIdx.y\\) \\* C \\+ c\\] = total_dw"
+  WITH "scratch[c] += total_dw"
+  EXPECT "data race .[a-z ]+. on global memory[^\n]*\n[^\n]*layernorm_backward.cu:[0-9]+[^\n]*\n[^\n]*layernorm_backward.cu:[0-9]+[^\n]*\n  missing synchronisation: threads of different blocks")
+
 # The last row dropped: the bound `r >= N` written `r >= N - 1`.
 llmlab_plant_bug(last_row_dropped CHAPTER ch03 CHECKS ${_ch03}
   SOLUTION layernorm.cu layernorm_backward.cu BREAK layernorm.cu
