@@ -259,15 +259,12 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
     } else {
       Allocation& al = *race_->allocations[alloc];
       GlobalChunk& chunk = race_->chunk(alloc, w);
-      std::lock_guard lock(chunk.mutex);
+      std::lock_guard lock(chunk);
       const std::size_t off = a - base;
-      if (race_->init && reads) {
-        for (std::size_t k = 0; k < word_end - a; ++k) {
-          if (!al.initialised(off + k)) {
-            if (pending_uninit_.empty()) report_uninit(space, off + k, alloc, pc);
-            break;
-          }
-        }
+      if (race_->init && reads && !al.all_initialised(off, word_end - a) && pending_uninit_.empty()) {
+        std::size_t k = 0;
+        while (al.initialised(off + k)) ++k;
+        report_uninit(space, off + k, alloc, pc);
       }
       if (!reads) al.set_initialised(off, word_end - a);
       if (race_->races) check_word(chunk.words[w & 1023], mask, kind, pc, false, space, w, alloc);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace llmlab::emu::detail {
@@ -49,11 +50,27 @@ struct Allocation {
     return init.empty() || (init[offset >> 3] >> (offset & 7) & 1u);
   }
   void set_initialised(std::size_t offset, std::size_t count);
+  /// Whether bytes [offset, offset + n) are all initialised, n ≤ 8 (one or two bitmap bytes).
+  bool all_initialised(std::size_t offset, std::size_t n) const {
+    if (init.empty()) return true;
+    const std::size_t i = offset >> 3;
+    std::uint32_t bits = init[i];
+    if (i + 1 < init.size()) bits |= static_cast<std::uint32_t>(init[i + 1]) << 8;
+    const std::uint32_t need = ((1u << n) - 1u) << (offset & 7);
+    return (bits & need) == need;
+  }
 };
 
 /// Race shadow of one allocation for one launch, in chunks made on first touch.
 struct GlobalChunk {
-  std::mutex mutex;  // blocks run on several OS threads: each word's update is under its chunk's lock
+  // Blocks run on several OS threads: each word's update is under its chunk's lock (a spin lock:
+  // held for a few dozen instructions, and uncontended almost always).
+  std::atomic<bool> locked{false};
+  void lock() {
+    while (locked.exchange(true, std::memory_order_acquire))
+      while (locked.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+  void unlock() { locked.store(false, std::memory_order_release); }
   Word words[1024];
 };
 
