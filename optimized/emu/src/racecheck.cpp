@@ -83,6 +83,7 @@ void register_allocation(std::uintptr_t begin, std::size_t size, bool poisoned) 
   a->begin = begin;
   a->size = size;
   if (poisoned) a->init.assign((size + 7) / 8, 0);
+  a->chunks = std::make_unique<std::atomic<GlobalChunk*>[]>((size + 4095) / 4096 + 1);
   std::lock_guard lock(registry_mutex);
   registry[begin] = std::move(a);
 }
@@ -101,11 +102,9 @@ void mark_initialised(std::uintptr_t begin, std::size_t size) {
   if (begin - a.begin < a.size) a.set_initialised(begin - a.begin, size);
 }
 
-RaceLaunch::~RaceLaunch() {
-  for (std::size_t i = 0; i < chunks.size(); ++i) {
-    const std::size_t n = (allocations[i]->size + 4095) / 4096 + 1;
-    for (std::size_t c = 0; c < n; ++c) delete chunks[i][c].load(std::memory_order_relaxed);
-  }
+Allocation::~Allocation() {
+  if (!chunks) return;
+  for (std::size_t c = 0; c < (size + 4095) / 4096 + 1; ++c) delete chunks[c].load(std::memory_order_relaxed);
 }
 
 int RaceLaunch::find(std::uintptr_t a) const {
@@ -116,8 +115,8 @@ int RaceLaunch::find(std::uintptr_t a) const {
   return a - (*it)->begin < (*it)->size ? static_cast<int>(it - allocations.begin()) : -1;
 }
 
-GlobalChunk& RaceLaunch::chunk(int i, std::size_t w) {
-  std::atomic<GlobalChunk*>& slot = chunks[i][w >> 10];
+GlobalChunk& Allocation::chunk(std::size_t w) {
+  std::atomic<GlobalChunk*>& slot = chunks[w >> 10];
   GlobalChunk* p = slot.load(std::memory_order_acquire);
   if (!p) {
     auto* fresh = new GlobalChunk();
@@ -141,10 +140,8 @@ std::unique_ptr<RaceLaunch> make_race_launch(const void* kernel_address) {
     r->allocations.reserve(registry.size());
     for (const auto& [begin, a] : registry) r->allocations.push_back(a);
   }
-  for (const auto& a : r->allocations) {
-    const std::size_t n = (a->size + 4095) / 4096 + 1;
-    r->chunks.push_back(std::make_unique<std::atomic<GlobalChunk*>[]>(n));
-  }
+  static std::atomic<std::uint32_t> launch_serials{0};
+  r->serial = launch_serials.fetch_add(1, std::memory_order_relaxed) + 1;  // 2^32 launches: wraps
   TlsQuery q;
   q.address = reinterpret_cast<std::uintptr_t>(kernel_address);
   ::dl_iterate_phdr(find_tls, &q);
@@ -258,7 +255,7 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
       if (race_->races) check_word(word, mask, kind, pc, true, space, w, -1);
     } else {
       Allocation& al = *race_->allocations[alloc];
-      GlobalChunk& chunk = race_->chunk(alloc, w);
+      GlobalChunk& chunk = al.chunk(w);
       std::lock_guard lock(chunk);
       const std::size_t off = a - base;
       if (race_->init && reads && !al.all_initialised(off, word_end - a) && pending_uninit_.empty()) {
@@ -267,7 +264,11 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
         report_uninit(space, off + k, alloc, pc);
       }
       if (!reads) al.set_initialised(off, word_end - a);
-      if (race_->races) check_word(chunk.words[w & 1023], mask, kind, pc, false, space, w, alloc);
+      if (race_->races) {
+        Word& word = chunk.words[w & 1023];
+        if (word.serial != race_->serial) word = Word{race_->serial, 0, {}, {}, {}};
+        check_word(word, mask, kind, pc, false, space, w, alloc);
+      }
     }
     a = word_end;
   }

@@ -41,11 +41,29 @@ struct Word {
   Access write, read1, read2;
 };
 
+/// Race shadow of 1,024 words of an allocation, made on first touch and kept while it lives (each
+/// word tagged with the launch it belongs to, so nothing is cleared between launches).
+struct GlobalChunk {
+  // Blocks run on several OS threads: each word's update is under its chunk's lock (a spin lock:
+  // held for a few dozen instructions, and uncontended almost always).
+  std::atomic<bool> locked{false};
+  void lock() {
+    while (locked.exchange(true, std::memory_order_acquire))
+      while (locked.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+  void unlock() { locked.store(false, std::memory_order_release); }
+  Word words[1024];
+};
+
 /// A cudaMalloc'd allocation as the checks see it. Its init bits persist across launches.
 struct Allocation {
   std::uintptr_t begin = 0;
   std::size_t size = 0;
   std::vector<std::uint8_t> init;  // one bit per byte (empty: every byte counts as initialised)
+  std::unique_ptr<std::atomic<GlobalChunk*>[]> chunks;  // (size + 4095) / 4096 + 1 of them
+  ~Allocation();
+  /// The chunk holding word `w` (made on first use).
+  GlobalChunk& chunk(std::size_t w);
   bool initialised(std::size_t offset) const {
     return init.empty() || (init[offset >> 3] >> (offset & 7) & 1u);
   }
@@ -61,32 +79,16 @@ struct Allocation {
   }
 };
 
-/// Race shadow of one allocation for one launch, in chunks made on first touch.
-struct GlobalChunk {
-  // Blocks run on several OS threads: each word's update is under its chunk's lock (a spin lock:
-  // held for a few dozen instructions, and uncontended almost always).
-  std::atomic<bool> locked{false};
-  void lock() {
-    while (locked.exchange(true, std::memory_order_acquire))
-      while (locked.load(std::memory_order_relaxed)) std::this_thread::yield();
-  }
-  void unlock() { locked.store(false, std::memory_order_release); }
-  Word words[1024];
-};
-
 /// What one launch checks: a snapshot of the live allocations (sorted by address) and their shadow.
 struct RaceLaunch {
   bool races = true;  // LLMLAB_EMU_RACECHECK
   bool init = true;   // LLMLAB_EMU_INITCHECK
   std::vector<std::shared_ptr<Allocation>> allocations;
-  std::vector<std::unique_ptr<std::atomic<GlobalChunk*>[]>> chunks;  // per allocation
+  std::uint32_t serial = 0;  // this launch's tag in the global shadow
   std::uintptr_t tls_module = 0;  // the kernel's module's TLS (static __shared__), 0 if none
   std::size_t tls_size = 0;
-  ~RaceLaunch();
   /// Index into `allocations` of the allocation holding `a`, or -1.
   int find(std::uintptr_t a) const;
-  /// The chunk of allocation `i` holding word `w` (made on first use).
-  GlobalChunk& chunk(int i, std::size_t w);
 };
 
 /// Builds the checks' state for a launch of `kernel_address`, or null when every check is off
