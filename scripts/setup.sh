@@ -23,7 +23,7 @@ done
 
 packages=(
   build-essential cmake ninja-build ccache git pkg-config
-  libboost-context-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev
+  libboost-context-dev libboost-stacktrace-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev
   pybind11-dev doxygen graphviz libjs-mathjax openmpi-bin libopenmpi-dev
   python3-venv python3-dev
