@@ -224,7 +224,8 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
     space = "dynamic shared memory";
   } else if (address - static_shared_ < static_shared_bytes_) {
     shadow = static_shadow_.data(), base = static_shared_, bytes = static_shared_bytes_;
-    space = "static __shared__ memory";
+    space = "static __shared__ memory (offsets count from the start of the kernel library's "
+            "thread-local block)";
   } else {
     if (last_allocation_ < 0 ||
         address - race_->allocations[last_allocation_]->begin >= race_->allocations[last_allocation_]->size) {
