@@ -17,6 +17,18 @@ if(CMAKE_CUDA_COMPILER AND NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
   set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
 endif()
 
+# llmlab_emu_instrument(TARGET): compiles TARGET's sources with the emulator's memory checks (race
+# detector, uninitialised reads: docs/emulator.md). GCC's -fsanitize=thread instrumentation at
+# compile time only — never at link time, so libtsan is not linked: libllmlab_emu defines the
+# __tsan_* functions it calls. Off under the asan preset (AddressSanitizer and ThreadSanitizer
+# instrumentation cannot be combined) and with compilers other than GCC.
+function(llmlab_emu_instrument TARGET)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND NOT LLMLAB_SANITIZE)
+    target_compile_options(${TARGET} PRIVATE
+      $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=thread --param=tsan-instrument-func-entry-exit=0 -Wno-tsan>)
+  endif()
+endfunction()
+
 function(llmlab_add_cuda_library NAME)
   cmake_parse_arguments(ARG "SHARED;EMU_ONLY" "" "SOURCES;LINK;CUDA_LINK;INCLUDE" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -38,6 +50,7 @@ function(llmlab_add_cuda_library NAME)
   endforeach()
 
   add_library(${NAME}_emu ${kind} ${wrappers})
+  llmlab_emu_instrument(${NAME}_emu)
   target_link_libraries(${NAME}_emu PUBLIC llmlab::emu ${ARG_LINK})
   foreach(dep IN LISTS ARG_CUDA_LINK)
     target_link_libraries(${NAME}_emu PUBLIC ${dep}_emu)

@@ -16,7 +16,11 @@ def test_the_tree_with_its_barriers_is_right_under_every_schedule(rng):
             np.testing.assert_allclose(llmlab.emu.tree_reduce_sum(x), x.sum(axis=1), rtol=1e-5, atol=1e-5)
 
 
-def test_a_forgotten_syncthreads_passes_in_reverse_but_fails_forward_and_random(rng):
+def test_a_forgotten_syncthreads_passes_in_reverse_but_fails_forward_and_random(rng, monkeypatch):
+    # The schedules alone, with the race detector off (it reports the race under every schedule:
+    # the next test).
+    monkeypatch.setenv("LLMLAB_EMU_RACECHECK", "0")
+    monkeypatch.setenv("LLMLAB_EMU_INITCHECK", "0")
     x = rng.uniform(0.5, 1, (3, 300)).astype(np.float32)
     want = x.astype(np.float64).sum(axis=1)
 
@@ -29,6 +33,14 @@ def test_a_forgotten_syncthreads_passes_in_reverse_but_fails_forward_and_random(
     assert err("reverse") < 1e-3
     assert err("forward") > 0.25
     assert err("random:7") > 0.25
+
+
+@pytest.mark.parametrize("order", ["forward", "reverse", "random:7"])
+def test_the_race_detector_reports_a_forgotten_syncthreads_under_every_schedule(rng, order):
+    x = rng.uniform(0.5, 1, (3, 300)).astype(np.float32)
+    with llmlab.emu.schedule(order), pytest.raises(llmlab.LaunchError) as e:
+        llmlab.emu.tree_reduce_sum(x, syncthreads=False)
+    assert "data race" in str(e.value) and "planted_bugs.cu:" in str(e.value)
 
 
 def test_schedule_restores_the_environment():

@@ -23,9 +23,6 @@ LLMLAB_EMU_FAST_TLS thread_local dim3 gridDim;
 namespace llmlab::emu::detail {
 namespace {
 
-// initial-exec: read on every emulated barrier; the library is small enough for static TLS.
-__attribute__((tls_model("initial-exec"))) thread_local Block* tl_block = nullptr;
-
 const char* op_name(WarpOp op) {
   switch (op) {
     case WarpOp::shfl: return "__shfl_sync";
@@ -73,7 +70,11 @@ std::vector<int> lanes_of(unsigned mask) {
 
 }  // namespace
 
-Block* Block::current() { return tl_block; }
+// initial-exec: read on every emulated barrier and memory access; the library is small enough for
+// static TLS.
+__attribute__((tls_model("initial-exec"))) thread_local Block* tl_current_block = nullptr;
+
+Block* Block::current() { return tl_current_block; }
 
 void Block::reset(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear) {
   launch_ = &launch;
@@ -124,6 +125,8 @@ void Block::reset(const LaunchContext& launch, uint3 block_idx, std::uint64_t bl
     dynamic_shared_ = std::malloc(smem);
     std::memset(dynamic_shared_, 0xff, smem);
   }
+  dynamic_shared_bytes_ = smem;
+  reset_checks(block_linear);
 }
 
 Block::~Block() { std::free(dynamic_shared_); }
@@ -157,14 +160,15 @@ std::string Block::context() const {
 
 std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear) {
   reset(launch, block_idx, block_linear);
-  Block* outer = tl_block;
-  tl_block = this;
+  Block* outer = tl_current_block;
+  tl_current_block = this;
   blockIdx = block_idx_;
   blockDim = launch_->spec->block;
   gridDim = launch_->spec->grid;
   sched_.thread = -1;
   current_ = &sched_;
   if (Runner* first = pick_next(); first != &sched_) switch_to(&sched_, first);
+  flush_uninit();
   if (error_.empty()) {
     int finished = 0;
     for (const auto& th : threads_) finished += th.status == ThreadState::Status::finished;
@@ -172,7 +176,7 @@ std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64
   }
   if (!error_.empty()) abort_all();
   current_ = nullptr;
-  tl_block = outer;
+  tl_current_block = outer;
   return error_;
 }
 
@@ -343,6 +347,17 @@ void Block::complete_barrier() {
     }
     if (current_ == nullptr || t != current_->thread) waiting.push_back(t);
   }
+  if (first >= 0 && exited_ > 0 && launch_->barrier_check) {
+    check_partial_barrier(first);
+    waiting.clear();
+    return;
+  }
+  flush_uninit();
+  if (!error_.empty()) {
+    waiting.clear();
+    return;
+  }
+  ++epoch_;  // every access before the barrier is ordered before every access after it
   for (auto& th : threads_)
     if (th.status == ThreadState::Status::at_barrier) th.barrier_result = barrier_count_;
   barrier_arrived_ = 0;
@@ -485,6 +500,7 @@ void Block::complete_warp_op(int warp, std::size_t op_index) {
       released_.push_back(t);
     }
   }
+  if (race_) warp_clock_join(static_cast<unsigned>(warp), p.mask);
   if (op_index + 1 != pending.size()) std::swap(pending[op_index], pending.back());
   pending.pop_back();
   release();

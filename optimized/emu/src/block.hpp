@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "llmlab/emu/emu.hpp"
+#include "racecheck.hpp"
 
 namespace llmlab::emu::detail {
 
@@ -32,6 +33,8 @@ struct LaunchContext {
   const KernelInfo* kernel = nullptr;  // name and definition site, for reports (names.hpp)
   Schedule schedule = Schedule::forward;
   std::uint64_t seed = 0;
+  RaceLaunch* race = nullptr;  // the memory checks' state, null when they are off
+  bool barrier_check = true;   // LLMLAB_EMU_BARRIERCHECK: a barrier some threads skipped fails
 };
 
 /// Thrown inside a fiber to unwind a thread whose block is being aborted.
@@ -99,6 +102,12 @@ class Block {
   /// The block running on this OS thread, or null outside kernels.
   static Block* current();
 
+  /// One memory access by the running CUDA thread (from the access hooks, racecheck.cpp): checks it
+  /// for races and uninitialised reads when the launch's checks are on.
+  void on_access(std::uintptr_t address, std::size_t size, AccessKind kind, std::uintptr_t pc);
+  /// Whether the access hooks have anything to do for this block.
+  bool checking() const { return race_ != nullptr && error_.empty(); }
+
  private:
   friend struct RunnerBody;
   int take_unstarted();
@@ -120,6 +129,17 @@ class Block {
   void reset(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear);
   std::string thread_name(int t) const;
   std::string where_str(const std::source_location& w) const;
+  // racecheck.cpp
+  void reset_checks(std::uint64_t block_linear);
+  void check_word(Word& w, std::uint8_t mask, AccessKind kind, std::uintptr_t pc, bool shared,
+                  const char* space, std::size_t word_index, int allocation);
+  bool ordered(const Access& a) const;
+  void report_race(const Access& prev, bool prev_write, const Access& now, bool now_write,
+                   const char* space, std::size_t byte_offset, int allocation);
+  void report_uninit(const char* space, std::size_t byte_offset, int allocation, std::uintptr_t pc);
+  std::string block_name(std::uint32_t linear) const;
+  void warp_clock_join(unsigned warp, unsigned mask);
+  void check_partial_barrier(int first_waiting);
 
   const LaunchContext* launch_ = nullptr;
   uint3 block_idx_{};
@@ -143,6 +163,25 @@ class Block {
   void* dynamic_shared_ = nullptr;
   std::size_t dynamic_shared_bytes_ = 0;
   Runner sched_;  // the OS thread's own context, which runs run()
+  // The memory checks (racecheck.cpp).
+  RaceLaunch* race_ = nullptr;
+  std::uint32_t block_linear_ = 0;
+  std::uint32_t serial_ = 0;  // this block run's tag in the shared-memory shadow
+  std::uint32_t epoch_ = 1;   // barriers completed + 1
+  std::vector<std::array<std::uint32_t, 32>> clocks_;  // per thread: warp lanes' sync clocks
+  std::uintptr_t static_shared_ = 0;  // the kernel module's TLS block on this OS thread
+  std::size_t static_shared_bytes_ = 0;
+  std::vector<Word> dynamic_shadow_, static_shadow_;
+  int last_allocation_ = -1;  // the allocation the last global access hit
+  // The first uninitialised read, reported at the next barrier or the block's end unless a race is
+  // found first (a read before an unsynchronised write is a race, and that is the better message).
+  std::string pending_uninit_;
+  void flush_uninit() {
+    if (!pending_uninit_.empty()) fail(pending_uninit_);
+  }
 };
+
+/// The block running on this OS thread (null outside kernels); initial-exec, read by every hook.
+extern __attribute__((tls_model("initial-exec"))) thread_local Block* tl_current_block;
 
 }  // namespace llmlab::emu::detail

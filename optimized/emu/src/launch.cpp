@@ -197,6 +197,11 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
     return cudaErrorInvalidValue;
   }
   ctx.seed ^= launch_counter.fetch_add(1) * 0xD1B54A32D192ED03ull;  // launches differ, reruns repeat
+  // The memory checks (racecheck.cpp): state for this launch only, freed when it ends.
+  const std::unique_ptr<RaceLaunch> race = make_race_launch(spec.kernel_address);
+  ctx.race = race.get();
+  const char* barrier_env = std::getenv("LLMLAB_EMU_BARRIERCHECK");
+  ctx.barrier_check = !(barrier_env && std::string(barrier_env) == "0");
 
   const dim3 g = spec.grid;
   const std::uint64_t nblocks = 1ull * g.x * g.y * g.z;

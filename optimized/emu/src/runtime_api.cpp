@@ -13,6 +13,7 @@
 #include <string>
 
 #include "memory.hpp"
+#include "racecheck.hpp"
 #include "runtime_state.hpp"
 
 namespace llmlab::emu {
@@ -82,14 +83,20 @@ extern "C" {
 cudaError_t cudaMalloc(void** devPtr, size_t size) {
   if (!devPtr) return cudaErrorInvalidValue;
   *devPtr = llmlab::emu::detail::device_allocate(size);
-  return *devPtr ? cudaSuccess : cudaErrorMemoryAllocation;
+  if (!*devPtr) return cudaErrorMemoryAllocation;
+  // What kernels see, between the guard zones: the memory checks' shadow covers exactly it.
+  llmlab::emu::detail::register_allocation(reinterpret_cast<std::uintptr_t>(*devPtr), size, true);
+  return cudaSuccess;
 }
 
 cudaError_t cudaFree(void* devPtr) {
   using llmlab::emu::detail::Release;
   if (!devPtr) return cudaSuccess;
   std::string damage;
-  switch (llmlab::emu::detail::device_release(devPtr, damage)) {
+  const Release released = llmlab::emu::detail::device_release(devPtr, damage);
+  if (released != Release::unknown)
+    llmlab::emu::detail::forget_allocation(reinterpret_cast<std::uintptr_t>(devPtr));
+  switch (released) {
     case Release::freed: return cudaSuccess;
     case Release::damaged:
       return fail(cudaErrorIllegalAddress, "cudaFree found a write outside " + damage +
@@ -102,7 +109,13 @@ cudaError_t cudaFree(void* devPtr) {
   return fail(cudaErrorInvalidValue, s.str());
 }
 
-cudaError_t cudaMallocHost(void** ptr, size_t size) { return cudaMalloc(ptr, size); }
+cudaError_t cudaMallocHost(void** ptr, size_t size) {
+  const cudaError_t e = cudaMalloc(ptr, size);
+  // Host memory: the host writes it directly, which the uninitialised-read check cannot see.
+  if (e == cudaSuccess)
+    llmlab::emu::detail::register_allocation(reinterpret_cast<std::uintptr_t>(*ptr), size, false);
+  return e;
+}
 cudaError_t cudaFreeHost(void* ptr) { return cudaFree(ptr); }
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
@@ -112,6 +125,7 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind 
   if (const cudaError_t e = checked("cudaMemcpy", dst, count, "destination"); e != cudaSuccess) return e;
   if (const cudaError_t e = checked("cudaMemcpy", src, count, "source"); e != cudaSuccess) return e;
   std::memmove(dst, src, count);
+  llmlab::emu::detail::mark_initialised(reinterpret_cast<std::uintptr_t>(dst), count);
   return cudaSuccess;
 }
 
@@ -126,6 +140,7 @@ cudaError_t cudaMemset(void* devPtr, int value, size_t count) {
   if (const cudaError_t e = checked("cudaMemset", devPtr, count, "destination"); e != cudaSuccess)
     return e;
   std::memset(devPtr, value, count);
+  llmlab::emu::detail::mark_initialised(reinterpret_cast<std::uintptr_t>(devPtr), count);
   return cudaSuccess;
 }
 

@@ -150,8 +150,12 @@ __global__ void forgotten_syncthreads(const float* in, float* out) {
   out[blockIdx.x * blockDim.x + t] = t + 1 < static_cast<int>(blockDim.x) ? tile[t + 1] : tile[t];
 }
 
+// With the memory checks off (they would fail every schedule's launch: emu_racecheck_test.cpp), to
+// show what the schedules alone do.
 bool forgotten_syncthreads_gives_right_answer(const char* schedule) {
   ScopedEnv env("LLMLAB_EMU_SCHEDULE", schedule);
+  ScopedEnv races("LLMLAB_EMU_RACECHECK", "0");
+  ScopedEnv init("LLMLAB_EMU_INITCHECK", "0");
   const int blocks = 4, threads = 128, n = blocks * threads;
   std::vector<float> in(n);
   for (int i = 0; i < n; ++i) in[i] = static_cast<float>(i);
@@ -172,6 +176,20 @@ TEST(EmuDiagnostics, ForgottenSyncthreadsFailsUnderForwardAndRandomSchedules) {
   EXPECT_FALSE(forgotten_syncthreads_gives_right_answer("random:20261123"));
   EXPECT_TRUE(forgotten_syncthreads_gives_right_answer("reverse"))
       << "in reverse order every neighbour writes first: one schedule alone can hide the bug";
+}
+
+TEST(EmuDiagnostics, ForgottenSyncthreadsIsARaceUnderEverySchedule) {
+  const auto in = DeviceBuffer<float>::filled(128, 1.0f);
+  DeviceBuffer<float> out(128);
+  for (const char* schedule : {"forward", "reverse", "random:20261123"}) {
+    ScopedEnv env("LLMLAB_EMU_SCHEDULE", schedule);
+    EXPECT_EQ(launch(launch_config(1, 128, 128 * sizeof(float)), forgotten_syncthreads, in.cget(),
+                     out.get()),
+              cudaErrorLaunchFailure)
+        << schedule;
+    cudaGetLastError();
+    EXPECT_THAT(llmlab::emu::last_diagnostic(), HasSubstr("data race")) << schedule;
+  }
 }
 
 // ---- AddressSanitizer: out-of-bounds global and dynamic shared memory ----------------------
