@@ -44,11 +44,13 @@ __global__ void k(T* x) {
   }
 }
 
-/// The fixed twin: every thread reaches the one barrier.
+/// The fixed twin: every thread reaches the one barrier (and each block writes its own row, so
+/// the blocks do not race).
 template <class T, int N>
 __global__ void k_fixed(T* x) {
   __syncthreads();
-  if (threadIdx.x % 2 == 0) x[threadIdx.x] = T(N);
+  const unsigned row = blockIdx.y * gridDim.x + blockIdx.x;
+  if (threadIdx.x % 2 == 0) x[row * blockDim.x + threadIdx.x] = T(N);
 }
 
 __global__ void throws_in_anonymous_namespace(float*) {
@@ -104,7 +106,7 @@ TEST(EmuNames, ATemplateKernelIsNamedWithItsTemplateArguments) {
 }
 
 TEST(EmuNames, TheFixedTemplateTwinPasses) {
-  DeviceBuffer<float> x(32);
+  DeviceBuffer<float> x(6 * 32);
   EXPECT_EQ(launch(launch_config(dim3(3, 2), dim3(32)), k_fixed<float, 4>, x.get()), cudaSuccess)
       << llmlab::emu::last_diagnostic();
 }
