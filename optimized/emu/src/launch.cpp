@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "block.hpp"
+#include "device.hpp"
 #include "runtime_state.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -154,9 +155,9 @@ std::string validate(const LaunchSpec& spec) {
       << "z ≤ 64, x·y·z ≤ 1024)";
   else if (g.y > 65535 || g.z > 65535 || g.x > 2147483647u)
     s << "gridDim (" << g.x << ',' << g.y << ',' << g.z << ") exceeds the limits (x < 2^31, y, z ≤ 65535)";
-  else if (spec.dynamic_shared_bytes > 227u * 1024u)
-    s << "dynamic shared memory of " << spec.dynamic_shared_bytes
-      << " bytes exceeds the 227 KiB an H100 block can have";
+  else if (std::string e = dynamic_shared_error(spec.kernel_address, spec.dynamic_shared_bytes);
+           !e.empty())
+    s << e;  // the emulated device's limit (device_properties.cpp)
   return s.str();
 }
 
@@ -248,6 +249,7 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
     std::lock_guard lock(launch_mutex);
     BlockPool::instance().run(workers, job);
   }
+  flush_device_printf();  // the launch's printf output, ordered by block then thread
   if (failed) {
     record_error(cudaErrorLaunchFailure, "llmlab emu: " + error);
     return cudaErrorLaunchFailure;
