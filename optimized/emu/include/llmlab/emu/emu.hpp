@@ -343,3 +343,36 @@ template <class T>
 cudaError_t cudaMalloc(T** ptr, std::size_t bytes) {
   return ::cudaMalloc(reinterpret_cast<void**>(ptr), bytes);
 }
+
+/// Typed cudaMallocManaged, as cuda_runtime.h provides it.
+template <class T>
+cudaError_t cudaMallocManaged(T** ptr, std::size_t bytes, unsigned flags = cudaMemAttachGlobal) {
+  return ::cudaMallocManaged(reinterpret_cast<void**>(ptr), bytes, flags);
+}
+/// Typed cudaMallocHost, as cuda_runtime.h provides it.
+template <class T>
+cudaError_t cudaMallocHost(T** ptr, std::size_t bytes) {
+  return ::cudaMallocHost(reinterpret_cast<void**>(ptr), bytes);
+}
+/// Typed cudaHostAlloc, as cuda_runtime.h provides it.
+template <class T>
+cudaError_t cudaHostAlloc(T** ptr, std::size_t bytes, unsigned flags) {
+  return ::cudaHostAlloc(reinterpret_cast<void**>(ptr), bytes, flags);
+}
+/// cudaFuncSetAttribute on a kernel (the emulator keys it by the kernel's address, as launches do).
+template <class... Params>
+cudaError_t cudaFuncSetAttribute(void (*kernel)(Params...), cudaFuncAttribute attr, int value) {
+  return ::cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), attr, value);
+}
+/// cudaFuncGetAttributes on a kernel.
+template <class... Params>
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, void (*kernel)(Params...)) {
+  return ::cudaFuncGetAttributes(attr, reinterpret_cast<const void*>(kernel));
+}
+/// cudaOccupancyMaxActiveBlocksPerMultiprocessor on a kernel.
+template <class... Params>
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, void (*kernel)(Params...),
+                                                          int block_size, std::size_t dynamic_smem) {
+  return ::cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+      blocks, reinterpret_cast<const void*>(kernel), block_size, dynamic_smem);
+}
