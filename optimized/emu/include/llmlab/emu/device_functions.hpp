@@ -11,10 +11,12 @@
 /// built, as nvcc builds it, from the hardware's approximate instructions (`ex2.approx`,
 /// `lg2.approx`, `sin.approx`, `cos.approx`, `rcp.approx`), and each of those is modelled with the
 /// error CUDA documents for it, deterministically:
-/// - `ex2.approx`, `rcp.approx`: the exact value rounded toward zero to float and its last bit
-///   cleared, a relative error below \f$2^{-22}\f$ (2 ulp), as the PTX ISA gives for `ex2.approx`;
+/// - `ex2.approx`, `rcp.approx`: the exact value rounded toward zero to float (below 1 ulp, and
+///   not the correctly rounded result about half the time), so that `__expf` keeps CUDA's 2-ulp
+///   bound near 0 and `__fdividef` its 2-ulp bound;
 /// - `lg2.approx`: for \f$x \in [0.5, 2]\f$ an absolute error below \f$2^{-24}\f$ (the result is
-///   truncated to a multiple of \f$2^{-24}\f$), otherwise the 2-ulp relative model;
+///   truncated to a multiple of \f$2^{-24}\f$), otherwise rounded toward zero (below 1 ulp, so
+///   that `__logf` and `__log10f` keep their 3-ulp bound after the scaling);
 /// - `sin.approx` / `cos.approx`: the argument reduced by \f$2\pi\f$ rounded to float (so the error
 ///   grows with \f$|x|\f$ outside \f$[-\pi, \pi]\f$, as on the hardware), the result truncated to a
 ///   multiple of \f$2^{-22}\f$ (absolute error below \f$2^{-22}\f$).
@@ -194,17 +196,12 @@ inline double max(double a, float b) { return std::fmax(a, static_cast<double>(b
 // ---- the hardware's approximate instructions, with their documented error (see \file) ---------
 
 namespace llmlab::emu::approx {
-/// The exact value rounded toward zero to float with its last bit cleared: below 2 ulp relative.
-inline float two_ulp(double exact) {
+/// The exact value rounded toward zero to float: below 1 ulp, and not the correctly rounded result
+/// about half the time.
+inline float one_ulp(double exact) {
   if (!std::isfinite(exact) || exact == 0.0) return static_cast<float>(exact);
   float f = static_cast<float>(exact);
-  if (std::fabs(static_cast<double>(f)) > std::fabs(exact))
-    f = std::nextafter(f, 0.0f);  // toward zero
-  if (!std::isfinite(f)) return f;
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  bits &= ~1u;
-  std::memcpy(&f, &bits, 4);
+  if (std::fabs(static_cast<double>(f)) > std::fabs(exact)) f = std::nextafter(f, 0.0f);
   return f;
 }
 /// Truncates toward zero to a multiple of 2^-bits (an absolute error below 2^-bits).
@@ -214,13 +211,13 @@ inline float absolute(double exact, int bits) {
 /// Flushes a subnormal float to zero (the .ftz of the approximate instructions).
 inline float ftz(float x) { return std::fpclassify(x) == FP_SUBNORMAL ? std::copysign(0.0f, x) : x; }
 /// ex2.approx.ftz.f32: 2^x.
-inline float ex2(float x) { return ftz(two_ulp(std::exp2(static_cast<double>(ftz(x))))); }
+inline float ex2(float x) { return ftz(one_ulp(std::exp2(static_cast<double>(ftz(x))))); }
 /// lg2.approx.ftz.f32: log2(x).
 inline float lg2(float x) {
   x = ftz(x);
   const double exact = std::log2(static_cast<double>(x));
   if (x >= 0.5f && x <= 2.0f) return absolute(exact, 24);
-  return two_ulp(exact);
+  return one_ulp(exact);
 }
 /// The argument reduction of sin.approx / cos.approx: by 2π rounded to float.
 inline double reduce(float x) {
@@ -232,7 +229,7 @@ inline float sin(float x) { return std::isinf(x) ? NAN : ftz(absolute(std::sin(r
 /// cos.approx.ftz.f32.
 inline float cos(float x) { return std::isinf(x) ? NAN : ftz(absolute(std::cos(reduce(ftz(x))), 22)); }
 /// rcp.approx.ftz.f32: 1/x; 0 for |x| > 2^126 (the reciprocal would be subnormal).
-inline float rcp(float x) { return ftz(two_ulp(1.0 / static_cast<double>(ftz(x)))); }
+inline float rcp(float x) { return ftz(one_ulp(1.0 / static_cast<double>(ftz(x)))); }
 }  // namespace llmlab::emu::approx
 
 /// x / y through rcp.approx: 2 ulp for |y| in [2^-126, 2^126]; 0 for 2^126 < |y| < 2^128.
