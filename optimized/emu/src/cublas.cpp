@@ -22,11 +22,13 @@
 
 #include "llmlab/emu/cublas.hpp"
 
+/// What a cublasHandle_t points to under the emulator: the settings cuBLAS keeps per handle.
 struct cublasContext {
-  cudaStream_t stream = nullptr;
-  cublasMath_t math = CUBLAS_DEFAULT_MATH;
-  cublasPointerMode_t pointer_mode = CUBLAS_POINTER_MODE_HOST;
+  cudaStream_t stream = nullptr;                                ///< cublasSetStream's (unused)
+  cublasMath_t math = CUBLAS_DEFAULT_MATH;                      ///< cublasSetMathMode's
+  cublasPointerMode_t pointer_mode = CUBLAS_POINTER_MODE_HOST;  ///< cublasSetPointerMode's
 };
+/// What a cublasLtHandle_t points to under the emulator (no state).
 struct cublasLtContext {};
 
 namespace llmlab::emu {

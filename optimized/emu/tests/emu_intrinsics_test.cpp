@@ -34,6 +34,7 @@ __global__ void hinted_copy(const float4* in4, float4* out4, const __half2* inh,
   __stwt(out + i, __ldca(in + i) + __ldlu(in + i) - __ldcv(in + i));
 }
 
+/// One counter per atomicAdd overload, and atomicInc / atomicDec's.
 struct Sums {
   int i;
   unsigned u;
