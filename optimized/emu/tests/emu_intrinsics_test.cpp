@@ -36,18 +36,19 @@ __global__ void hinted_copy(const float4* in4, float4* out4, const __half2* inh,
 
 /// One counter per atomicAdd overload, and atomicInc / atomicDec's.
 struct Sums {
-  int i;
-  unsigned u;
-  unsigned long long ull;
-  float f;
-  double d;
-  __half h;
-  __half2 h2;
-  __nv_bfloat16 b;
-  __nv_bfloat162 b2;
-  float2 f2;
-  float4 f4;
-  unsigned inc, dec;
+  int i;                  ///< atomicAdd(int*, int)
+  unsigned u;             ///< atomicAdd(unsigned*, unsigned), called with an int
+  unsigned long long ull; ///< atomicAdd(unsigned long long*, …)
+  float f;                ///< atomicAdd(float*, float)
+  double d;               ///< atomicAdd(double*, double)
+  __half h;               ///< atomicAdd(__half*, __half)
+  __half2 h2;             ///< atomicAdd(__half2*, __half2)
+  __nv_bfloat16 b;        ///< atomicAdd(__nv_bfloat16*, …)
+  __nv_bfloat162 b2;      ///< atomicAdd(__nv_bfloat162*, …)
+  float2 f2;              ///< atomicAdd(float2*, float2)
+  float4 f4;              ///< atomicAdd(float4*, float4)
+  unsigned inc;           ///< atomicInc's counter
+  unsigned dec;           ///< atomicDec's counter
 };
 
 __global__ void add_everything(Sums* s) {
