@@ -32,9 +32,10 @@
 ///   sub-tile in registers from k-major 64×16 tiles in shared memory: 8 shared loads per 16 FMAs
 ///   (v3: 2 per 1) and each global element used 64 times.
 ///
-/// The launchers default (version 0) to cuBLAS under nvcc — tensor cores, asynchronous copies
-/// and autotuned tiles beat any of ours — and to v4 under the emulator, our fastest on a GPU by
-/// design (fewest global and shared loads per FMA). Timing on a GPU awaits a GPU: none has been
+/// The launchers default (version 0) to cuBLAS — tensor cores, asynchronous copies and autotuned
+/// tiles beat any of ours; under the emulator that is the emulator's cuBLAS subset (fp32 GEMM on
+/// OpenBLAS, docs/emulator.md), so the default path is tested here too. Of ours, v4 is the fastest
+/// on a GPU by design (fewest global and shared loads per FMA). Timing on a GPU awaits a GPU: none has been
 /// lent to this project yet (there, matmul_bench_gpu prints TFLOP/s next to the peak).
 /// bench/matmul_bench times the emulated versions, which measures the emulator, not a GPU.
 
@@ -47,11 +48,10 @@
 #include "llmlab/cuda/matmul.cuh"
 #include "llmlab/cuda/primitives.cuh"
 
-#if !LLMLAB_EMULATED
+// cuBLAS: the toolkit's under nvcc, the emulator's CPU subset (llmlab::emu_cublas) under g++.
 #include <cublas_v2.h>
 
 #include <mutex>
-#endif
 
 namespace llmlab::cuda {
 namespace {
@@ -288,9 +288,8 @@ cudaError_t launch_gemm(const char* where, const Gemm<In, Out>& g, int version,
   }
 }
 
-// ---- cuBLAS (GPU builds only) -------------------------------------------------------------------
+// ---- cuBLAS (the real one under nvcc, the emulator's subset under g++) ----------------------------
 
-#if !LLMLAB_EMULATED
 /// One cuBLAS handle for the process, made on first use.
 cublasHandle_t cublas_handle() {
   static std::once_flag once;
@@ -325,7 +324,6 @@ void cublas_gemm(const char* where, bool trans_lhs, bool trans_rhs, std::int64_t
   if (st != CUBLAS_STATUS_SUCCESS)
     throw Error(where, std::string("cublasGemmEx failed: ") + cublasGetStatusString(st));
 }
-#endif
 
 // ---- argument checks ----------------------------------------------------------------------------
 
@@ -334,7 +332,7 @@ void check_sizes(const char* where, std::int64_t N, std::int64_t in, std::int64_
   check_count(where, "N", N);
   check_count(where, "in", in);
   check_count(where, "out", out);
-  check_version(where, version, matmul_versions);  // 0: cuBLAS under nvcc, v4 under the emulator
+  check_version(where, version, matmul_versions);  // 0: cuBLAS (the emulator's subset under g++)
   // cuBLAS takes int sizes and every grid dimension is at most 2^31 - 1 blocks.
   if (N > INT_MAX || in > INT_MAX || out > INT_MAX ||
       (N > 0 && (in > INT64_MAX / N || out > INT64_MAX / N)) || (out > 0 && in > INT64_MAX / out))
@@ -355,7 +353,6 @@ cudaError_t forward_impl(const T* x, const T* w, const T* b, T* y, std::int64_t 
   if (N == 0 || out == 0) return cudaSuccess;
   if (in == 0)  // an empty sum: y = b (or 0) on every row
     return launch(thread_per_item_config(N * out), fill_rows<T>, b, y, N, out);
-#if !LLMLAB_EMULATED
   if (version == 0) {  // y = b on every row, then y += x Wᵀ with β = 1
     float beta = 0.0f;
     if (b != nullptr) {
@@ -366,7 +363,6 @@ cudaError_t forward_impl(const T* x, const T* w, const T* b, T* y, std::int64_t 
     cublas_gemm(where, false, true, N, out, in, x, in, w, in, y, beta);
     return cudaGetLastError();
   }
-#endif
   // y (N, out) = x (N, in) · Wᵀ (in, out) + b
   const Gemm<T> g{.rows = N,
                   .cols = out,
@@ -396,14 +392,12 @@ cudaError_t backward_impl(const T* dy, const T* x, const T* w, T* dx, G* dw, G* 
                   {w, "w", out * in > 0},
                   {dx, "dx", N * in > 0},
                   {dw, "dw", out * in > 0}});
-#if !LLMLAB_EMULATED
   if (version == 0) {
     if (N > 0 && in > 0 && out > 0) {
       cublas_gemm(where, false, false, N, in, out, dy, out, w, in, dx, 1.0f);  // dx += dy W
       cublas_gemm(where, true, false, out, in, N, dy, out, x, in, dw, 1.0f);   // dW += dyᵀ x
     }
   } else
-#endif
   {
     const int v = version == 0 ? matmul_versions : version;
     // dx (N, in) += dy (N, out) · W (out, in)

@@ -19,6 +19,7 @@
 
 #include "block.hpp"
 #include "crash.hpp"
+#include "device.hpp"
 #include "memory.hpp"
 #include "names.hpp"
 #include "runtime_state.hpp"
@@ -138,9 +139,9 @@ std::string validate(const LaunchSpec& spec) {
       << "z ≤ 64, x·y·z ≤ 1024)";
   else if (g.y > 65535 || g.z > 65535 || g.x > 2147483647u)
     s << "gridDim (" << g.x << ',' << g.y << ',' << g.z << ") exceeds the limits (x < 2^31, y, z ≤ 65535)";
-  else if (spec.dynamic_shared_bytes > 227u * 1024u)
-    s << "dynamic shared memory of " << spec.dynamic_shared_bytes
-      << " bytes exceeds the 227 KiB an H100 block can have";
+  else if (std::string e = dynamic_shared_error(spec.kernel_address, spec.dynamic_shared_bytes);
+           !e.empty())
+    s << e;  // the emulated device's limit (device_properties.cpp)
   return s.str();
 }
 
@@ -246,6 +247,7 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   }
   // Every live buffer's guard zones (memory.cpp): the launch could have written through any pointer.
   const std::string damage = check_all_guards();
+  flush_device_printf();  // the launch's printf output, ordered by block then thread
   if (failed) {
     record_error(cudaErrorLaunchFailure,
                  "llmlab emu: " + error + "\n  in the launch of " + describe_launch(kernel, spec) +

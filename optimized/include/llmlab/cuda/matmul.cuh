@@ -11,9 +11,9 @@
 /// bf16 out, as llm.c does), while the parameter gradients dW and db are fp32 in both (the
 /// optimizer's dtype: \ref conventions).
 ///
-/// Version 0 is the best: **cuBLAS** (`cublasGemmEx`, fp32 compute, no TF32) when the file is
-/// compiled by nvcc, our register-tiled **v4** under the emulator. Versions 1 … matmul_versions
-/// select one of ours in either build.
+/// Version 0 is the best: **cuBLAS** (`cublasGemmEx`, fp32 compute, no TF32) — the toolkit's when
+/// the file is compiled by nvcc, the emulator's CPU subset under the emulator. Versions 1 …
+/// matmul_versions select one of ours in either build.
 ///
 /// The backward **accumulates** (+=) into dx, dW and db, like the reference (llm.c's
 /// convention): zero them before the first backward of a step.

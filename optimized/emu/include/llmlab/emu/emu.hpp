@@ -241,33 +241,10 @@ unsigned __activemask();
 
 // ---- atomics (std::atomic_ref; CAS loops where the hardware type has no native atomic) ----------
 
-namespace llmlab::emu::detail {
-template <class T, class F>
-T cas_update(T* address, F f) {
-  using Bits = std::conditional_t<sizeof(T) == 2, std::uint16_t,
-               std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
-  static_assert(sizeof(T) == sizeof(Bits));
-  std::atomic_ref<Bits> word(*reinterpret_cast<Bits*>(address));
-  Bits expected = word.load();
-  for (;;) {
-    const T old = std::bit_cast<T>(expected);
-    const Bits desired = std::bit_cast<Bits>(static_cast<T>(f(old)));
-    if (word.compare_exchange_weak(expected, desired)) return old;
-  }
-}
-}  // namespace llmlab::emu::detail
+// CUDA's overload sets (atomicAdd, min/max), cache-hinted loads/stores, fast-math intrinsics,
+// __trap, device assert and printf.
+#include "llmlab/emu/device_functions.hpp"
 
-/// *address += val atomically; returns the old value.
-template <class T>
-T atomicAdd(T* address, T val) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, __half>) {
-    return llmlab::emu::detail::cas_update(address, [&](T old) { return T(float(old) + float(val)); });
-  } else if constexpr (std::is_floating_point_v<T>) {
-    return llmlab::emu::detail::cas_update(address, [&](T old) { return old + val; });
-  } else {
-    return std::atomic_ref<T>(*address).fetch_add(val);
-  }
-}
 /// *address −= val atomically; returns the old value.
 template <class T>
 T atomicSub(T* address, T val) { return std::atomic_ref<T>(*address).fetch_sub(val); }
@@ -313,10 +290,6 @@ T atomicXor(T* address, T val) { return std::atomic_ref<T>(*address).fetch_xor(v
 
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
-inline float __expf(float x) { return std::exp(x); }
-inline float __logf(float x) { return std::log(x); }
-inline float __fdividef(float a, float b) { return a / b; }
-inline float __saturatef(float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : x); }
 inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
@@ -331,14 +304,6 @@ inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
 inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x)); }
 inline int __ffs(int x) { return __builtin_ffs(x); }
-template <class T>
-inline T __ldg(const T* p) { return *p; }
-inline int min(int a, int b) { return a < b ? a : b; }
-inline int max(int a, int b) { return a < b ? b : a; }
-inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
-inline unsigned max(unsigned a, unsigned b) { return a < b ? b : a; }
-inline long long min(long long a, long long b) { return a < b ? a : b; }
-inline long long max(long long a, long long b) { return a < b ? b : a; }
 
 // bfloat16 / half functions that cuda_bf16.h and cuda_fp16.h declare only for the device. Each
 // computes in float (exact for one product of 8- or 11-bit significands) and rounds once to the
@@ -377,4 +342,37 @@ inline int __bfloat162int_rn(__nv_bfloat16 x) {
 template <class T>
 cudaError_t cudaMalloc(T** ptr, std::size_t bytes) {
   return ::cudaMalloc(reinterpret_cast<void**>(ptr), bytes);
+}
+
+/// Typed cudaMallocManaged, as cuda_runtime.h provides it.
+template <class T>
+cudaError_t cudaMallocManaged(T** ptr, std::size_t bytes, unsigned flags = cudaMemAttachGlobal) {
+  return ::cudaMallocManaged(reinterpret_cast<void**>(ptr), bytes, flags);
+}
+/// Typed cudaMallocHost, as cuda_runtime.h provides it.
+template <class T>
+cudaError_t cudaMallocHost(T** ptr, std::size_t bytes) {
+  return ::cudaMallocHost(reinterpret_cast<void**>(ptr), bytes);
+}
+/// Typed cudaHostAlloc, as cuda_runtime.h provides it.
+template <class T>
+cudaError_t cudaHostAlloc(T** ptr, std::size_t bytes, unsigned flags) {
+  return ::cudaHostAlloc(reinterpret_cast<void**>(ptr), bytes, flags);
+}
+/// cudaFuncSetAttribute on a kernel (the emulator keys it by the kernel's address, as launches do).
+template <class... Params>
+cudaError_t cudaFuncSetAttribute(void (*kernel)(Params...), cudaFuncAttribute attr, int value) {
+  return ::cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), attr, value);
+}
+/// cudaFuncGetAttributes on a kernel.
+template <class... Params>
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, void (*kernel)(Params...)) {
+  return ::cudaFuncGetAttributes(attr, reinterpret_cast<const void*>(kernel));
+}
+/// cudaOccupancyMaxActiveBlocksPerMultiprocessor on a kernel.
+template <class... Params>
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, void (*kernel)(Params...),
+                                                          int block_size, std::size_t dynamic_smem) {
+  return ::cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+      blocks, reinterpret_cast<const void*>(kernel), block_size, dynamic_smem);
 }
