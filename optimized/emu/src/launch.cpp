@@ -193,7 +193,8 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   }
   LaunchContext ctx;
   ctx.spec = &spec;
-  ctx.kernel_name = kernel_name(spec.kernel_address);
+  ctx.kernel_name = spec.kernel_label && !spec.kernel_address ? std::string(spec.kernel_label)
+                                                               : kernel_name(spec.kernel_address);
   if (const std::string bad = validate(spec); !bad.empty()) {
     record_error(cudaErrorInvalidConfiguration,
                  "llmlab emu: launch of `" + ctx.kernel_name + "`: " + bad);

@@ -1,0 +1,39 @@
+#pragma once
+/// \file
+/// \ingroup group_emulator
+/// \brief llmlab-cudapp: turns ordinary CUDA source into C++ the emulator compiles (docs/cuda_code.md).
+///
+/// A small tokenizer (comments, string/char/raw-string literals, preprocessor lines, bracket
+/// nesting) finds, outside comments and literals:
+/// - launches `callee<<<config>>>(args)` → `::llmlab::emu::launch_chevrons(::llmlab::emu::Chevrons(config),
+///   "callee", [&](auto&&... a) { callee(a...); }, args)`, so the kernel is chosen exactly as a call
+///   would choose it (overloads, template argument deduction);
+/// - `extern __shared__ [attributes] T name[];` → a `T*` to the block's dynamic shared memory (a
+///   local pointer in a function, a macro at namespace scope);
+/// - constructs the emulator does not run (inline `asm`, textures and surfaces, CUDA graphs, a launch
+///   inside a `__global__` function) → a `#pragma GCC error` naming the construct, so g++ refuses the
+///   file at that line only if the code is really compiled (not in an `#if __CUDA_ARCH__` branch).
+/// Line numbers are kept: the output starts with `#line 1 "file"` and every replacement keeps its
+/// newlines, so compiler errors and emulator diagnostics name the user's file and line.
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace llmlab::cudapp {
+
+/// A source the preprocessor cannot read (an unterminated launch, comment or literal).
+struct SyntaxError : std::runtime_error {
+  /// `line` is 1-based; `what()` is "file:line: error: message".
+  SyntaxError(const std::string& file, int line, const std::string& message)
+      : std::runtime_error(file + ":" + std::to_string(line) + ": error: llmlab-cudapp: " + message),
+        line(line) {}
+  int line;  ///< the 1-based line of the problem
+};
+
+/// The emulator-ready C++ for CUDA `source` read from `file` (the name written into `#line`).
+/// The result first includes `<llmlab/emu/chevrons.hpp>` (the emulator, before any CUDA header).
+/// @throws SyntaxError when a launch, comment or literal is not terminated.
+std::string preprocess(std::string_view source, const std::string& file);
+
+}  // namespace llmlab::cudapp
