@@ -322,28 +322,39 @@ class Rewriter {
     throw SyntaxError(file_, t_[open].line, std::string("unbalanced '") + o + "'");
   }
 
-  // Index of the token matching the closer `c` at `close`, scanning back (0 if none).
+  // Index of the opener `o` matching the closer `c` at token `close`, scanning back over
+  // parenthesised groups as wholes; npos if there is none before a `;`, `{` or `}`.
   std::size_t match_back(std::size_t close, char o, char c) const {
     int d = 0;
     for (std::size_t m = close + 1; m-- > 0;) {
       const std::string_view w = t_[m].text;
-      if (w[0] == c && t_[m].kind == Kind::punct) ++d;
-      if (w[0] == o && t_[m].kind == Kind::punct && --d == 0) return m;
-      if (w == ";" || w == "{" || w == "}") return 0;
+      if (t_[m].kind != Kind::punct) continue;
+      if (w[0] == ')' && c != ')') {  // (N > 2) inside template arguments
+        m = match_back(m, '(', ')');
+        if (m == npos) return npos;
+        continue;
+      }
+      if (w[0] == c) ++d;
+      if (w[0] == o && --d == 0) return m;
+      if (w == ";" || w == "{" || w == "}") return npos;
     }
-    return 0;
+    return npos;
   }
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   // The first token of the callee that ends just before token `end`: `k`, `ns::k`, `::k`,
   // `k<T, N>`, `ns::template k<T>`, `(*fp)`; `end` if there is none.
   std::size_t callee_begin(std::size_t end) const {
     if (end == 0) return end;
     std::size_t j = end;
-    if (t_[j - 1].text == ")") return match_back(j - 1, '(', ')');
+    if (t_[j - 1].text == ")") {
+      const std::size_t m = match_back(j - 1, '(', ')');
+      return m == npos ? end : m;
+    }
     for (;;) {
       if (j >= 1 && t_[j - 1].text == ">") {  // template arguments
         const std::size_t m = match_back(j - 1, '<', '>');
-        if (m == 0) return end;
+        if (m == npos) return end;
         j = m;
       }
       if (j == 0 || t_[j - 1].kind != Kind::identifier) return j == end ? end : j;
