@@ -11,7 +11,8 @@
 # The emu flavour compiles a generated .cpp: llmlab-cudapp's rewrite of the .cu (ordinary CUDA:
 # `kernel<<<g, b, smem, stream>>>(args)` and `extern __shared__ T x[];` become emulated launches
 # and dynamic shared memory; `#line` keeps errors and diagnostics on the .cu's own lines). It is
-# regenerated when the .cu changes; the .cu's directory is searched for its "relative" #includes.
+# regenerated when the .cu or a header it includes as "x" changes (such a header holding launches is
+# rewritten too); the .cu's directory is searched for its "relative" #includes.
 # (A generated file, also because a source file can carry only one LANGUAGE per directory.)
 # CMake 3.25 predates nvcc's C++20 flag; nvcc 12+ accepts -std=c++20, so name it ourselves (a .cu
 # file includes C++20 headers of ours).
@@ -39,8 +40,9 @@ function(llmlab_emu_sources OUT DIRNAME)
     endif()
     set(out "${CMAKE_CURRENT_BINARY_DIR}/${DIRNAME}_sources/${stem}.cpp")
     add_custom_command(OUTPUT "${out}"
-      COMMAND ${cudapp} "${abs}" -o "${out}"
+      COMMAND ${cudapp} "${abs}" -o "${out}" --depfile "${out}.d"
       DEPENDS "${abs}" ${cudapp}
+      DEPFILE "${out}.d"
       COMMENT "llmlab-cudapp ${src}"
       VERBATIM)
     set_source_files_properties("${out}" PROPERTIES COMPILE_OPTIONS "-iquote;${dir}")

@@ -3,9 +3,14 @@
 /// \brief llmlab-cudapp on tricky inputs: what is a launch and what is not, and the line numbers.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "cudapp.hpp"
 
@@ -133,6 +138,33 @@ TEST(Cudapp, ReportsWhatItCannotRead) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(Cudapp, RewritesLocalHeadersWithLaunchesAndListsThemAsDependencies) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("cudapp_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "inc");
+  std::ofstream(dir / "inc" / "launch.cuh") << "#include \"plain.h\"\nvoid go() { k<<<1, 1>>>(); }\n";
+  std::ofstream(dir / "inc" / "plain.h") << "int plain();\n";
+  std::vector<std::string> deps;
+  llmlab::cudapp::Options options;
+  options.header_dir = (dir / "out").string();
+  options.dependencies = &deps;
+  const std::string out =
+      preprocess("#include \"inc/launch.cuh\"\n#include \"missing.h\"\n", (dir / "main.cu").string(), options);
+  std::string flat = fs::absolute(dir / "inc" / "launch.cuh").lexically_normal().string();
+  std::replace(flat.begin(), flat.end(), '/', '_');
+  const fs::path rewritten = dir / "out" / flat;
+  EXPECT_NE(out.find("#include \"" + rewritten.string() + "\"\n#include \"missing.h\"\n"), std::string::npos) << out;
+  std::ifstream in(rewritten);
+  std::stringstream header;
+  header << in.rdbuf();
+  EXPECT_EQ(launches(header.str()), 1) << header.str();
+  // the copy's own "relative" include names the original's neighbour
+  EXPECT_NE(header.str().find("#include \"" + (dir / "inc" / "plain.h").lexically_normal().string() + "\""),
+            std::string::npos) << header.str();
+  EXPECT_EQ(deps.size(), 2u);
+  fs::remove_all(dir);
 }
 
 }  // namespace

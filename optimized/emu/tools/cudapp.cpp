@@ -8,6 +8,10 @@
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -33,6 +37,13 @@ class Tokenizer {
  public:
   Tokenizer(std::string_view src, const std::string& file) : s_(src), file_(file) {}
 
+  /// `#include "name"` directives seen by run(): the directive's bytes and the quoted name.
+  struct Include {
+    std::size_t begin, end;
+    std::string name;
+  };
+  std::vector<Include> includes;
+
   std::vector<Token> run() {
     std::vector<Token> out;
     bool spaced = true, line_start = true;
@@ -43,7 +54,14 @@ class Tokenizer {
       if (c == '\\' && i_ + 1 < s_.size() && s_[i_ + 1] == '\n') { i_ += 2; ++line_; continue; }
       if (starts("//")) { skip_line_comment(); spaced = true; continue; }
       if (starts("/*")) { skip_block_comment(); spaced = true; continue; }
-      if (c == '#' && line_start) { skip_directive(); spaced = line_start = true; continue; }
+      if (c == '#' && line_start) {
+        const std::size_t begin = i_;
+        const int line = line_;
+        skip_directive();
+        record_include(s_.substr(begin, i_ - begin), begin, line);
+        spaced = line_start = true;
+        continue;
+      }
       line_start = false;
       const std::size_t begin = i_;
       const int line = line_;
@@ -78,6 +96,17 @@ class Tokenizer {
 
  private:
   bool starts(std::string_view p) const { return s_.substr(i_, p.size()) == p; }
+  void record_include(std::string_view d, std::size_t begin, int) {
+    std::size_t k = 1;
+    while (k < d.size() && (d[k] == ' ' || d[k] == '\t')) ++k;
+    if (d.substr(k, 7) != "include") return;
+    k += 7;
+    while (k < d.size() && (d[k] == ' ' || d[k] == '\t')) ++k;
+    if (k >= d.size() || d[k] != '"') return;
+    const std::size_t close = d.find('"', k + 1);
+    if (close == std::string_view::npos) return;
+    includes.push_back({begin + k, begin + close + 1, std::string(d.substr(k + 1, close - k - 1))});
+  }
   [[noreturn]] void fail(int line, const std::string& what) const { throw SyntaxError(file_, line, what); }
 
   static bool is_prefix(std::string_view w) { return w == "L" || w == "u" || w == "U" || w == "u8"; }
@@ -162,8 +191,12 @@ std::string quote_for_line(const std::string& file) {
 // Rewrites the token stream's launches, extern __shared__ declarations and refused constructs.
 class Rewriter {
  public:
-  Rewriter(std::string_view src, const std::string& file)
-      : s_(src), file_(file), t_(Tokenizer(src, file).run()) {}
+  Rewriter(std::string_view src, const std::string& file, const Options& options)
+      : s_(src), file_(file), options_(options) {
+    Tokenizer tokenizer(src, file);
+    t_ = tokenizer.run();
+    includes_ = std::move(tokenizer.includes);
+  }
 
   std::string run() {
     out_ = "#include <llmlab/emu/chevrons.hpp>  // llmlab-cudapp: the emulator, before any CUDA header\n";
@@ -172,6 +205,7 @@ class Rewriter {
     std::vector<Scope> scopes;
     for (std::size_t k = 0; k < t_.size(); ++k) {
       const Token& tok = t_[k];
+      flush_includes(tok.begin);
       if (tok.kind == Kind::identifier) {
         if (tok.text == "__global__") kernel_pending = true;
         if (tok.text == "extern" && next_is(k, "__shared__")) {
@@ -195,6 +229,7 @@ class Rewriter {
         }
       }
     }
+    flush_includes(s_.size());
     out_.append(s_.substr(copied_));
     return out_;
   }
@@ -409,9 +444,54 @@ class Rewriter {
     return end;
   }
 
+  // Rewrites the `#include "x"` directives before byte `pos` (see include_target).
+  void flush_includes(std::size_t pos) {
+    for (; next_include_ < includes_.size() && includes_[next_include_].begin < pos; ++next_include_) {
+      const auto& inc = includes_[next_include_];
+      if (inc.begin < copied_) continue;
+      if (const std::string target = include_target(inc); !target.empty())
+        replace(inc.begin, inc.end, "\"" + quote_for_line(target) + "\"");
+    }
+  }
+
+  // A local header (`#include "x"` found next to this file) that holds launches or extern __shared__
+  // is rewritten too, into options_.header_dir; returns the path to include ("" to keep x: not found).
+  std::string include_target(const Tokenizer::Include& inc) const {
+    namespace fs = std::filesystem;
+    const fs::path header = (fs::path(file_).parent_path() / inc.name).lexically_normal();
+    std::error_code ec;
+    if (!fs::is_regular_file(header, ec)) return "";
+    if (options_.dependencies) options_.dependencies->push_back(header.string());
+    // Either way the directive names an absolute path: a rewritten header lives elsewhere, and its
+    // own "relative" includes must still find the originals' neighbours.
+    const std::string original = fs::absolute(header).lexically_normal().string();
+    if (options_.header_dir.empty() || options_.visiting->count(header.string())) return original;
+    std::ifstream in(header, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    options_.visiting->insert(header.string());
+    const std::string rewritten = Rewriter(content.str(), header.string(), options_).run();
+    options_.visiting->erase(header.string());
+    const std::size_t body = rewritten.find('\n', rewritten.find('\n') + 1) + 1;
+    if (rewritten.compare(body, std::string::npos, content.str()) == 0) return original;  // as it was
+    std::string flat = original;
+    for (char& c : flat)
+      if (c == '/' || c == '\\' || c == ':') c = '_';
+    const fs::path dest = fs::absolute(fs::path(options_.header_dir) / flat);
+    fs::create_directories(dest.parent_path(), ec);
+    std::ifstream old(dest, std::ios::binary);
+    std::ostringstream old_text;
+    old_text << old.rdbuf();
+    if (old_text.str() != rewritten) std::ofstream(dest, std::ios::binary) << rewritten;  // keep mtime
+    return dest.string();
+  }
+
   std::string_view s_;
   const std::string& file_;
+  const Options& options_;
   std::vector<Token> t_;
+  std::vector<Tokenizer::Include> includes_;
+  std::size_t next_include_ = 0;
   std::string out_;
   std::size_t copied_ = 0;
   int depth_ = 0;
@@ -419,8 +499,11 @@ class Rewriter {
 
 }  // namespace
 
-std::string preprocess(std::string_view source, const std::string& file) {
-  return Rewriter(source, file).run();
+std::string preprocess(std::string_view source, const std::string& file, const Options& options) {
+  std::set<std::string> visiting{std::filesystem::path(file).lexically_normal().string()};
+  Options o = options;
+  o.visiting = &visiting;
+  return Rewriter(source, file, o).run();
 }
 
 }  // namespace llmlab::cudapp

@@ -16,9 +16,11 @@
 /// Line numbers are kept: the output starts with `#line 1 "file"` and every replacement keeps its
 /// newlines, so compiler errors and emulator diagnostics name the user's file and line.
 
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llmlab::cudapp {
 
@@ -31,9 +33,21 @@ struct SyntaxError : std::runtime_error {
   int line;  ///< the 1-based line of the problem
 };
 
-/// The emulator-ready C++ for CUDA `source` read from `file` (the name written into `#line`).
-/// The result first includes `<llmlab/emu/chevrons.hpp>` (the emulator, before any CUDA header).
-/// @throws SyntaxError when a launch, comment or literal is not terminated.
-std::string preprocess(std::string_view source, const std::string& file);
+/// Where rewritten local headers go, and what the output depends on.
+struct Options {
+  /// If not empty: a header included as `#include "x"` from next to the file (recursively) that
+  /// holds a launch or `extern __shared__` is rewritten into this directory and included from there.
+  std::string header_dir;
+  /// If set: receives every local header found (for a depfile), rewritten or not.
+  std::vector<std::string>* dependencies = nullptr;
+  /// Internal: the headers being rewritten (include cycles stop here).
+  std::set<std::string>* visiting = nullptr;
+};
+
+/// The emulator-ready C++ for CUDA `source` read from `file` (the name written into `#line`;
+/// local headers are resolved next to it). The result first includes `<llmlab/emu/chevrons.hpp>`
+/// (the emulator, before any CUDA header).
+/// @throws SyntaxError when a launch, comment or literal is not terminated (also in a header).
+std::string preprocess(std::string_view source, const std::string& file, const Options& options = {});
 
 }  // namespace llmlab::cudapp
