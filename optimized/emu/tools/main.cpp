@@ -46,11 +46,9 @@ int main(int argc, char** argv) {
     llmlab::cudapp::Options options;
     options.header_dir = headers.empty() ? out + ".headers" : headers;
     options.dependencies = &dependencies;
-    // #line names SHOWN; local headers are found next to IN.
+    // Local headers are found next to IN; then IN's own #line directives name SHOWN instead.
     std::string result = llmlab::cudapp::preprocess(text.str(), in, options);
     if (!shown.empty() && shown != in) {
-      const std::string from = "#line 1 \"" + in + "\"", to = "#line 1 \"" + shown + "\"";
-      if (const auto at = result.find(from); at != std::string::npos) result.replace(at, from.size(), to);
       for (std::size_t at = 0; (at = result.find("#line ", at)) != std::string::npos; ++at) {
         const auto q = result.find('"', at), e = result.find('\n', at);
         if (q < e && result.compare(q + 1, in.size() + 1, in + "\"") == 0) result.replace(q + 1, in.size(), shown);
@@ -62,6 +60,11 @@ int main(int argc, char** argv) {
       for (const auto& dep : dependencies) d << " \\\n  " << dep;
       d << '\n';
     }
+    std::ifstream previous(out, std::ios::binary);
+    std::ostringstream previous_text;
+    previous_text << previous.rdbuf();
+    if (previous && previous_text.str() == result) return 0;  // unchanged: keep its time stamp
+    previous.close();
     std::ofstream dest(out, std::ios::binary);
     dest << result;
     if (!dest) {
