@@ -48,18 +48,16 @@ class thread_block {
 /// The calling thread's block.
 inline thread_block this_thread_block() { return {}; }
 
-template <unsigned N, class Parent = void>
-class thread_block_tile;
-
-/// N consecutive lanes of a warp (N = 1, 2, 4, 8, 16 or 32) working as a group.
+namespace detail {
+/// What every tile of N threads can do (thread_block_tile<N, Parent> adds only its parent's type).
 template <unsigned N>
-class thread_block_tile<N, void> {
+class tile_base {
   static_assert(N >= 1 && N <= 32 && (N & (N - 1)) == 0,
                 "thread_block_tile<N>: N must be a power of two from 1 to 32");
 
  public:
   /// The tile containing this thread, numbered `meta_rank` of `meta_size` in its parent.
-  thread_block_tile(unsigned meta_rank, unsigned meta_size)
+  tile_base(unsigned meta_rank, unsigned meta_size)
       : meta_rank_(meta_rank), meta_size_(meta_size) {}
 
   /// This thread's index in the tile, 0 … N − 1.
@@ -123,12 +121,18 @@ class thread_block_tile<N, void> {
   unsigned meta_rank_, meta_size_;
 };
 
-/// A tile that remembers its parent's type, as `tiled_partition<N>(parent)` returns it; converts to
-/// `thread_block_tile<N>`.
-template <unsigned N, class Parent>
-class thread_block_tile : public thread_block_tile<N, void> {
+}  // namespace detail
+
+/// N consecutive lanes of a warp (N = 1, 2, 4, 8, 16 or 32) working as a group, as
+/// `tiled_partition<N>(parent)` returns it; converts to `thread_block_tile<N>` (Parent void).
+template <unsigned N, class Parent = void>
+class thread_block_tile : public detail::tile_base<N> {
  public:
-  using thread_block_tile<N, void>::thread_block_tile;
+  /// The tile containing this thread, numbered `meta_rank` of `meta_size` in its parent.
+  thread_block_tile(unsigned meta_rank, unsigned meta_size) : detail::tile_base<N>(meta_rank, meta_size) {}
+  /// The same tile, under another parent type (e.g. thread_block_tile<32, thread_block> → <32>).
+  template <class P>
+  thread_block_tile(const thread_block_tile<N, P>& other) : detail::tile_base<N>(other) {}  // NOLINT
 };
 
 /// The block split into tiles of N consecutive threads; returns the caller's tile.

@@ -16,6 +16,7 @@
 
 #include "cudapp.hpp"
 
+/// Reads IN, writes OUT (only when its content changes), and the depfile if asked.
 int main(int argc, char** argv) {
   std::string in, out, shown, headers, depfile;
   for (int i = 1; i < argc; ++i) {
