@@ -40,17 +40,13 @@ void launch_chevrons(const Chevrons& cfg, const char* name, Call call, Args&&...
     Call call;
     std::tuple<std::decay_t<Args>...> params;
   } closure{std::move(call), {std::forward<Args>(args)...}};
-  LaunchSpec spec;
-  spec.grid = cfg.grid;
-  spec.block = cfg.block;
-  spec.dynamic_shared_bytes = cfg.dynamic_shared_bytes;
-  spec.run_thread = [](void* ctx) {
+  const auto run_thread = [](void* ctx) {
     auto* c = static_cast<Closure*>(ctx);
     // lvalues of the launch's copies: the kernel's by-value parameters copy them per thread
     std::apply([c](auto&... p) { c->call(p...); }, c->params);
   };
-  spec.ctx = &closure;
-  spec.kernel_label = name;
+  const LaunchSpec spec{cfg.grid, cfg.block, cfg.dynamic_shared_bytes, run_thread, &closure,
+                        /*kernel_address=*/nullptr, /*kernel_label=*/name};
   (void)launch_spec(spec);
 }
 
