@@ -462,8 +462,8 @@ class Rewriter {
     std::error_code ec;
     if (!fs::is_regular_file(header, ec)) return "";
     if (options_.dependencies) options_.dependencies->push_back(header.string());
-    // Either way the directive names an absolute path: a rewritten header lives elsewhere, and its
-    // own "relative" includes must still find the originals' neighbours.
+    // Inside a rewritten header every local include names an absolute path: the copy lives
+    // elsewhere, and its own "relative" includes must still find the original's neighbours.
     const std::string original = fs::absolute(header).lexically_normal().string();
     if (options_.header_dir.empty() || options_.visiting->count(header.string())) return original;
     std::ifstream in(header, std::ios::binary);
@@ -473,7 +473,10 @@ class Rewriter {
     const std::string rewritten = Rewriter(content.str(), header.string(), options_).run();
     options_.visiting->erase(header.string());
     const std::size_t body = rewritten.find('\n', rewritten.find('\n') + 1) + 1;
-    if (rewritten.compare(body, std::string::npos, content.str()) == 0) return original;  // as it was
+    if (rewritten.compare(body, std::string::npos, content.str()) == 0) {  // nothing to rewrite
+      const bool in_header = options_.visiting->size() > 1;  // the top file's dir is on -iquote
+      return in_header ? original : "";
+    }
     std::string flat = original;
     for (char& c : flat)
       if (c == '/' || c == '\\' || c == ':') c = '_';
