@@ -5,8 +5,8 @@
 ///
 /// A small tokenizer (comments, string/char/raw-string literals, preprocessor lines, bracket
 /// nesting) finds, outside comments and literals:
-/// - launches `callee<<<config>>>(args)` → `::llmlab::emu::launch_chevrons(::llmlab::emu::Chevrons(config),
-///   "callee", [&](auto&&... a) { callee(a...); }, args)`, so the kernel is chosen exactly as a call
+/// - launches `callee<<<config>>>(args)` → `launch_chevrons(Chevrons(config), "callee",
+///   [&](auto&&... a) { callee(a...); }, args)` (of llmlab::emu), so the kernel is chosen exactly as a call
 ///   would choose it (overloads, template argument deduction);
 /// - `extern __shared__ [attributes] T name[];` → a `T*` to the block's dynamic shared memory (a
 ///   local pointer in a function, a macro at namespace scope);

@@ -4,8 +4,8 @@
 /// \brief What llmlab-cudapp turns `kernel<<<grid, block, smem, stream>>>(args…)` into.
 ///
 /// `kernel<<<g, b, s, st>>>(a, b)` becomes
-/// `::llmlab::emu::launch_chevrons(::llmlab::emu::Chevrons(g, b, s, st), "kernel",
-///  [&](auto&&... p) { kernel(p...); }, a, b)`: the arguments are evaluated once and copied (as a
+/// `launch_chevrons(Chevrons(g, b, s, st), "kernel", [&](auto&&... p) { kernel(p...); }, a, b)`
+/// (fully qualified, in namespace llmlab::emu): the arguments are evaluated once and copied (as a
 /// real launch copies them into parameter memory), and every emulated thread calls the kernel with
 /// its own copy, through an ordinary call, so overloaded kernels and template argument deduction
 /// resolve exactly as they do for nvcc. See docs/cuda_code.md.
