@@ -1,4 +1,5 @@
 # cmake -DLLMLAB_BUILD_DIR=... -DOWN_KERNEL_DIR=... -DWORK_DIR=... -DLLMLAB_EXE=... [-DGENERATOR=...]
+#       [-DNVCC_SAMPLE=file.cu]
 #       [-DC_COMPILER=... -DCXX_COMPILER=...] [-DLAUNCHER=ccache] [-DBUILD_TYPE=...] [-DSANITIZE=ON]
 #       -P own_kernel_from_install.cmake
 #
@@ -8,7 +9,8 @@
 #      machine without nvcc;
 #   3. build it, run its GoogleTest, and its ctest (which also runs the installed `llmlab verify`);
 #   4. run the installed `llmlab verify all` (it must find its plugin in <prefix>/lib), and the build
-#      tree's `llmlab verify reduce_sum|vector_add --impl libmy_kernels_emu.so`.
+#      tree's `llmlab verify reduce_sum|vector_add --impl libmy_kernels_emu.so`;
+#   5. build NVCC_SAMPLE (an ordinary CUDA program) with the installed llmlab-nvcc and run it.
 # Any failing step fails the test with that step's output.
 
 foreach(var LLMLAB_BUILD_DIR OWN_KERNEL_DIR WORK_DIR LLMLAB_EXE)
@@ -62,4 +64,13 @@ step("the installed llmlab verify all (our plugin from <prefix>/lib)" "${prefix}
 set(lib "${build}/libmy_kernels_emu.so")
 step("llmlab verify reduce_sum --impl ${lib}" "${LLMLAB_EXE}" verify reduce_sum --impl "${lib}")
 step("llmlab verify vector_add --impl ${lib}" "${LLMLAB_EXE}" verify vector_add --impl "${lib}")
+if(NVCC_SAMPLE)
+  set(nvcc_flags -arch=sm_90)
+  if(SANITIZE)
+    list(APPEND nvcc_flags -Xcompiler "-fsanitize=address,undefined")
+  endif()
+  step("the installed llmlab-nvcc ${NVCC_SAMPLE}" "${prefix}/bin/llmlab-nvcc" ${nvcc_flags}
+       "${NVCC_SAMPLE}" -o "${WORK_DIR}/nvcc_sample")
+  step("run the llmlab-nvcc program" "${WORK_DIR}/nvcc_sample")
+endif()
 message(STATUS "own-kernel builds from an install and passes its checks and llmlab verify")

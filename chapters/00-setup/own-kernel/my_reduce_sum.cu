@@ -5,18 +5,25 @@
 /// Deliberately plain kernels, and none of the ones chapter 00's lab asks for (so this example gives
 /// away no step): vector_add with each thread adding a run of kRun neighbouring elements, reduce_sum
 /// with one thread per row adding it serially — correct and simple, slow on a GPU.
-/// Built twice by llmlab_add_cuda_library: g++ against the emulator, and nvcc for real GPUs.
+/// Ordinary CUDA (`<<<>>>`, `<cuda_runtime.h>`), built twice by llmlab_add_cuda_library: g++ against
+/// the emulator (after llmlab-cudapp rewrites the launches), and nvcc for real GPUs.
 
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
 #include <llmlab/cuda/abi/reduce_sum.h>
 #include <llmlab/cuda/abi/vector_add.h>
 
 #include <cstdint>
-#include <llmlab/cuda/kernel.cuh>
 
 namespace {
 
 constexpr int kBlock = 256;  // threads per block
 constexpr int kRun = 4;      // vector_add: neighbouring elements per thread
+
+/// Blocks of `per_block` items needed to cover `n` items.
+unsigned blocks_for(std::int64_t n, std::int64_t per_block) {
+  return static_cast<unsigned>((n + per_block - 1) / per_block);
+}
 
 __device__ inline float to_float(float x) { return x; }
 __device__ inline float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
@@ -48,18 +55,16 @@ int vector_add(const T* a, const T* b, T* c, std::int64_t n) {
   if (n < 0 || (n > 0 && (a == nullptr || b == nullptr || c == nullptr)))
     return cudaErrorInvalidValue;
   if (n == 0) return cudaSuccess;
-  const auto cfg =
-      llmlab::cuda::launch_config(dim3(llmlab::cuda::ceil_div(n, kBlock * kRun)), dim3(kBlock));
-  return llmlab::cuda::launch(cfg, my_vector_add<T>, a, b, c, n);
+  my_vector_add<<<blocks_for(n, kBlock * kRun), kBlock>>>(a, b, c, n);  // T deduced from a, b, c
+  return cudaGetLastError();
 }
 
 template <class T>
 int reduce_sum(const T* x, float* out, std::int64_t rows, std::int64_t cols) {
   if (rows < 0 || cols < 0 || rows > 0x7fffffff) return cudaErrorInvalidValue;
   if (rows == 0) return cudaSuccess;
-  const auto cfg =
-      llmlab::cuda::launch_config(dim3(llmlab::cuda::ceil_div(rows, kBlock)), dim3(kBlock));
-  return llmlab::cuda::launch(cfg, my_reduce_sum<T>, x, out, rows, cols);
+  my_reduce_sum<T><<<blocks_for(rows, kBlock), kBlock>>>(x, out, rows, cols);
+  return cudaGetLastError();
 }
 
 const __nv_bfloat16* bf16(const std::uint16_t* p) {

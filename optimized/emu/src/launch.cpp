@@ -182,7 +182,11 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   }
   LaunchContext ctx;
   ctx.spec = &spec;
-  const KernelInfo& kernel = kernel_info(spec.kernel_address);
+  // A launch through <<<>>> (chevrons.hpp) calls the kernel from a lambda: it names the kernel by
+  // its label; otherwise the kernel's address names it.
+  const KernelInfo labelled{nullptr, spec.kernel_label ? spec.kernel_label : ""};
+  const KernelInfo& kernel =
+      spec.kernel_label && !spec.kernel_address ? labelled : kernel_info(spec.kernel_address);
   ctx.kernel_name = kernel.name;
   ctx.kernel = &kernel;
   install_fault_reporter();

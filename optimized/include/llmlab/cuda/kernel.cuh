@@ -9,10 +9,9 @@
 ///   `__syncthreads`, warp functions with `_sync` masks, atomics, `__nv_bfloat16` / `__half`;
 /// - the runtime subset (`cudaMalloc`, `cudaMemcpy`, `cudaMemset`, `cudaFree`,
 ///   `cudaDeviceSynchronize`, `cudaGetLastError`, `cudaGetErrorString`, events and streams);
-/// - `llmlab::cuda::launch(cfg, kernel, args...)` instead of `kernel<<<grid, block, smem>>>(args...)`,
-///   which the emulator cannot parse;
-/// - `llmlab::cuda::dynamic_shared<T>()` instead of `extern __shared__ T smem[]`, which g++ cannot
-///   compile.
+/// - `llmlab::cuda::launch(cfg, kernel, args...)`, which returns the launch's error (ordinary
+///   `kernel<<<grid, block, smem>>>(args...)` works too: llmlab-cudapp rewrites it for g++);
+/// - `llmlab::cuda::dynamic_shared<T>()`, a plain pointer (`extern __shared__ T smem[]` works too).
 ///
 /// `LLMLAB_EMULATED` is 1 under the emulator and 0 under nvcc.
 

@@ -91,6 +91,7 @@ struct LaunchSpec {
   void (*run_thread)(void* ctx) = nullptr;  ///< runs the kernel body for the current thread
   void* ctx = nullptr;                      ///< the launch's arguments, handed to run_thread
   const void* kernel_address = nullptr;  ///< used to name the kernel in reports
+  const char* kernel_label = nullptr;    ///< the kernel's name as written, when there is no address
 };
 
 /// Runs every block of the grid; returns after the last block ends or the first error.
