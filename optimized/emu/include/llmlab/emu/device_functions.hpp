@@ -276,7 +276,7 @@ bool in_kernel();
 [[noreturn]] void trap(const std::source_location& where);
 
 /// A failed device `assert(expression)`: inside a kernel, fails the launch with a diagnostic naming
-/// the block, the thread, `file:line` and the expression; outside one, glibc's assert failure.
+/// the block, the thread, the file and line, and the expression; outside one, glibc's assert failure.
 [[noreturn]] void assert_fail(const char* expression, const char* file, unsigned line,
                               const char* function);
 
