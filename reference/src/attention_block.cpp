@@ -88,7 +88,9 @@ AttentionBlockForward<T> attention_block_forward(const xt::xtensor<T, 3>& x,
                                                  const AttentionBlockParams<T>& p, std::int64_t H,
                                                  bool causal) {
   const Dims s = check_block("attention_block_forward", x, p, H);
-  const xt::xtensor<T, 2> qkv = matmul_forward<T>(as_rows(x), p.c_attn_w, p.c_attn_b);  // (N, 3C)
+  // (N, 3C); the BLAS matmul, as the model's MLP (the same result as matmul_forward's loops,
+  // up to the order of the sums: tests/matmul_test.cpp)
+  const xt::xtensor<T, 2> qkv = matmul_forward_blas<T>(as_rows(x), p.c_attn_w, p.c_attn_b);
   AttentionBlockSaved<T> saved{
       split_heads(qkv, 0, s),        split_heads(qkv, 1, s), split_heads(qkv, 2, s), {}, {},
       xt::zeros<T>({s.B * s.T, s.C})};
@@ -96,7 +98,7 @@ AttentionBlockForward<T> attention_block_forward(const xt::xtensor<T, 3>& x,
   saved.att = std::move(att.out);
   saved.lse = std::move(att.lse);
   merge_heads(saved.att, 0, s, saved.merged);  // (N, C)
-  const xt::xtensor<T, 2> y = matmul_forward<T>(saved.merged, p.c_proj_w, p.c_proj_b);
+  const xt::xtensor<T, 2> y = matmul_forward_blas<T>(saved.merged, p.c_proj_w, p.c_proj_b);
   AttentionBlockForward<T> r{xt::empty<T>(x.shape()), std::move(saved)};
   std::copy(y.begin(), y.end(), r.y.begin());
   return r;
@@ -115,8 +117,8 @@ void attention_block_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 
     throw Error(where, "dx is " + shape_of(dx) + " but x is " + shape_of(x));
   // forward y = merged c_proj_wᵀ + c_proj_b
   xt::xtensor<T, 2> dmerged = xt::zeros<T>({s.B * s.T, s.C});
-  matmul_backward<T>(as_rows(dy), saved.merged, p.c_proj_w, dmerged, grads.c_proj_w,
-                     grads.c_proj_b);
+  matmul_backward_blas<T>(as_rows(dy), saved.merged, p.c_proj_w, dmerged, grads.c_proj_w,
+                          grads.c_proj_b);
   // forward merged = merge(att):  datt = split(dmerged)
   const xt::xarray<T> datt = split_heads(dmerged, 0, s);
   // forward att = attention(q, k, v)
@@ -129,7 +131,7 @@ void attention_block_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 
   merge_heads(g.dv, 2, s, dqkv);
   // forward qkv = x c_attn_wᵀ + c_attn_b
   xt::xtensor<T, 2> dx_rows = as_rows(dx);
-  matmul_backward<T>(dqkv, as_rows(x), p.c_attn_w, dx_rows, grads.c_attn_w, grads.c_attn_b);
+  matmul_backward_blas<T>(dqkv, as_rows(x), p.c_attn_w, dx_rows, grads.c_attn_w, grads.c_attn_b);
   std::copy(dx_rows.begin(), dx_rows.end(), dx.begin());
 }
 

@@ -2,8 +2,8 @@
 /// \file
 /// \ingroup group_attention
 /// \brief The multi-head attention block GPT calls (nanoGPT's `CausalSelfAttention` without
-/// dropout), composed from the reference matmul and attention: c_attn, split into heads,
-/// attention, merge, c_proj.
+/// dropout), composed from the reference matmul (its BLAS path) and attention: c_attn, split
+/// into heads, attention, merge, c_proj.
 ///
 /// With x (B, T, C), H heads of D = C / H:
 /// \f[ [Q\,|\,K\,|\,V] = x W_{\mathrm{attn}}^\top + b_{\mathrm{attn}} \in \mathbb{R}^{B \times T
