@@ -27,7 +27,9 @@ endif()
 # __tsan_* functions it calls. Off under the asan preset (AddressSanitizer and ThreadSanitizer
 # instrumentation cannot be combined) and with compilers other than GCC.
 function(llmlab_emu_instrument TARGET)
-  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND NOT LLMLAB_SANITIZE)
+  # (A project of a student's own that passes -fsanitize=address in its flags counts too.)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND NOT LLMLAB_SANITIZE
+     AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize=(address|thread)")
     target_compile_options(${TARGET} PRIVATE
       $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=thread --param=tsan-instrument-func-entry-exit=0 -Wno-tsan>)
   endif()
