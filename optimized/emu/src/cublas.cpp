@@ -7,6 +7,9 @@
 // type. Unsupported calls, types and attributes return CUBLAS_STATUS_NOT_SUPPORTED and say which
 // (stderr unless LLMLAB_EMU_QUIET, and llmlab::emu::cublas_last_message()).
 
+// First: the emulator's definitions come before the toolkit's headers (memory.hpp includes emu.hpp).
+#include "memory.hpp"
+
 #include <cblas.h>
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -17,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -159,8 +163,59 @@ float gelu_tanh(float x) {  // cuBLASLt's GELU: the tanh approximation
   return 0.5f * x * (1.0f + std::tanh(inner));
 }
 
-void run(const Gemm& g) {
-  if (g.m == 0 || g.n == 0) return;
+/// The bytes a column-major rows × cols operand with leading dimension ld spans from its pointer.
+std::size_t span_bytes(std::int64_t rows, std::int64_t cols, std::int64_t ld, std::size_t elem) {
+  if (rows <= 0 || cols <= 0) return 0;
+  return static_cast<std::size_t>(rows + (cols - 1) * ld) * elem;
+}
+
+/// Checks that each operand's span lies inside its cudaMalloc'd buffer (host memory the emulator
+/// did not allocate passes, as for cudaMemcpy): where a GPU would read or write past a buffer and
+/// fault — or silently use a neighbour's bytes — the emulator names the operand, its span and the
+/// buffer (memory.hpp, check_range).
+cublasStatus_t check_operands(const char* call, const Gemm& g) {
+  const std::int64_t a_rows = g.ta == CUBLAS_OP_N ? g.m : g.k, a_cols = g.ta == CUBLAS_OP_N ? g.k : g.m;
+  const std::int64_t b_rows = g.tb == CUBLAS_OP_N ? g.k : g.n, b_cols = g.tb == CUBLAS_OP_N ? g.n : g.k;
+  struct Operand {
+    const char* role;
+    const void* data;
+    std::size_t bytes;
+  };
+  const bool reads_ab = g.m > 0 && g.n > 0 && g.k > 0;
+  const Operand operands[] = {
+      {"A operand", g.a.data, reads_ab ? span_bytes(a_rows, a_cols, g.a.ld, type_size(g.a.type)) : 0},
+      {"B operand", g.b.data, reads_ab ? span_bytes(b_rows, b_cols, g.b.ld, type_size(g.b.type)) : 0},
+      {"C operand", g.c.data, g.beta != 0.0f ? span_bytes(g.m, g.n, g.c.ld, type_size(g.c.type)) : 0},
+      {"D (output) operand", g.d, span_bytes(g.m, g.n, g.ldd, type_size(g.d_type))},
+      {"bias", g.bias, g.m > 0 && g.n > 0 ? static_cast<std::size_t>(g.m) * type_size(g.bias_type) : 0}};
+  for (const Operand& o : operands) {
+    if (!o.data || o.bytes == 0) continue;
+    std::string problem;
+    if (detail::check_range(o.data, o.bytes, o.role, problem) != cudaSuccess)
+      return fail(CUBLAS_STATUS_EXECUTION_FAILED, std::string(call) + ": " + problem);
+  }
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+void compute(const Gemm& g);
+
+/// Runs one checked GEMM; an operand outside its buffer fails before anything is written.
+cublasStatus_t run(const char* call, const Gemm& g) {
+  if (const cublasStatus_t s = check_operands(call, g); s != CUBLAS_STATUS_SUCCESS) return s;
+  if (g.m == 0 || g.n == 0) return CUBLAS_STATUS_SUCCESS;
+  try {
+    compute(g);
+  } catch (const std::bad_alloc&) {  // fp32 copies of absurdly large operands
+    return fail(CUBLAS_STATUS_ALLOC_FAILED,
+                std::string(call) + ": out of host memory for the fp32 copies of a " +
+                    std::to_string(g.m) + " × " + std::to_string(g.n) + " × " + std::to_string(g.k) +
+                    " GEMM's operands");
+  }
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+/// D = epilogue(α op(A) op(B) + β C + bias) for m, n > 0, through OpenBLAS in fp32.
+void compute(const Gemm& g) {
   const std::int64_t a_rows = g.ta == CUBLAS_OP_N ? g.m : g.k, a_cols = g.ta == CUBLAS_OP_N ? g.k : g.m;
   const std::int64_t b_rows = g.tb == CUBLAS_OP_N ? g.k : g.n, b_cols = g.tb == CUBLAS_OP_N ? g.n : g.k;
   std::vector<float> t(static_cast<std::size_t>(g.m * g.n), 0.0f);  // α op(A) op(B), fp32
@@ -224,7 +279,7 @@ cublasStatus_t gemm_batched(const char* call, cublasHandle_t handle, Gemm g, std
     g.b.data = static_cast<const char*>(b) + i * stride_b * static_cast<std::int64_t>(type_size(g.b.type));
     g.d = static_cast<char*>(c) + i * stride_c * static_cast<std::int64_t>(type_size(g.d_type));
     g.c.data = g.d;
-    run(g);
+    if (const cublasStatus_t s = run(call, g); s != CUBLAS_STATUS_SUCCESS) return s;
   }
   return CUBLAS_STATUS_SUCCESS;
 }
@@ -624,7 +679,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t comp
                  i * d.bias_batch_stride * static_cast<std::int64_t>(llmlab::emu::type_size(g.bias_type));
     if (one.beta != 0.0f && !one.c.data)
       return fail(CUBLAS_STATUS_INVALID_VALUE, "cublasLtMatmul: beta ≠ 0 with a null C");
-    llmlab::emu::run(one);
+    if (const cublasStatus_t s = llmlab::emu::run(call, one); s != CUBLAS_STATUS_SUCCESS) return s;
   }
   return CUBLAS_STATUS_SUCCESS;
 }

@@ -45,4 +45,9 @@ std::string check_all_guards();
 /// @returns cudaSuccess, or the error with its description in `problem`
 cudaError_t check_range(const void* p, std::size_t count, const char* role, std::string& problem);
 
+/// check_range for the runtime call `what` (cudaMemcpy, cudaMemcpy2D, cudaMemset), with a failure
+/// recorded as the call's error ("llmlab emu: <what>: <problem>", cudaGetLastError and stderr).
+/// @returns cudaSuccess or check_range's error
+cudaError_t checked(const char* what, const void* p, std::size_t count, const char* role);
+
 }  // namespace llmlab::emu::detail

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "llmlab/emu/emu.hpp"
+#include "memory.hpp"
 #include "racecheck.hpp"
 
 extern "C" {
@@ -16,6 +17,12 @@ cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitc
   if (width > dpitch || width > spitch) return cudaErrorInvalidPitchValue;
   if (width == 0 || height == 0) return cudaSuccess;
   if (!dst || !src) return cudaErrorInvalidValue;
+  // The pitched ranges, first row to last row's end, as cudaMemcpy checks its ranges.
+  using llmlab::emu::detail::checked;
+  const size_t dst_span = (height - 1) * dpitch + width, src_span = (height - 1) * spitch + width;
+  if (const cudaError_t e = checked("cudaMemcpy2D", dst, dst_span, "destination"); e != cudaSuccess)
+    return e;
+  if (const cudaError_t e = checked("cudaMemcpy2D", src, src_span, "source"); e != cudaSuccess) return e;
   auto* d = static_cast<unsigned char*>(dst);
   const auto* s = static_cast<const unsigned char*>(src);
   for (size_t row = 0; row < height; ++row) {

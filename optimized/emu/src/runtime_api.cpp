@@ -34,6 +34,13 @@ void record_error(cudaError_t code, const std::string& message) {
   }
   if (!std::getenv("LLMLAB_EMU_QUIET")) std::fprintf(stderr, "%s\n", message.c_str());
 }
+
+cudaError_t checked(const char* what, const void* p, std::size_t count, const char* role) {
+  std::string problem;
+  const cudaError_t e = check_range(p, count, role, problem);
+  if (e != cudaSuccess) record_error(e, std::string("llmlab emu: ") + what + ": " + problem);
+  return e;
+}
 }  // namespace detail
 
 std::string last_diagnostic() {
@@ -44,17 +51,12 @@ std::string last_diagnostic() {
 }  // namespace llmlab::emu
 
 namespace {
+using llmlab::emu::detail::checked;
+
 // Records `code` with "llmlab emu: <message>" (cudaGetLastError, last_diagnostic) and returns it.
 cudaError_t fail(cudaError_t code, const std::string& message) {
   llmlab::emu::detail::record_error(code, "llmlab emu: " + message);
   return code;
-}
-
-// check_range for `what` (cudaMemcpy/cudaMemset), recorded as a failure when it finds one.
-cudaError_t checked(const char* what, const void* p, std::size_t count, const char* role) {
-  std::string problem;
-  const cudaError_t e = llmlab::emu::detail::check_range(p, count, role, problem);
-  return e == cudaSuccess ? e : fail(e, std::string(what) + ": " + problem);
 }
 
 // cudaGetErrorString's text for `code`, followed by the last diagnostic when it was recorded with

@@ -241,6 +241,44 @@ TEST_F(Cublas, UnsupportedComputeTypeIsRefusedAndNamed) {
   EXPECT_NE(llmlab::emu::cublas_last_message().find("cublasGemmEx"), std::string::npos)
       << llmlab::emu::cublas_last_message();
 }
+
+// Shapes cuBLAS accepts but buffers too small for them: a GPU reads or writes past the buffer (a
+// fault, or a neighbour's bytes); the emulator refuses before writing anything and names the operand.
+TEST_F(Cublas, OperandPastItsBufferIsNamedAndNothingIsWritten) {
+  Device<float> a(std::vector<float>(4 * 3 - 1, 1.0f));  // A (4, 3) needs 12 floats: one short
+  Device<float> b(std::vector<float>(3 * 2, 1.0f));
+  Device<float> d(std::vector<float>(4 * 2, 7.0f));
+  const float alpha = 1.0f, beta = 0.0f;
+  EXPECT_EQ(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, 4, 2, 3, &alpha, a.p, 4, b.p, 3, &beta, d.p, 4),
+            CUBLAS_STATUS_EXECUTION_FAILED);
+  const std::string why = llmlab::emu::cublas_last_message();
+  EXPECT_NE(why.find("cublasSgemm: the A operand range of 48 bytes"), std::string::npos) << why;
+  EXPECT_NE(why.find("outside its 44 bytes"), std::string::npos) << why;
+  for (float x : d.get()) EXPECT_EQ(x, 7.0f);
+
+  // The output's last column past its buffer (ldc larger than the buffer allows).
+  Device<float> a_ok(std::vector<float>(4 * 3, 1.0f));
+  EXPECT_EQ(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, 4, 2, 3, &alpha, a_ok.p, 4, b.p, 3, &beta, d.p, 5),
+            CUBLAS_STATUS_EXECUTION_FAILED);
+  EXPECT_NE(llmlab::emu::cublas_last_message().find("D (output) operand"), std::string::npos)
+      << llmlab::emu::cublas_last_message();
+
+  // A batch whose last matrix runs past the buffer: every batch item is checked before it runs.
+  Device<float> batched(std::vector<float>(2 * 4 * 2, 0.0f));  // room for 2 outputs, asked for 3
+  EXPECT_EQ(cublasSgemmStridedBatched(handle, CUBLAS_OP_N, CUBLAS_OP_N, 4, 2, 3, &alpha, a_ok.p, 4, 0,
+                                      b.p, 3, 0, &beta, batched.p, 4, 8, 3),
+            CUBLAS_STATUS_EXECUTION_FAILED);
+}
+
+TEST_F(Cublas, AbsurdSizesFailWithAStatusNotACrash) {
+  // 2^30 × 2^30 fp32: shapes cuBLAS's int arguments allow, far beyond any buffer here.
+  Device<float> d(std::vector<float>(16, 0.0f));
+  const float alpha = 1.0f, beta = 0.0f;
+  const int huge = 1 << 30;
+  EXPECT_EQ(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, huge, huge, 1, &alpha, d.p, huge, d.p, 1, &beta,
+                        d.p, huge),
+            CUBLAS_STATUS_EXECUTION_FAILED);
+}
 #endif
 
 // ---- cuBLASLt ----------------------------------------------------------------------------------

@@ -58,6 +58,27 @@ TEST(Runtime, Memcpy2DCopiesRowsBetweenPitches) {
   cudaFree(dst);
 }
 
+#if LLMLAB_EMU
+// A pitched copy whose last row runs past the device buffer: a GPU writes a neighbour's bytes;
+// the emulator checks the whole pitched range, as cudaMemcpy checks its range.
+TEST(Runtime, Memcpy2DPastTheBufferIsRefusedAndNamed) {
+  const std::size_t width = 3, height = 4, pitch = 8;
+  std::vector<unsigned char> host(pitch * height, 1);
+  void* dst = nullptr;
+  ASSERT_EQ(cudaMalloc(&dst, pitch * (height - 1)), cudaSuccess);  // one row short
+  EXPECT_EQ(cudaMemcpy2D(dst, pitch, host.data(), pitch, width, height, cudaMemcpyHostToDevice),
+            cudaErrorInvalidValue);
+  EXPECT_NE(llmlab::emu::last_diagnostic().find("cudaMemcpy2D: the destination range of 27 bytes"),
+            std::string::npos)
+      << llmlab::emu::last_diagnostic();
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaMemcpy2D(host.data(), pitch, dst, pitch, width, height, cudaMemcpyDeviceToHost),
+            cudaErrorInvalidValue);
+  cudaGetLastError();
+  cudaFree(dst);
+}
+#endif
+
 TEST(Runtime, ManagedAndPinnedHostMemoryAreUsableFromTheHost) {
   float* managed = nullptr;
   ASSERT_EQ(cudaMallocManaged(reinterpret_cast<void**>(&managed), 4 * sizeof(float), cudaMemAttachGlobal),
