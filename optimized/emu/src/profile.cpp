@@ -195,6 +195,7 @@ class ProfileLaunch {
 
   // The launch has ended (every block ran): count the last blocks, add to the kernel's totals.
   ~ProfileLaunch() {
+    if (name_.empty()) return;  // no block started (the launch was refused)
     KernelProfile k;
     for (const auto& b : blocks_) {
       b->finish();
