@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,7 +24,9 @@
 
 using llmlab::cuda::launch;
 using llmlab::cuda::launch_config;
+using llmlab::emu::GlobalTraffic;
 using llmlab::emu::KernelProfile;
+using llmlab::emu::SharedTraffic;
 using llmlab::testing::DeviceBuffer;
 using llmlab::testing::ScopedEnv;
 
@@ -80,12 +83,14 @@ __global__ void count_all(unsigned* counter) { atomicAdd(counter, 1u); }
 
 // ---- helpers ----------------------------------------------------------------------------------
 
-// Turns the counters on for one test and off again.
+/// Turns the counters on (and forgets earlier counts) for one test, and off again.
 struct ProfileOn {
+  /// On, from zero.
   ProfileOn() {
     llmlab::emu::set_profile_enabled(true);
     llmlab::emu::reset_profile();
   }
+  /// Off.
   ~ProfileOn() { llmlab::emu::set_profile_enabled(false); }
 };
 
@@ -96,6 +101,23 @@ KernelProfile counters(const std::string& name) {
     if (k.kernel.find(name) != std::string::npos) found.push_back(k);
   EXPECT_EQ(found.size(), 1u) << "kernels named like " << name;
   return found.empty() ? KernelProfile{} : found.front();
+}
+
+// Global traffic: requests, sectors touched, ideal sectors, bytes asked for.
+void expect_global(const GlobalTraffic& g, std::uint64_t requests, std::uint64_t sectors,
+                   std::uint64_t ideal, std::uint64_t bytes, const std::string& what) {
+  EXPECT_EQ(g.requests, requests) << what;
+  EXPECT_EQ(g.sectors, sectors) << what;
+  EXPECT_EQ(g.ideal_sectors, ideal) << what;
+  EXPECT_EQ(g.bytes_requested, bytes) << what;
+}
+
+// Shared traffic: requests, wavefronts, ideal wavefronts.
+void expect_shared(const SharedTraffic& t, std::uint64_t requests, std::uint64_t wavefronts,
+                   std::uint64_t ideal, const std::string& what) {
+  EXPECT_EQ(t.requests, requests) << what;
+  EXPECT_EQ(t.wavefronts, wavefronts) << what;
+  EXPECT_EQ(t.ideal_wavefronts, ideal) << what;
 }
 
 template <class... P, class... A>
@@ -116,14 +138,10 @@ TEST(EmuProfile, CoalescedLoadsTouchFourSectorsPerWarp) {
     run(s, 1, 64, copy_coalesced, in.cget(), out.get());  // 2 warps
     const KernelProfile k = counters("copy_coalesced");
     EXPECT_EQ(k.launches, 1u) << s;
-    // 2 warps × 1 load: 2 requests × 4 sectors = 8, all needed; 64 × 4 bytes asked.
-    EXPECT_EQ(k.global_load.requests, 2u) << s;
-    EXPECT_EQ(k.global_load.sectors, 8u) << s;
-    EXPECT_EQ(k.global_load.ideal_sectors, 8u) << s;
-    EXPECT_EQ(k.global_load.bytes_requested, 256u) << s;
+    // 2 warps × 1 load: 2 requests × 4 sectors = 8, all needed; 64 × 4 bytes asked. The same stored.
+    expect_global(k.global_load, 2, 8, 8, 256, s);
     EXPECT_EQ(k.global_load.bytes_moved(), 256u) << s;
-    EXPECT_EQ(k.global_store.requests, 2u) << s;
-    EXPECT_EQ(k.global_store.sectors, 8u) << s;
+    expect_global(k.global_store, 2, 8, 8, 256, s);
     EXPECT_EQ(k.shared_load.requests + k.shared_store.requests + k.global_atomic.requests, 0u) << s;
   }
 }
@@ -136,18 +154,13 @@ TEST(EmuProfile, StridedLoadsTouchMoreSectorsThanTheyNeed) {
     // stride 2: lanes at bytes 0, 8, …, 248 — sectors 0…7, 8 of them, for 128 bytes (ideal 4).
     run(s, 1, 32, load_strided, in.cget(), out.get(), 2);
     KernelProfile k = counters("load_strided");
-    EXPECT_EQ(k.global_load.requests, 1u) << s;
-    EXPECT_EQ(k.global_load.sectors, 8u) << s;
-    EXPECT_EQ(k.global_load.ideal_sectors, 4u) << s;
-    EXPECT_EQ(k.global_load.bytes_requested, 128u) << s;
-    EXPECT_EQ(k.global_store.sectors, 4u) << s;  // the store stays coalesced
+    expect_global(k.global_load, 1, 8, 4, 128, s);
+    expect_global(k.global_store, 1, 4, 4, 128, s);  // the store stays coalesced
     // stride 32: lanes 128 bytes apart, each in its own sector — 32 sectors (ideal 4, 12.5%).
     llmlab::emu::reset_profile();
     run(s, 1, 32, load_strided, in.cget(), out.get(), 32);
     k = counters("load_strided");
-    EXPECT_EQ(k.global_load.requests, 1u) << s;
-    EXPECT_EQ(k.global_load.sectors, 32u) << s;
-    EXPECT_EQ(k.global_load.ideal_sectors, 4u) << s;
+    expect_global(k.global_load, 1, 32, 4, 128, s);
     EXPECT_EQ(k.global_load.bytes_moved(), 32u * 32u) << s;
   }
 }
@@ -160,11 +173,8 @@ TEST(EmuProfile, ATransposedReadTouchesOneSectorPerLane) {
     run(s, 1, dim3(32, 32), transpose_naive, in.cget(), out.get());
     const KernelProfile k = counters("transpose_naive");
     // 32 warps: each load reads a column (32 sectors), each store a row (4 sectors).
-    EXPECT_EQ(k.global_load.requests, 32u) << s;
-    EXPECT_EQ(k.global_load.sectors, 32u * 32u) << s;
-    EXPECT_EQ(k.global_load.ideal_sectors, 32u * 4u) << s;
-    EXPECT_EQ(k.global_store.requests, 32u) << s;
-    EXPECT_EQ(k.global_store.sectors, 32u * 4u) << s;
+    expect_global(k.global_load, 32, 32 * 32, 32 * 4, 32 * 128, s);
+    expect_global(k.global_store, 32, 32 * 4, 32 * 4, 32 * 128, s);
   }
 }
 
@@ -180,10 +190,9 @@ TEST(EmuProfile, AnUnpaddedTileReadByColumnsHas32WayBankConflictsAndAPaddedOneNo
     for (const KernelProfile& k : {plain, padded}) {
       // Both: 32 warps load and store rows of global memory, coalesced (4 sectors each), and
       // store rows of the tile: 32 consecutive words, one per bank — 1 wavefront per request.
-      EXPECT_EQ(k.global_load.sectors, 32u * 4u) << s;
-      EXPECT_EQ(k.global_store.sectors, 32u * 4u) << s;
-      EXPECT_EQ(k.shared_store.requests, 32u) << s;
-      EXPECT_EQ(k.shared_store.wavefronts, 32u) << s;
+      expect_global(k.global_load, 32, 32 * 4, 32 * 4, 32 * 128, s);
+      expect_global(k.global_store, 32, 32 * 4, 32 * 4, 32 * 128, s);
+      expect_shared(k.shared_store, 32, 32, 32, s);
       EXPECT_EQ(k.shared_store.bank_conflicts(), 0u) << s;
       EXPECT_EQ(k.shared_load.requests, 32u) << s;
       EXPECT_EQ(k.shared_load.ideal_wavefronts, 32u) << s;
@@ -208,15 +217,12 @@ TEST(EmuProfile, ABroadcastIsNoConflictAndAStrideOfTwoWordsIsTwoWay) {
     const KernelProfile k = counters("shared_broadcast_and_stride2");
     // Two stores of 32 consecutive words (1 wavefront each); loads: s[0] by every lane (1
     // wavefront, broadcast) and s[2·lane] (2 wavefronts): 3 wavefronts, ideal 2, 1 conflict.
-    EXPECT_EQ(k.shared_store.requests, 2u) << s;
-    EXPECT_EQ(k.shared_store.wavefronts, 2u) << s;
-    EXPECT_EQ(k.shared_load.requests, 2u) << s;
-    EXPECT_EQ(k.shared_load.wavefronts, 3u) << s;
-    EXPECT_EQ(k.shared_load.ideal_wavefronts, 2u) << s;
+    expect_shared(k.shared_store, 2, 2, 2, s);
+    expect_shared(k.shared_load, 2, 3, 2, s);
     EXPECT_EQ(k.shared_load.bank_conflicts(), 1u) << s;
     // Global: two coalesced loads (4 sectors each) and one store.
-    EXPECT_EQ(k.global_load.requests, 2u) << s;
-    EXPECT_EQ(k.global_load.sectors, 8u) << s;
+    expect_global(k.global_load, 2, 8, 8, 256, s);
+    expect_global(k.global_store, 1, 4, 4, 128, s);
   }
 }
 
@@ -227,10 +233,7 @@ TEST(EmuProfile, AtomicsCountAsGlobalRequests) {
   run("forward", 2, 64, count_all, counter.get());
   const KernelProfile k = counters("count_all");
   // 2 blocks × 2 warps: 4 requests, each 32 lanes on one word — 1 sector, 128 bytes asked.
-  EXPECT_EQ(k.global_atomic.requests, 4u);
-  EXPECT_EQ(k.global_atomic.sectors, 4u);
-  EXPECT_EQ(k.global_atomic.ideal_sectors, 4u);
-  EXPECT_EQ(k.global_atomic.bytes_requested, 4u * 128u);
+  expect_global(k.global_atomic, 4, 4, 4, 4 * 128, "atomics");
   EXPECT_EQ(k.global_load.requests + k.global_store.requests, 0u);
 }
 
