@@ -11,6 +11,7 @@
 #include "profile.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "device.hpp"
@@ -266,12 +268,13 @@ struct ExitReport {
   }
 } exit_report;
 
+// 4096 → "4.1 kB": three significant digits and an SI prefix.
 std::string si(double v, const char* unit) {
   const char* prefixes[] = {"", "k", "M", "G", "T", "P"};
   int p = 0;
   while (std::fabs(v) >= 1000 && p < 5) v /= 1000, ++p;
   std::ostringstream s;
-  s << std::setprecision(v < 10 ? 3 : v < 100 ? 3 : 4) << v << ' ' << prefixes[p] << unit;
+  s << std::setprecision(3) << v << ' ' << prefixes[p] << unit;
   return s.str();
 }
 
