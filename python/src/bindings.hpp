@@ -25,6 +25,8 @@ void bind_components(py::module_& ref, py::module_& cuda);
 void bind_tokenizer(py::module_& m);
 /// llmlab.emu: the emulator's last diagnostic and the planted-bug kernels of notebook 00.
 void bind_emulator(py::module_& emu);
+/// llmlab.emu's memory-traffic counters (emu_profile.cpp), called by bind_emulator.
+void bind_emu_profile(py::module_& emu);
 
 }  // namespace llmlab::python
 

@@ -58,6 +58,7 @@ void bind_emulator(py::module_& emu) {
       py::arg("name"),
       "Launches a kernel with a planted bug: \"divergent_barrier\", \"shuffle_after_exit\" or\n"
       "\"deadlock\". Raises llmlab.LaunchError with the emulator's diagnostic.");
+  bind_emu_profile(emu);
   emu.attr("planted_bugs") = py::str(std::string(bugs::planted_bug_names)).attr("split")();
 }
 

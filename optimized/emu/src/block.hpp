@@ -24,7 +24,8 @@ namespace llmlab::emu::detail {
 
 enum class Schedule { forward, reverse, random };
 
-struct KernelInfo;  // names.hpp
+struct KernelInfo;    // names.hpp
+struct ProfileBlock;  // profile.hpp
 
 /// What a launch shares with all its blocks.
 struct LaunchContext {
@@ -165,6 +166,7 @@ class Block {
   Runner sched_;  // the OS thread's own context, which runs run()
   // The memory checks (racecheck.cpp).
   RaceLaunch* race_ = nullptr;
+  ProfileBlock* profile_ = nullptr;  // the memory-traffic counters (profile.cpp), null when off
   std::uint32_t block_linear_ = 0;
   std::uint32_t serial_ = 0;  // this block run's tag in the shared-memory shadow
   std::uint32_t epoch_ = 1;   // barriers completed + 1

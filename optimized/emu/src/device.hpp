@@ -27,6 +27,10 @@ struct EmulatedDevice {
   int clock_khz = 0;
   std::size_t global_memory = 0;
   int l2_cache_bytes = 0;
+  // For roofline estimates (profile.cpp) and cudaDevAttrMemoryClockRate / GlobalMemoryBusWidth:
+  int memory_clock_khz = 0;    // DRAM clock; bandwidth = 2 (double data rate) × clock × bus bytes
+  int memory_bus_width = 0;    // bits
+  int fp32_lanes_per_sm = 0;   // FP32 FMA units per SM; peak = 2 × lanes × SMs × clock
 };
 
 /// The device LLMLAB_EMU_DEVICE names (re-read when the variable changes). On a bad value, sets

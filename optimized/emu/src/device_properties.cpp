@@ -33,6 +33,9 @@ EmulatedDevice a100() {
   d.clock_khz = 1410000;
   d.global_memory = 80ull << 30;
   d.l2_cache_bytes = 40 << 20;
+  d.memory_clock_khz = 1593000;  // HBM2e: 2 × 1593 MHz × 5120 bits / 8 = 2.04 TB/s
+  d.memory_bus_width = 5120;
+  d.fp32_lanes_per_sm = 64;  // 2 × 64 × 108 × 1.41 GHz = 19.5 TFLOP/s fp32 (no tensor cores)
   return d;
 }
 
@@ -49,6 +52,9 @@ EmulatedDevice h100() {
   d.clock_khz = 1980000;
   d.global_memory = 80ull << 30;
   d.l2_cache_bytes = 50 << 20;
+  d.memory_clock_khz = 2619000;  // HBM3: 2 × 2619 MHz × 5120 bits / 8 = 3.35 TB/s
+  d.memory_bus_width = 5120;
+  d.fp32_lanes_per_sm = 128;  // 2 × 128 × 132 × 1.98 GHz = 66.9 TFLOP/s fp32 (no tensor cores)
   return d;
 }
 
@@ -91,6 +97,9 @@ EmulatedDevice from_json(const std::string& path) {
     else if (key == "clock_khz") d.clock_khz = v.get<int>();
     else if (key == "global_memory_bytes") d.global_memory = v.get<std::size_t>();
     else if (key == "l2_cache_bytes") d.l2_cache_bytes = v.get<int>();
+    else if (key == "memory_clock_khz") d.memory_clock_khz = v.get<int>();
+    else if (key == "memory_bus_width") d.memory_bus_width = v.get<int>();
+    else if (key == "fp32_lanes_per_sm") d.fp32_lanes_per_sm = v.get<int>();
     else throw std::runtime_error("'" + path + "': unknown key '" + key + "'");
   }
   if (d.warp_size != 32)
@@ -207,6 +216,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   prop->concurrentKernels = 1;
   prop->unifiedAddressing = 1;
   prop->l2CacheSize = d->l2_cache_bytes;
+  prop->memoryBusWidth = d->memory_bus_width;
   prop->maxThreadsPerMultiProcessor = d->max_threads_per_sm;
   prop->sharedMemPerMultiprocessor = d->shared_per_sm;
   prop->regsPerMultiprocessor = d->registers_per_sm;
@@ -239,6 +249,8 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     case cudaDevAttrUnifiedAddressing: case cudaDevAttrManagedMemory:
     case cudaDevAttrCooperativeLaunch: *value = 1; break;
     case cudaDevAttrL2CacheSize: *value = d->l2_cache_bytes; break;
+    case cudaDevAttrMemoryClockRate: *value = d->memory_clock_khz; break;
+    case cudaDevAttrGlobalMemoryBusWidth: *value = d->memory_bus_width; break;
     case cudaDevAttrMaxThreadsPerMultiProcessor: *value = d->max_threads_per_sm; break;
     case cudaDevAttrComputeCapabilityMajor: *value = d->major; break;
     case cudaDevAttrComputeCapabilityMinor: *value = d->minor; break;

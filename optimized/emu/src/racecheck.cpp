@@ -12,6 +12,7 @@
 
 #include "block.hpp"
 #include "names.hpp"
+#include "profile.hpp"
 
 extern "C" void* __tls_get_addr(void*);  // glibc's (the x86-64 ABI's) resolver of a module's TLS
 
@@ -128,11 +129,13 @@ GlobalChunk& Allocation::chunk(std::size_t w) {
 }
 
 std::unique_ptr<RaceLaunch> make_race_launch(const void* kernel_address) {
+  std::shared_ptr<ProfileLaunch> profile = make_profile_launch();
   if (!hooks_seen()) return nullptr;
   auto r = std::make_unique<RaceLaunch>();
   r->races = env_on("LLMLAB_EMU_RACECHECK");
   r->init = env_on("LLMLAB_EMU_INITCHECK");
-  if (!r->races && !r->init) return nullptr;
+  if (!r->races && !r->init && !profile) return nullptr;
+  r->profile = std::move(profile);
   {
     std::lock_guard lock(registry_mutex);
     r->allocations.reserve(registry.size());
@@ -160,6 +163,7 @@ void Block::reset_checks(std::uint64_t block_linear) {
   race_ = launch_->race;
   block_linear_ = static_cast<std::uint32_t>(block_linear);
   pending_uninit_.clear();
+  profile_ = race_ && race_->profile ? profile_begin_block(*race_->profile, launch_->kernel_name) : nullptr;
   if (!race_) return;
   serial_ = block_serials.fetch_add(1, std::memory_order_relaxed) + 1;
   if (serial_ == 0) {  // wrapped: old tags could look current
@@ -231,6 +235,10 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
     base = race_->allocations[alloc]->begin;
     bytes = race_->allocations[alloc]->size;
     space = "global memory";
+  }
+  if (__builtin_expect(profile_ != nullptr, 0)) {  // the memory-traffic counters (profile.cpp)
+    profile_record(*profile_, r->thread, pc, address, size, kind, shadow != nullptr);
+    if (!race_->races && !race_->init) return;
   }
   const std::uintptr_t end = std::min(address + size, base + bytes);
   const bool reads = kind == AccessKind::read || kind == AccessKind::atomic_read;

@@ -79,6 +79,8 @@ struct Allocation {
   }
 };
 
+class ProfileLaunch;  // profile.hpp: the memory-traffic counters
+
 /// What one launch checks: a snapshot of the live allocations (sorted by address) and their shadow.
 struct RaceLaunch {
   bool races = true;  // LLMLAB_EMU_RACECHECK
@@ -87,12 +89,14 @@ struct RaceLaunch {
   std::uint32_t serial = 0;  // this launch's tag in the global shadow
   std::uintptr_t tls_module = 0;  // the kernel's module's TLS (static __shared__), 0 if none
   std::size_t tls_size = 0;
+  std::shared_ptr<ProfileLaunch> profile;  // the memory-traffic counters, null when off
   /// Index into `allocations` of the allocation holding `a`, or -1.
   int find(std::uintptr_t a) const;
 };
 
 /// Builds the checks' state for a launch of `kernel_address`, or null when every check is off
-/// (LLMLAB_EMU_RACECHECK=0 and LLMLAB_EMU_INITCHECK=0, or a build whose kernels are not instrumented).
+/// (LLMLAB_EMU_RACECHECK=0, LLMLAB_EMU_INITCHECK=0 and no LLMLAB_EMU_PROFILE, or a build whose
+/// kernels are not instrumented).
 std::unique_ptr<RaceLaunch> make_race_launch(const void* kernel_address);
 
 /// The runtime's side: cudaMalloc registers (`poisoned`: its bytes start uninitialised), cudaFree
