@@ -252,6 +252,10 @@ CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& o) {
 int run_eval(const EvalCliOptions& o) {
   try {
     const auto [tok, s] = load_run(o.checkpoint);
+    if (tok.vocab_size() != static_cast<std::size_t>(s.cfg.vocab_size))  // llmlab train makes them equal
+      throw TokenizeError("--checkpoint " + o.checkpoint + ": its tokenizer has " +
+                          std::to_string(tok.vocab_size()) + " tokens but the model " +
+                          std::to_string(s.cfg.vocab_size) + ": not the tokenizer it was trained with");
     const bool prepared = o.data.size() == 1 && fs::is_directory(o.data[0]);
     const EvalData d = prepared ? load_prepared(o, tok, s.cfg.vocab_size) : load_text(o, tok);
     if (static_cast<std::int64_t>(d.tokens.size()) < s.cfg.block_size + 1)
