@@ -91,8 +91,8 @@ int run_data_prepare(const PrepareOptions& opts);
 
 /// Calls `emit(document)` for every document of `files`, one line in memory at a time: a line
 /// that is exactly `delimiter` ends a document, as does a blank line for "blank" and the end of
-/// each file (alone, for "file"); lines are joined by '\n' without their '\r'. Empty documents are
-/// emitted too.
+/// each file (alone, for "file"); lines are joined by a line feed, without their carriage
+/// return. Empty documents are emitted too.
 /// @throws TokenizeError "--data: cannot read 'PATH'"
 void read_documents(const std::vector<std::string>& files, const std::string& delimiter,
                     const std::function<void(const std::string&)>& emit);

@@ -14,7 +14,8 @@
 ///                     --top-k K --seed N]
 ///     llmlab eval --checkpoint DIR --data FILE...|PREPARED_DIR [--split val|test]
 ///                 [--max-windows N] [--delimiter LINE] [--bleu [--bleu-docs N
-///                 --bleu-prompt-tokens P --bleu-tokens K --bleu-out DIR]]   (train/eval.cpp)
+///                 --bleu-prompt-tokens P --bleu-tokens K --bleu-out DIR]] [--threads N]
+///                 (train/eval.cpp)
 ///
 /// With no arguments, `train` trains on the **default corpus**: Debian's fortunes (package
 /// `fortunes`, installed by scripts/setup.sh) — the files listed in kDefaultCorpus under
@@ -123,6 +124,7 @@ struct EvalCliOptions {
   std::int64_t bleu_prompt_tokens = 32;  ///< P, the prompt: each document's first P tokens
   std::int64_t bleu_tokens = 32;   ///< K, the reference: at most the next K tokens
   std::string bleu_out;            ///< a directory for the prompts, hypotheses and references
+  int threads = 0;                 ///< OpenBLAS's threads (0: its default)
 };
 
 /// Adds `train` to `app`, parsing into `opts`. @returns the subcommand

@@ -4,6 +4,7 @@
 /// expressions through PCRE2, the n-gram statistics and the score by hand, in sacrebleu's order of
 /// operations (sacrebleu/metrics/bleu.py, tokenizers/tokenizer_13a.py and tokenizer_re.py).
 
+/// PCRE2's 8-bit API: UTF-8 subjects.
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 

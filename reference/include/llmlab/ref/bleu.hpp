@@ -36,12 +36,12 @@ struct BleuScore {
 /// U+2028, U+2029, U+202F, U+205F, U+3000.
 bool python_isspace(char32_t cp);
 
-/// sacrebleu's `Tokenizer13a` on one segment (valid UTF-8), after BLEU's `rstrip()`: remove
-/// `<skipped>`, join `-\n`, `\n` → space, unescape `&quot; &amp; &lt; &gt;`; then the four regular
-/// expressions of its `TokenizerRegexp` (through PCRE2, on code points as Python's `re`): a space
-/// around the ASCII symbols `{|}~ [\]^_\` space !"#$%& ()*+ :;<=>?@ /`, around `.` and `,` unless
-/// between digits, after `-` that follows a digit; and last the tokens joined by single spaces
-/// (Python's whitespace, python_isspace).
+/// sacrebleu's `Tokenizer13a` on one segment (valid UTF-8; corpus_bleu strips trailing whitespace
+/// first, as BLEU does): remove `<skipped>`, join `-\n`, `\n` → space, unescape
+/// `&quot; &amp; &lt; &gt;`; then the four regular expressions of its `TokenizerRegexp` (through
+/// PCRE2, on code points as Python's `re`): a space around every ASCII symbol and the space itself
+/// except `'`, `,`, `-` and `.`; around `.` and `,` unless between digits; after `-` that follows
+/// a digit; and last the tokens joined by single spaces (Python's whitespace, python_isspace).
 /// @returns the tokens separated by one space
 /// @throws llmlab::Error naming `tokenize_13a` when `segment` is not valid UTF-8 (a Python str
 ///         always is: decode with replacement first).
