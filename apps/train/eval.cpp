@@ -29,7 +29,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -72,11 +71,6 @@ struct EvalData {
   std::string what;  ///< for the report: "the test split of DIR" or "N text files"
 };
 
-std::string file_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 /// A prepared directory's split, checked against the checkpoint's tokenizer.
 EvalData load_prepared(const EvalCliOptions& o, const AnyTokenizer& tok, std::int64_t model_vocab) {
   const fs::path dir = o.data[0];
@@ -97,7 +91,8 @@ EvalData load_prepared(const EvalCliOptions& o, const AnyTokenizer& tok, std::in
                         (fs::path(o.checkpoint) / "tokenizer.tiktoken").string() + ")");
   const fs::path data_tok = dir / "tokenizer.tiktoken";
   if (fs::exists(data_tok) &&
-      file_bytes(data_tok) != file_bytes(fs::path(o.checkpoint) / "tokenizer.tiktoken"))
+      read_input(data_tok.string()) !=
+          read_input((fs::path(o.checkpoint) / "tokenizer.tiktoken").string()))
     throw TokenizeError("--data " + dir.string() +
                         " was prepared with another tokenizer than the checkpoint's (their "
                         "tokenizer.tiktoken differ): its ids would mean other text to the model");
@@ -118,7 +113,7 @@ EvalData load_prepared(const EvalCliOptions& o, const AnyTokenizer& tok, std::in
   return d;
 }
 
-/// Text files: all their tokens for the loss, their documents (--delimiter) for BLEU.
+/// Text files: all their tokens for the loss, and with --bleu their documents (--delimiter).
 EvalData load_text(const EvalCliOptions& o, const AnyTokenizer& tok) {
   if (!o.split.empty())
     throw TokenizeError("--split: only for a prepared directory, and --data gives text files");
@@ -134,10 +129,12 @@ EvalData load_text(const EvalCliOptions& o, const AnyTokenizer& tok) {
     d.tokens.insert(d.tokens.end(), ids.begin(), ids.end());
   }
   if (bytes == 0) throw TokenizeError("--data: the files hold no text");
-  read_documents(o.data, o.delimiter, [&](const std::string& doc) {
-    const auto ids = tok.encode(doc, ref::SpecialPolicy::plain_text);
-    if (!ids.empty()) d.documents.emplace_back(ids.begin(), ids.end());
-  });
+  if (o.bleu) {
+    read_documents(o.data, o.delimiter, [&](const std::string& doc) {
+      const auto ids = tok.encode(doc, ref::SpecialPolicy::plain_text);
+      if (!ids.empty()) d.documents.emplace_back(ids.begin(), ids.end());
+    });
+  }
   d.what = std::to_string(o.data.size()) + " text file" + (o.data.size() == 1 ? "" : "s");
   return d;
 }
@@ -266,8 +263,8 @@ int run_eval(const EvalCliOptions& o) {
     const bool prepared = o.data.size() == 1 && fs::is_directory(o.data[0]);
     const EvalData d = prepared ? load_prepared(o, tok, s.cfg.vocab_size) : load_text(o, tok);
     if (static_cast<std::int64_t>(d.tokens.size()) < s.cfg.block_size + 1)
-      throw TokenizeError("--data: " + d.what + " hold " + std::to_string(d.tokens.size()) +
-                          " tokens, fewer than one context window of " +
+      throw TokenizeError("--data: " + std::to_string(d.tokens.size()) + " tokens in " + d.what +
+                          ", fewer than one context window of " +
                           std::to_string(s.cfg.block_size + 1));
     const double loss =
         ref::evaluate(s.cfg, s.params, d.tokens, s.opt.batch, s.cfg.block_size, o.max_windows);
