@@ -78,6 +78,10 @@ elseif(CASE STREQUAL "bad_input")
   expect_match("bleu-tokens" "${ERR}" "--bleu-tokens must be ≥ 1")
   run(2 eval --checkpoint "${WORK}/run" --data "${TEXT}" --bleu-out "${WORK}/x")
   expect_match("bleu-out" "${ERR}" "--bleu-out requires --bleu")
+  file(WRITE "${WORK}/afile" "x")
+  run(2 eval --checkpoint "${WORK}/run" --data "${TEXT}" --delimiter blank --bleu --bleu-docs 2
+      --bleu-out "${WORK}/afile")
+  expect_match("bleu-out a file" "${ERR}" "--bleu-out: cannot create the directory .*afile")
   # directories: not a prepared one, one among files, an unknown split, --split on text files
   file(MAKE_DIRECTORY "${WORK}/plain")
   file(WRITE "${WORK}/plain/notes.txt" "${TEXT}")
