@@ -61,13 +61,10 @@ std::int32_t end_of_text(const AnyTokenizer& tok) {
   return static_cast<std::int32_t>(it->second);
 }
 
-namespace {
-
-/// Calls `emit(document)` for every document of the files, one line in memory at a time.
-template <class Emit>
-void read_documents(const PrepareOptions& o, Emit&& emit) {
-  const bool per_file = o.delimiter == "file", blank = o.delimiter == "blank";
-  for (const std::string& path : o.data) {
+void read_documents(const std::vector<std::string>& files, const std::string& delimiter,
+                    const std::function<void(const std::string&)>& emit) {
+  const bool per_file = delimiter == "file", blank = delimiter == "blank";
+  for (const std::string& path : files) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw TokenizeError("--data: cannot read '" + path + "'");
     std::string doc, line;
@@ -75,7 +72,7 @@ void read_documents(const PrepareOptions& o, Emit&& emit) {
       std::string_view l(line);
       if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
       const bool ends = !per_file && (blank ? l.find_first_not_of(" \t") == std::string_view::npos
-                                            : l == o.delimiter);
+                                            : l == delimiter);
       if (ends) {
         emit(doc);
         doc.clear();
@@ -88,6 +85,8 @@ void read_documents(const PrepareOptions& o, Emit&& emit) {
     emit(doc);
   }
 }
+
+namespace {
 
 /// \f$ u \in [0, 1) \f$ from the document's hash and the seed (splitmix64's finaliser).
 double split_draw(std::uint64_t hash, std::int64_t seed) {
@@ -130,7 +129,7 @@ PrepareReport prepare_data(const PrepareOptions& o, const AnyTokenizer* given,
     std::ofstream f(spool.path, std::ios::binary | std::ios::trunc);
     if (!f) throw TokenizeError("--out: cannot write in '" + o.out + "'");
     std::unordered_set<std::uint64_t> seen;
-    read_documents(o, [&](const std::string& raw) {
+    read_documents(o.data, o.delimiter, [&](const std::string& raw) {
       if (raw.empty()) return;  // nothing between two delimiters (not counted as a document)
       std::string doc = clean_document(raw, r.clean);
       if (doc.empty()) {

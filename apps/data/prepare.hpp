@@ -36,6 +36,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -87,6 +88,14 @@ PrepareReport prepare_data(const PrepareOptions& opts, const AnyTokenizer* tok,
 
 /// Runs `llmlab data prepare`. @returns 0, or 2 with one line on stderr naming the problem
 int run_data_prepare(const PrepareOptions& opts);
+
+/// Calls `emit(document)` for every document of `files`, one line in memory at a time: a line
+/// that is exactly `delimiter` ends a document, as does a blank line for "blank" and the end of
+/// each file (alone, for "file"); lines are joined by a line feed, without their carriage
+/// return. Empty documents are emitted too.
+/// @throws TokenizeError "--data: cannot read 'PATH'"
+void read_documents(const std::vector<std::string>& files, const std::string& delimiter,
+                    const std::function<void(const std::string&)>& emit);
 
 /// The id of `<|endoftext|>` in `tok`. @throws TokenizeError when it has none
 std::int32_t end_of_text(const AnyTokenizer& tok);

@@ -12,7 +12,10 @@
 ///                  [--out DIR] [--resume DIR] [--stop-at STEP]
 ///     llmlab generate --checkpoint DIR [--prompt TEXT --max-tokens N --temperature X
 ///                     --top-k K --seed N]
-///     llmlab eval --checkpoint DIR --data FILE... [--max-windows N]
+///     llmlab eval --checkpoint DIR --data FILE...|PREPARED_DIR [--split val|test]
+///                 [--max-windows N] [--delimiter LINE] [--bleu [--bleu-docs N
+///                 --bleu-prompt-tokens P --bleu-tokens K --bleu-out DIR]] [--threads N]
+///                 (train/eval.cpp)
 ///
 /// With no arguments, `train` trains on the **default corpus**: Debian's fortunes (package
 /// `fortunes`, installed by scripts/setup.sh) — the files listed in kDefaultCorpus under
@@ -109,11 +112,19 @@ struct GenerateCliOptions {
   double temperature = 0.8;       ///< 0: greedy
 };
 
-/// The command line of `llmlab eval`.
+/// The command line of `llmlab eval` (train/eval.cpp's comment says what it computes).
 struct EvalCliOptions {
   std::string checkpoint;          ///< a run's directory (model.ckpt, tokenizer.tiktoken)
-  std::vector<std::string> data;   ///< the text files to score
+  std::vector<std::string> data;   ///< the text files to score, or one prepared directory
+  std::string split;               ///< a prepared directory's split: "test" ("" ) or "val"
+  std::string delimiter = "%";     ///< text files: what ends a document (as data prepare's)
   std::int64_t max_windows = 256;  ///< context windows scored at most
+  bool bleu = false;               ///< also BLEU of greedy continuations
+  std::int64_t bleu_docs = 100;    ///< documents continued at most
+  std::int64_t bleu_prompt_tokens = 32;  ///< P, the prompt: each document's first P tokens
+  std::int64_t bleu_tokens = 32;   ///< K, the reference: at most the next K tokens
+  std::string bleu_out;            ///< a directory for the prompts, hypotheses and references
+  int threads = 0;                 ///< OpenBLAS's threads (0: its default)
 };
 
 /// Adds `train` to `app`, parsing into `opts`. @returns the subcommand
@@ -125,8 +136,9 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCliOptions& opts);
 int run_train(const TrainCliOptions& opts);
 /// Adds `eval` to `app`, parsing into `opts`. @returns the subcommand
 CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& opts);
-/// Runs `llmlab eval`: the mean loss and perplexity of the checkpoint on the files' tokens, over
-/// consecutive context windows (llmlab::ref::evaluate). @returns 0, or 2 with one line on stderr
+/// Runs `llmlab eval`: the mean loss and perplexity of the checkpoint on the data's tokens, over
+/// consecutive context windows (llmlab::ref::evaluate), and with `--bleu` the BLEU of greedy
+/// continuations (llmlab::ref::corpus_bleu). @returns 0, or 2 with one line on stderr
 int run_eval(const EvalCliOptions& opts);
 /// Runs `llmlab generate`: prints the prompt and its continuation. @returns 0, or 2 with one line
 /// on stderr naming the problem (a missing or refused checkpoint, a tokenizer that does not match

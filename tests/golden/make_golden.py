@@ -430,6 +430,20 @@ def gpt() -> None:
           "adamw10_params": np.concatenate([Q[n].detach().numpy().ravel() for n, _ in shapes])})
 
 
+def bleu() -> None:
+    """sacrebleu's corpus BLEU on varied corpora, for tests/bleu_test.cpp: bleu_golden.py (which
+    imports sacrebleu, not torch) run by the project venv's Python, where scripts/requirements.txt
+    installs sacrebleu; this interpreter when it has sacrebleu itself."""
+    import importlib.util
+    import subprocess
+    import sys
+    script = GOLDEN / "bleu_golden.py"
+    python = sys.executable
+    if importlib.util.find_spec("sacrebleu") is None:
+        python = str(GOLDEN.parents[1] / ".venv" / "bin" / "python")
+    subprocess.run([python, str(script)], check=True)
+
+
 if __name__ == "__main__":
     vector_add()
     reduce_sum()
@@ -443,4 +457,5 @@ if __name__ == "__main__":
     cross_entropy()
     optimizer()
     gpt()
+    bleu()
     print(f"golden files written under {GOLDEN}")
