@@ -169,7 +169,7 @@ class Gpt {
     E* fc;    // (N, 4C)
     E* gelu;  // (N, 4C)
   };
-  /// The tensor index of block l's k-th parameter (gpt_tensor_layout's order).
+  /// Tensor i of gpt_tensor_layout: its parameters and its gradient.
   E* param(std::size_t i) const { return params_ + layout_[i].offset; }
   float* grad(std::size_t i) const { return grads_ + layout_[i].offset; }
   AttentionBlockWeights<E> attn_weights(std::int64_t l) const;
