@@ -16,6 +16,7 @@
 #include "gpt_common.cuh"
 #include "llmlab/core/dtype.hpp"
 #include "llmlab/core/error.hpp"
+#include "llmlab/core/gpt_sizes.hpp"
 #include "llmlab/cuda/cross_entropy.cuh"
 #include "llmlab/cuda/embedding.cuh"
 #include "llmlab/cuda/gelu.cuh"
@@ -28,17 +29,7 @@ namespace llmlab::cuda {
 using detail::gpt_check;
 
 std::vector<GptTensorInfo> gpt_tensor_layout(const GptConfig& cfg) {
-  const auto positive = [](const char* name, std::int64_t v) {
-    if (v < 1) throw Error("gpt", std::string(name) + " = " + std::to_string(v) + " (must be ≥ 1)");
-  };
-  positive("vocab_size", cfg.vocab_size);
-  positive("block_size", cfg.block_size);
-  positive("n_layer", cfg.n_layer);
-  positive("n_head", cfg.n_head);
-  positive("n_embd", cfg.n_embd);
-  if (cfg.n_embd % cfg.n_head != 0)
-    throw Error("gpt", "n_head = " + std::to_string(cfg.n_head) +
-                           " does not divide n_embd = " + std::to_string(cfg.n_embd));
+  check_gpt_sizes(cfg.vocab_size, cfg.block_size, cfg.n_layer, cfg.n_head, cfg.n_embd);
   const std::int64_t C = cfg.n_embd;
   std::vector<GptTensorInfo> out;
   std::int64_t at = 0;
