@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 #include <xtensor/xtensor.hpp>
@@ -23,6 +24,7 @@
 #include "llmlab/oracle/oracle.hpp"
 #include "llmlab/ref/gpt.hpp"
 #include "llmlab/ref/optimizer.hpp"
+#include "llmlab/ref/train.hpp"
 #include "llmlab/testing/expect.hpp"
 
 namespace {
@@ -306,6 +308,71 @@ TEST(GptCuda, Bf16FiveAdamWStepsWithMasterWeightsMatchTheReferenceInDouble) {
   expect_steps_match<__nv_bfloat16>(1e-2, 0.1, 0.5, 0.15);
 }
 
+TEST(GptCuda, MicroBatchesAccumulateAsTheReferencesGradAccum) {
+  // Two micro-batches of one row each (backward accumulating, step scaling by 1/2) against
+  // ref::train_step with grad_accum = 2 (float), three steps: both are float, so the bounds are
+  // the fp32 ones above (losses 1e-5, updates 3e-4 of each tensor's largest).
+  Case k;
+  const std::vector<float> p0 = k.flat();
+  ref::TrainOptions o;
+  o.batch = kB;
+  o.grad_accum = 2;
+  o.steps = 3;
+  o.warmup = 1;
+  o.lr = kLr;
+  o.min_lr = kMinLr;
+  o.weight_decay = kWd;
+  o.beta1 = kBeta1;
+  o.beta2 = kBeta2;
+  o.eps = kEps;
+  o.clip = kClip;
+  ref::TrainState s = ref::train_init(kCfg, o);
+  s.params = k.p;
+  cu::Gpt<float> m(cuda_config(kCfg), 1, kT);
+  m.set_params(p0);
+  const std::vector<std::int32_t> ids = k.vec(k.ids), tg = k.vec(k.targets);
+  std::vector<double> want_losses, losses;
+  for (int step = 0; step < 3; ++step) {
+    want_losses.push_back(ref::train_step(s, ref::Batch{k.ids, k.targets}).loss);
+    m.zero_grad();
+    double l = 0;
+    for (std::size_t a = 0; a < 2; ++a) {
+      l += m.forward(std::span(ids).subspan(a * kT, kT), std::span(tg).subspan(a * kT, kT));
+      m.backward();
+    }
+    losses.push_back(l / 2);
+    cu::AdamwHyper h;
+    h.lr = static_cast<float>(ref::lr_at(step, kLr, kMinLr, 1, 3));
+    h.beta1 = kBeta1;
+    h.beta2 = kBeta2;
+    h.eps = kEps;
+    h.weight_decay = kWd;
+    h.step = step + 1;
+    m.step(h, kClip, 0.5);
+  }
+  LLMLAB_EXPECT_AGREES(compare_golden("cuda<f32> accum losses", want_losses, losses,
+                                      Rule::relative(1e-5)));
+  const std::vector<float> got = m.params();
+  std::size_t at = 0;
+  const auto C = static_cast<std::size_t>(kCfg.n_embd);
+  for (const auto& t : ref::gpt_tensors(s.params)) {
+    std::vector<double> want(t.size), mine(t.size);
+    for (std::size_t i = 0; i < t.size; ++i) {
+      want[i] = static_cast<double>(t.data[i]) - p0[at + i];
+      mine[i] = static_cast<double>(got[at + i]) - p0[at + i];
+    }
+    if (t.name.ends_with("attn.c_attn.bias")) {  // the key's bias: noise, as above
+      want.erase(want.begin() + static_cast<std::ptrdiff_t>(C),
+                 want.begin() + static_cast<std::ptrdiff_t>(2 * C));
+      mine.erase(mine.begin() + static_cast<std::ptrdiff_t>(C),
+                 mine.begin() + static_cast<std::ptrdiff_t>(2 * C));
+    }
+    LLMLAB_EXPECT_AGREES(compare_golden("cuda<f32> accum update " + t.name, want, mine,
+                                        Rule::relative(3e-4)));
+    at += t.size;
+  }
+}
+
 // ---- memory and errors ------------------------------------------------------------------------
 
 #if LLMLAB_EMULATED
@@ -354,6 +421,7 @@ TEST(GptCuda, RejectsBadArgumentsByName) {
   expect_error([&] { m.backward(); }, {"Gpt::backward", "no targets"});
   expect_error([&] { m.set_params(std::vector<float>(5)); }, {"Gpt::set_params", "P = "});
   expect_error([&] { m.step(cu::AdamwHyper{}, -1.0); }, {"Gpt::step", "clip"});
+  expect_error([&] { m.step(cu::AdamwHyper{}, 1.0, 0.0); }, {"Gpt::step", "grad_scale = 0"});
 }
 
 }  // namespace

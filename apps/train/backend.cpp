@@ -55,12 +55,13 @@ class CudaBackend final : public TrainBackend {
     find(abi_.get_state, "llmlab_gpt_get_state");
     find(abi_.train_step, "llmlab_gpt_train_step");
     find(abi_.last_error, "llmlab_gpt_last_error");
-    if (s.opt.grad_accum > 1)
-      throw std::runtime_error("--backend " + name + " takes --grad-accum 1 only (got " +
-                               std::to_string(s.opt.grad_accum) + ")");
+    A_ = s.opt.grad_accum > 1 ? s.opt.grad_accum : 1;
+    if (s.opt.batch % A_ != 0)
+      throw std::runtime_error("--grad-accum " + std::to_string(A_) +
+                               " does not divide --batch " + std::to_string(s.opt.batch));
     T_ = s.opt.seq > 0 ? s.opt.seq : s.cfg.block_size;
     check(abi_.create(s.cfg.vocab_size, s.cfg.block_size, s.cfg.n_layer, s.cfg.n_head,
-                      s.cfg.n_embd, s.opt.batch, T_, bf16 ? 1 : 0, &model_),
+                      s.cfg.n_embd, s.opt.batch / A_, T_, bf16 ? 1 : 0, &model_),
           name == "gpu" ? "no usable GPU (making the model)" : "making the model");
     std::vector<float> p, m, v;
     ref::TrainState copy = s;  // gpt_tensors needs a mutable model
@@ -83,7 +84,7 @@ class CudaBackend final : public TrainBackend {
     const ref::Batch b = ref::get_batch(tokens, s.opt.batch, T_, s.opt.seed, s.step);
     const double lr = ref::lr_at(s.step, s.opt.lr, s.opt.min_lr, s.opt.warmup, s.opt.steps);
     double loss = 0, norm = 0;
-    if (abi_.train_step(model_, b.ids.data(), b.targets.data(), static_cast<float>(lr),
+    if (abi_.train_step(model_, b.ids.data(), b.targets.data(), A_, static_cast<float>(lr),
                         static_cast<float>(s.opt.beta1), static_cast<float>(s.opt.beta2),
                         static_cast<float>(s.opt.eps), static_cast<float>(s.opt.weight_decay),
                         s.step + 1, static_cast<std::uint32_t>(s.opt.seed), s.opt.clip, &loss,
@@ -116,7 +117,8 @@ class CudaBackend final : public TrainBackend {
   KernelLibrary lib_;
   GptAbi abi_{};
   llmlab_gpt* model_ = nullptr;
-  std::int64_t T_ = 0;
+  std::int64_t T_ = 0;  // tokens per sequence
+  std::int64_t A_ = 1;  // micro-batches per step, of batch / A sequences
 };
 
 }  // namespace

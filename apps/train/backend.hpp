@@ -34,8 +34,8 @@ class TrainBackend {
 /// The backend `name` ("ref", "emu" or "gpu") for the run `s` (its parameters and moments are
 /// loaded into the device model); `dtype` "f32", or "bf16" (emu and gpu: bf16 parameters and
 /// activations with fp32 master weights, which the checkpoint keeps).
-/// @throws std::runtime_error naming the problem: an unknown name or dtype, bf16 with ref,
-///         grad_accum > 1 on emu or gpu, no plugin (gpu: llmlab built without nvcc, or no GPU), a
+/// @throws std::runtime_error naming the problem: an unknown name or dtype, bf16 with ref, no
+///         plugin (gpu: llmlab built without nvcc, or no GPU), a
 ///         plugin without the model's symbols, or the model's own refusal.
 std::unique_ptr<TrainBackend> make_train_backend(const std::string& name, const std::string& dtype,
                                                  const ref::TrainState& s);

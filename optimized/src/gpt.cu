@@ -315,21 +315,28 @@ void Gpt<E>::zero_grad() {
 }
 
 template <class E>
-double Gpt<E>::step(const AdamwHyper& h, double clip) {
+double Gpt<E>::step(const AdamwHyper& h, double clip, double grad_scale) {
   constexpr const char* where = "Gpt::step";
   if (!(clip >= 0) || !std::isfinite(clip))
     throw Error(where, "clip = " + std::to_string(clip) + " (must be finite and ≥ 0)");
+  if (!(grad_scale > 0) || !std::isfinite(grad_scale))
+    throw Error(where, "grad_scale = " + std::to_string(grad_scale) + " (must be finite and > 0)");
   check_adamw_hyper(h);
-  // clip = 0: no clipping (the largest float bound never clips), the norm still computed
-  const float max_norm = clip > 0 ? static_cast<float>(clip) : std::numeric_limits<float>::max();
-  gpt_check(grad_norm(*all_, max_norm, norm_), where, "grad_norm");
+  // ‖ḡ‖ on the device, then c and the scale s·c on the host (clip = 0: no clipping, the norm
+  // still computed), written back as adamw_step's grad_scale
+  gpt_check(grad_norm(*all_, std::numeric_limits<float>::max(), norm_), where, "grad_norm");
+  float host[2] = {0, 1};
+  gpt_check(cudaMemcpy(host, norm_, sizeof host, cudaMemcpyDeviceToHost), where, "the norm");
+  const double norm = grad_scale * static_cast<double>(host[0]);
+  const double c = clip > 0 ? clip / (norm + 1e-6) : 1.0;
+  host[1] = static_cast<float>(grad_scale * (c < 1 ? c : 1.0));
+  gpt_check(cudaMemcpy(norm_ + 1, host + 1, sizeof(float), cudaMemcpyHostToDevice), where,
+            "the scale");
   AdamwHyper no_wd = h;
   no_wd.weight_decay = 0.0f;
   gpt_check(adamw_step(*decay_, h, norm_ + 1), where, "adamw_step (decayed)");
   gpt_check(adamw_step(*no_decay_, no_wd, norm_ + 1), where, "adamw_step (not decayed)");
-  float norm = 0;
-  gpt_check(cudaMemcpy(&norm, norm_, sizeof norm, cudaMemcpyDeviceToHost), where, "the norm");
-  return static_cast<double>(norm);
+  return norm;
 }
 
 template class Gpt<float>;

@@ -99,20 +99,30 @@ int llmlab_gpt_get_state(const llmlab_gpt* model, float* params, float* m, float
   });
 }
 
-int llmlab_gpt_train_step(llmlab_gpt* model, const int32_t* ids, const int32_t* targets, float lr,
-                          float beta1, float beta2, float eps, float weight_decay, int64_t step,
-                          uint32_t seed, double clip, double* loss, double* grad_norm) {
+int llmlab_gpt_train_step(llmlab_gpt* model, const int32_t* ids, const int32_t* targets,
+                          int64_t micro_batches, float lr, float beta1, float beta2, float eps,
+                          float weight_decay, int64_t step, uint32_t seed, double clip,
+                          double* loss, double* grad_norm) {
   return guarded_gpt([&] {
     with_model(model, [&](auto& g) {
+      if (micro_batches < 1)
+        throw llmlab::Error("llmlab_gpt_train_step",
+                            "micro_batches = " + std::to_string(micro_batches) + " (must be ≥ 1)");
       const auto n = static_cast<std::size_t>(g.batch() * g.seq());
       g.zero_grad();
-      const double l = g.forward(std::span<const int32_t>(ids, n),
-                                 std::span<const int32_t>(targets, n));
-      if (!std::isfinite(l))
-        throw llmlab::Error("train_step", "the loss is " + std::to_string(l) + " at step " +
-                                              std::to_string(step - 1) +
-                                              " (the parameters are kept)");
-      g.backward();
+      double l = 0;
+      for (int64_t a = 0; a < micro_batches; ++a) {  // backward accumulates their gradients
+        const auto at = static_cast<std::size_t>(a) * n;
+        const double la = g.forward(std::span<const int32_t>(ids + at, n),
+                                    std::span<const int32_t>(targets + at, n));
+        if (!std::isfinite(la))
+          throw llmlab::Error("train_step", "the loss is " + std::to_string(la) + " at step " +
+                                                std::to_string(step - 1) +
+                                                " (the parameters are kept)");
+        g.backward();
+        l += la;
+      }
+      l /= static_cast<double>(micro_batches);
       cu::AdamwHyper h;
       h.lr = lr;
       h.beta1 = beta1;
@@ -121,7 +131,7 @@ int llmlab_gpt_train_step(llmlab_gpt* model, const int32_t* ids, const int32_t* 
       h.weight_decay = weight_decay;
       h.step = step;
       h.seed = seed;
-      const double norm = g.step(h, clip);
+      const double norm = g.step(h, clip, 1.0 / static_cast<double>(micro_batches));
       if (loss != nullptr) *loss = l;
       if (grad_norm != nullptr) *grad_norm = norm;
     });

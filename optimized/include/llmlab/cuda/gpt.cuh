@@ -138,16 +138,19 @@ class Gpt {
   /// to), last the embedding (into dwte again, and dwpe). **Accumulates** into the gradients.
   /// @throws llmlab::Error naming `Gpt::backward` when the last forward had no targets.
   void backward();
-  /// One AdamW step on every tensor (fused, optimizer.cuh) after global-norm clipping:
+  /// One AdamW step on every tensor (fused, optimizer.cuh) on the gradient
+  /// \f$ g = s\,\bar g \f$ (\f$ \bar g \f$ what backward accumulated; s = 1/A after A
+  /// micro-batches, their mean) after global-norm clipping:
   /// \f$ c = \min(1, \mathrm{clip} / (\|g\| + 10^{-6})) \f$ (clip = 0: c = 1), then adamw_step
   /// with \f$ g \leftarrow c g \f$, h.weight_decay on the 2-D tensors only (nanoGPT's groups:
   /// matrices and embeddings) and 0 on the rest.
   /// @param h the hyper-parameters and the step t ≥ 1 (h.seed: bf16's stochastic rounding)
   /// @param clip the global norm kept, ≥ 0 (0: no clipping)
+  /// @param grad_scale s > 0 (1: the accumulated gradient itself)
   /// @returns \f$ \|g\| \f$ before clipping
-  /// @throws llmlab::Error naming `Gpt::step` and clip when clip < 0 or not finite, and as
-  ///         adamw_step for h.
-  double step(const AdamwHyper& h, double clip);
+  /// @throws llmlab::Error naming `Gpt::step` and clip or grad_scale when clip < 0, grad_scale ≤
+  ///         0 or either is not finite, and as adamw_step for h.
+  double step(const AdamwHyper& h, double clip, double grad_scale = 1.0);
 
   /// @returns the device parameter buffer (P elements of E)
   E* device_params() { return params_; }

@@ -55,18 +55,21 @@ int llmlab_gpt_set_state(llmlab_gpt* model, const float* params, const float* m,
 int llmlab_gpt_get_state(const llmlab_gpt* model, float* params, float* m, float* v);
 
 /**
- * \brief One training step: zero the gradients, forward and backward on (ids, targets), clip to
- *        the global norm `clip` (0: none), one AdamW step (weight decay on the 2-D tensors).
- *        A non-finite loss stops before the update (the parameters are kept) and fails.
- * \param model the model   \param ids (B·T) host   \param targets (B·T) host
+ * \brief One training step: zero the gradients, forward and backward on each of A micro-batches
+ *        of (ids, targets) (B rows each, consecutive), their mean gradient clipped to the global
+ *        norm `clip` (0: none), one AdamW step (weight decay on the 2-D tensors). A non-finite
+ *        loss stops before the update (the parameters are kept) and fails.
+ * \param model the model   \param ids (A·B·T) host   \param targets (A·B·T) host
+ * \param micro_batches A ≥ 1
  * \param lr \f$ \eta \f$   \param beta1 \f$ \beta_1 \f$   \param beta2 \f$ \beta_2 \f$
  * \param eps \f$ \varepsilon \f$   \param weight_decay \f$ \lambda \f$   \param step t ≥ 1
  * \param seed bf16's stochastic rounding seed   \param clip the norm kept, ≥ 0
- * \param loss set to the batch's mean loss   \param grad_norm set to the norm before clipping
+ * \param loss set to the mean of the micro-batches' mean losses
+ * \param grad_norm set to the mean gradient's norm before clipping
  * \return 0, or non-zero
  */
-int llmlab_gpt_train_step(llmlab_gpt* model, const int32_t* ids, const int32_t* targets, float lr,
-                          float beta1, float beta2, float eps, float weight_decay, int64_t step,
+int llmlab_gpt_train_step(llmlab_gpt* model, const int32_t* ids, const int32_t* targets,
+                          int64_t micro_batches, float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step,
                           uint32_t seed, double clip, double* loss, double* grad_norm);
 
 /**
