@@ -163,6 +163,19 @@ constexpr double kLr = 1e-2, kMinLr = 1e-3, kWd = 0.1, kBeta1 = 0.9, kBeta2 = 0.
                  kClip = 1.0;
 constexpr std::int64_t kWarmup = 2;
 
+/// The test's AdamW hyper-parameters at learning rate lr and step t (bf16's rounding seed 7).
+cu::AdamwHyper hyper(double lr, std::int64_t t) {
+  cu::AdamwHyper h;
+  h.lr = static_cast<float>(lr);
+  h.beta1 = kBeta1;
+  h.beta2 = kBeta2;
+  h.eps = kEps;
+  h.weight_decay = kWd;
+  h.step = t;
+  h.seed = 7;
+  return h;
+}
+
 /// A tensor's values as a flat xtensor (a copy).
 xt::xtensor<double, 1> flat(const ref::GptTensor<double>& t) {
   xt::xtensor<double, 1> out = xt::zeros<double>({t.size});
@@ -210,15 +223,7 @@ std::vector<double> cuda_steps(Case& k, std::vector<float>& params, std::vector<
     m.zero_grad();
     losses.push_back(m.forward(k.vec(k.ids), k.vec(k.targets)));
     m.backward();
-    cu::AdamwHyper h;
-    h.lr = static_cast<float>(ref::lr_at(s, kLr, kMinLr, kWarmup, kSteps));
-    h.beta1 = kBeta1;
-    h.beta2 = kBeta2;
-    h.eps = kEps;
-    h.weight_decay = kWd;
-    h.step = s + 1;
-    h.seed = 7;
-    norms.push_back(m.step(h, kClip));
+    norms.push_back(m.step(hyper(ref::lr_at(s, kLr, kMinLr, kWarmup, kSteps), s + 1), kClip));
   }
   params = m.params();
   return losses;
@@ -341,14 +346,7 @@ TEST(GptCuda, MicroBatchesAccumulateAsTheReferencesGradAccum) {
       m.backward();
     }
     losses.push_back(l / 2);
-    cu::AdamwHyper h;
-    h.lr = static_cast<float>(ref::lr_at(step, kLr, kMinLr, 1, 3));
-    h.beta1 = kBeta1;
-    h.beta2 = kBeta2;
-    h.eps = kEps;
-    h.weight_decay = kWd;
-    h.step = step + 1;
-    m.step(h, kClip, 0.5);
+    m.step(hyper(ref::lr_at(step, kLr, kMinLr, 1, 3), step + 1), kClip, 0.5);
   }
   LLMLAB_EXPECT_AGREES(compare_golden("cuda<f32> accum losses", want_losses, losses,
                                       Rule::relative(1e-5)));
