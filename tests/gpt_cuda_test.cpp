@@ -411,6 +411,8 @@ TEST(GptCuda, RejectsBadArgumentsByName) {
   expect_error([&] { cu::Gpt<float>(c, 1, 17); }, {"Gpt", "T = 17", "block_size = 16"});
   expect_error([&] { cu::Gpt<float>({64, 16, 2, 3, 32}, 1, 4); },
                {"gpt", "n_head = 3 does not divide n_embd = 32"});
+  expect_error([&] { cu::Gpt<float>({64, 16, 1, 1, 256}, 1, 4); },
+               {"Gpt", "head dimension n_embd / n_head = 256"});
   cu::Gpt<float> m(c, 1, 4);
   expect_error([&] { m.forward(std::vector<std::int32_t>(3, 0), {}); },
                {"Gpt::forward", "ids has 3 tokens but B·T = 4"});

@@ -8,7 +8,9 @@
 /// or libllmlab_plugin_gpu.so (built only with nvcc, and needing a GPU). Every backend takes the
 /// same batch (get_batch of (seed, step)), schedule, clipping and AdamW (decay on the 2-D
 /// tensors), and keeps a llmlab::ref::TrainState up to date on sync(), so checkpoints, evaluation
-/// and generation are the reference's whatever the backend.
+/// and generation are the reference's whatever the backend. A resumed fp32 run is bitwise the
+/// uninterrupted one on every backend; a bf16 run resumes from its fp32 master weights, its bf16
+/// parameters rounded to nearest again (not the stochastic rounding's bits), so not bitwise.
 
 #include <cstdint>
 #include <memory>

@@ -17,6 +17,7 @@
 #include "llmlab/core/dtype.hpp"
 #include "llmlab/core/error.hpp"
 #include "llmlab/core/gpt_sizes.hpp"
+#include "llmlab/cuda/attention.cuh"
 #include "llmlab/cuda/cross_entropy.cuh"
 #include "llmlab/cuda/embedding.cuh"
 #include "llmlab/cuda/gelu.cuh"
@@ -68,6 +69,10 @@ Gpt<E>::Gpt(const GptConfig& cfg, std::int64_t B, std::int64_t T, GptFlaw flaw)
   if (T < 1 || T > cfg.block_size)
     throw Error("Gpt", "T = " + std::to_string(T) + " is outside [1, block_size = " +
                            std::to_string(cfg.block_size) + "]");
+  if (cfg.n_embd / cfg.n_head > attention_max_head_dim)
+    throw Error("Gpt", "the head dimension n_embd / n_head = " +
+                           std::to_string(cfg.n_embd / cfg.n_head) + " is over attention's " +
+                           std::to_string(attention_max_head_dim));
   P_ = layout_.back().offset + layout_.back().size;
   const auto bytes = [](std::int64_t n, std::size_t each) {
     return static_cast<std::size_t>(n) * each;

@@ -80,8 +80,9 @@ class Gpt {
   /// @param cfg the sizes   @param B sequences per batch ≥ 1   @param T tokens per sequence,
   ///        1 ≤ T ≤ block_size   @param flaw GptFlaw::none but in the tests
   /// @throws llmlab::Error naming `Gpt` and the argument when B or T is out of range, as
-  ///         gpt_tensor_layout for cfg, naming `Gpt` and the runtime's error when an allocation
-  ///         fails, and as attention_forward when the head dimension C/H is too large.
+  ///         gpt_tensor_layout for cfg, naming `Gpt` when the head dimension C/H is over
+  ///         attention_max_head_dim, and naming `Gpt` and the runtime's error when an allocation
+  ///         fails.
   Gpt(const GptConfig& cfg, std::int64_t B, std::int64_t T, GptFlaw flaw = GptFlaw::none);
   ~Gpt();
   Gpt(const Gpt&) = delete;
