@@ -192,9 +192,10 @@ std::vector<Expected> expected(const BlockCase& k) {
           {"dc_proj_b", param, widened(r64.grads.c_proj_b), widened(r32.grads.c_proj_b)}};
 }
 
-/// The CUDA block's forward then backward on a case in element type E.
+/// The CUDA block's forward then backward on a case in element type E (with_workspace: the
+/// overloads taking the caller's workspace, which must allocate nothing).
 template <class E>
-Outputs run_block(const BlockCase& k) {
+Outputs run_block(const BlockCase& k, bool with_workspace = false) {
   const auto& s = k.s;
   const std::int64_t n = s.B * s.T * s.C;
   DeviceBuffer<E> x(device_values<E>(k.x)), wa(device_values<E>(k.w_attn)),
@@ -207,10 +208,30 @@ Outputs run_block(const BlockCase& k) {
   const cu::AttentionBlockWeights<E> w{wa.cget(), ba.cget(), wp.cget(), bp.cget()};
   const cu::AttentionBlockSaved<E> saved{heads.get(), merged.get(), lse.get()};
   const cu::AttentionBlockDims dims{s.B, s.T, s.C, s.H};
-  check(cu::attention_block_forward(x.cget(), w, y.get(), saved, dims), "attention_block_forward");
-  check(cu::attention_block_backward(dy.cget(), x.cget(), w, saved, dx.get(),
-                                     {dwa.get(), dba.get(), dwp.get(), dbp.get()}, dims),
-        "attention_block_backward");
+  const cu::AttentionBlockGrads grads{dwa.get(), dba.get(), dwp.get(), dbp.get()};
+  if (with_workspace) {
+    const cu::AttentionBlockWorkspaceSize size = cu::attention_block_workspace_size(dims);
+    EXPECT_EQ(size.elements, 9 * n);
+    DeviceBuffer<E> ws_e(size.elements);
+    DeviceBuffer<float> ws_f(size.floats);
+    const cu::AttentionBlockWorkspace<E> ws{ws_e.get(), ws_f.get()};
+#if LLMLAB_EMULATED
+    llmlab::emu::reset_memory_counters();
+#endif
+    check(cu::attention_block_forward(x.cget(), w, y.get(), saved, dims, true, ws),
+          "attention_block_forward");
+    check(cu::attention_block_backward(dy.cget(), x.cget(), w, saved, dx.get(), grads, dims, true,
+                                       ws),
+          "attention_block_backward");
+#if LLMLAB_EMULATED
+    EXPECT_EQ(llmlab::emu::memory_counters().allocations, 0);
+#endif
+  } else {
+    check(cu::attention_block_forward(x.cget(), w, y.get(), saved, dims),
+          "attention_block_forward");
+    check(cu::attention_block_backward(dy.cget(), x.cget(), w, saved, dx.get(), grads, dims),
+          "attention_block_backward");
+  }
   check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   return {{"y", y.widened()},           {"dx", dx.widened()},         {"dc_attn_w", dwa.widened()},
           {"dc_attn_b", dba.widened()}, {"dc_proj_w", dwp.widened()}, {"dc_proj_b", dbp.widened()}};
@@ -235,6 +256,13 @@ TEST(AttentionBlockKernels, TwoRunsGiveBitwiseEqualResults) {
   const Outputs first = run_block<float>(k), second = run_block<float>(k);
   for (const auto& [name, values] : first)
     LLMLAB_EXPECT_AGREES(compare_exact("rerun " + name, values, second.at(name)));
+}
+
+TEST(AttentionBlockKernels, TheCallersWorkspaceGivesTheSameBitsAndAllocatesNothing) {
+  const BlockCase k = make_case(kShapes[2], DType::f32);
+  const Outputs own = run_block<float>(k), given = run_block<float>(k, true);
+  for (const auto& [name, values] : own)
+    LLMLAB_EXPECT_AGREES(compare_exact("workspace " + name, values, given.at(name)));
 }
 
 TEST(AttentionBlockLauncher, RejectsBadArgumentsNamingThem) {
@@ -262,6 +290,18 @@ TEST(AttentionBlockLauncher, RejectsBadArgumentsNamingThem) {
         cu::attention_block_backward(p, p, w, saved, p, {p, nullptr, p, p}, {1, 2, 6, 2});
       },
       {"attention_block_backward", "grads.c_attn_b is null"});
+  expect_error(
+      [&] {
+        cu::attention_block_forward(p, w, p, saved, {1, 2, 6, 2}, true,
+                                    cu::AttentionBlockWorkspace<float>{nullptr, p});
+      },
+      {"attention_block_forward", "workspace.e is null"});
+  expect_error(
+      [&] {
+        cu::attention_block_backward(p, p, w, saved, p, {p, p, p, p}, {1, 2, 6, 2}, true,
+                                     cu::AttentionBlockWorkspace<float>{p, nullptr});
+      },
+      {"attention_block_backward", "workspace.f is null"});
 }
 
 }  // namespace

@@ -20,6 +20,15 @@ function(milli_loss var text)
   set(${var} ${v} PARENT_SCOPE)
 endfunction()
 
+# A loss as JSON writes it ("5.703125286102295") as an integer in units of 1e-6 (5703125).
+function(micro_loss var text)
+  string(REGEX MATCH "^([0-9]+)[.]?([0-9]*)" whole "${text}")
+  set(frac "${CMAKE_MATCH_2}000000")
+  string(SUBSTRING "${frac}" 0 6 frac)
+  math(EXPR v "${CMAKE_MATCH_1}${frac}")
+  set(${var} ${v} PARENT_SCOPE)
+endfunction()
+
 if(CASE STREQUAL "end_to_end")
   # train: the loss falls clearly (by more than 1 nat from the first step's, log 300 ≈ 5.7) and
   # the validation loss ends below the unigram baseline of the same tokens (measured: 4.13 vs
@@ -71,6 +80,74 @@ if(CASE STREQUAL "end_to_end")
   # eval on another licence: a loss and its perplexity, e^loss
   run(0 eval --checkpoint "${WORK}/run" --data /usr/share/common-licenses/Apache-2.0)
   expect_match("eval" "${OUT}" "^loss [0-9]+[.][0-9]+ perplexity [0-9]+[.][0-9]+ [(][0-9]+ windows of 32 tokens, step 100[)]")
+elseif(CASE STREQUAL "emu_backend")
+  # --backend emu (llmlab::cuda::Gpt under the emulator) against --backend ref on the same tiny
+  # run: every step's loss within 1e-4 relative — both are fp32 from the same parameters and
+  # batches, differing only in the kernels' summation orders (tests/gpt_cuda_test.cpp measures
+  # ≤ 1e-5 over five steps); a wrong backend (another batch, a missing gradient) is off by > 1e-2.
+  set(short --steps 6 --eval-every 3 --samples 1)
+  run(0 train --data "${TEXT}" ${tiny} ${short} --out "${WORK}/ref")
+  run(0 train --data "${TEXT}" ${tiny} ${short} --backend emu --out "${WORK}/emu")
+  file(STRINGS "${WORK}/ref/metrics.jsonl" ref_lines)
+  file(STRINGS "${WORK}/emu/metrics.jsonl" emu_lines)
+  foreach(i RANGE 5)
+    list(GET ref_lines ${i} a)
+    list(GET emu_lines ${i} b)
+    string(JSON la GET "${a}" loss)
+    string(JSON lb GET "${b}" loss)
+    micro_loss(ia "${la}")
+    micro_loss(ib "${lb}")
+    math(EXPR diff "${ia} - ${ib}")
+    if(diff LESS 0)
+      math(EXPR diff "-${diff}")
+    endif()
+    math(EXPR bound "${ia} / 10000")  # 1e-4 of the loss
+    if(diff GREATER bound)
+      message(FATAL_ERROR "step ${i}: the emu loss ${lb} differs from ref's ${la} by more than 1e-4")
+    endif()
+  endforeach()
+  # --grad-accum 2: two micro-batches of 4 rows, their mean gradient, on both backends
+  run(0 train --data "${TEXT}" ${tiny} --steps 5 --eval-every 5 --samples 0 --grad-accum 2
+      --out "${WORK}/ref_accum")
+  run(0 train --data "${TEXT}" ${tiny} --steps 5 --eval-every 5 --samples 0 --grad-accum 2
+      --backend emu --out "${WORK}/emu_accum")
+  file(STRINGS "${WORK}/ref_accum/metrics.jsonl" ref_lines)
+  file(STRINGS "${WORK}/emu_accum/metrics.jsonl" emu_lines)
+  list(GET ref_lines 4 a)
+  list(GET emu_lines 4 b)
+  string(JSON la GET "${a}" loss)
+  string(JSON lb GET "${b}" loss)
+  micro_loss(ia "${la}")
+  micro_loss(ib "${lb}")
+  math(EXPR diff "${ia} - ${ib}")
+  math(EXPR bound "${ia} / 10000")
+  if(diff GREATER bound OR diff LESS -${bound})
+    message(FATAL_ERROR "--grad-accum 2: the emu loss ${lb} differs from ref's ${la} by more than 1e-4")
+  endif()
+  # the checkpoint is ref's format: generate and eval read it, and the run resumes bitwise
+  run(0 generate --checkpoint "${WORK}/emu" --prompt "the Program" --max-tokens 5 --temperature 0)
+  run(0 eval --checkpoint "${WORK}/emu" --data "${TEXT}" --max-windows 4)
+  expect_match("eval" "${OUT}" "perplexity")
+  run(0 train --data "${TEXT}" ${tiny} ${short} --backend emu --stop-at 3 --out "${WORK}/cut")
+  run(0 train --data "${TEXT}" --steps 6 --eval-every 3 --samples 1 --backend emu
+      --resume "${WORK}/cut" ${paragraphs})
+  expect_same_file("${WORK}/emu/model.ckpt" "${WORK}/cut/model.ckpt")
+  # bf16 trains too (fp32 master weights in the checkpoint); bf16 on ref is refused
+  run(0 train --data "${TEXT}" ${tiny} --steps 5 --eval-every 5 --samples 0 --backend emu
+      --dtype bf16 --out "${WORK}/bf16")
+  run(2 train --data "${TEXT}" ${tiny} --steps 5 --dtype bf16 --out "${WORK}/refbf16")
+  expect_match("bf16 on ref" "${ERR}" "--dtype bf16 needs --backend emu or gpu")
+  # gpu: trains where llmlab was built with nvcc and a GPU is present, else says why (exit 2),
+  # leaving no run directory
+  execute_process(COMMAND "${LLMLAB}" train --data "${TEXT}" ${tiny} --steps 5 --samples 0
+                          --backend gpu --out "${WORK}/gpu"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    if(NOT rc EQUAL 2 OR NOT err MATCHES "gpu" OR EXISTS "${WORK}/gpu")
+      message(FATAL_ERROR "--backend gpu without a GPU: exit ${rc}, `${err}`")
+    endif()
+    message(STATUS "--backend gpu: ${err}")
+  endif()
 elseif(CASE STREQUAL "resume_is_bitwise")
   # 20 steps straight, and 10 steps stopped then resumed to 20: the same checkpoint, byte for byte.
   run(0 train --data "${TEXT}" ${tiny} --steps 20 --eval-every 10 --out "${WORK}/straight")

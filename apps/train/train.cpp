@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -29,6 +30,7 @@
 #include "tokenize/backend.hpp"
 #include "tokenize/files.hpp"
 #include "tokenize/tokenize.hpp"
+#include "train/backend.hpp"
 #include "train/report.hpp"
 #include "train/run_files.hpp"
 
@@ -77,6 +79,14 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
   c->add_option("--samples", o.samples, "Samples printed at the end")->capture_default_str();
   c->add_option("--stop-at", o.stop_at, "End this invocation after this step (checkpointed)");
   c->add_option("--out", o.out, "The run's directory (default: --resume's, or runs/default)");
+  c->add_option("--backend", o.backend,
+                 "Who trains: ref (the CPU reference), emu (the CUDA kernels under the emulator, "
+                 "on the CPU: tiny configs only), gpu (needs nvcc and a GPU)")
+      ->check(CLI::IsMember({"ref", "emu", "gpu"}))
+      ->capture_default_str();
+  c->add_option("--dtype", o.dtype, "emu and gpu: f32, or bf16 (fp32 master weights)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
   c->add_option("--resume", o.resume, "Continue the run in this directory")
       ->check(CLI::ExistingDirectory);
   return c;
@@ -319,6 +329,8 @@ int train(const TrainCliOptions& o) {
               std::exp(unigram));
   std::fflush(stdout);
 
+  // the backend before anything is written: one that cannot start leaves no run directory
+  const std::unique_ptr<TrainBackend> backend = make_train_backend(o.backend, o.dtype, s);
   if (g_interrupted) {
     std::printf("interrupted (SIGINT) before the first step: nothing written\n");
     return 130;
@@ -333,9 +345,11 @@ int train(const TrainCliOptions& o) {
   std::vector<nlohmann::json> metrics;
   if (!o.resume.empty()) metrics = read_metrics(o.resume, s.step);
   const auto eval = [&](std::span<const std::int32_t> split) {
+    backend->sync(s);
     return ref::evaluate(s.cfg, s.params, split, s.opt.batch, T, 64);
   };
   const auto save = [&] {  // the checkpoint, the metrics up to it and the curve, together
+    backend->sync(s);
     save_run_checkpoint(s, out);  // model.ckpt and model.safetensors
     write_metrics(out, metrics);
     write_loss_svg(out / "loss.svg", metrics);
@@ -346,7 +360,7 @@ int train(const TrainCliOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     ref::StepStats st;
     try {
-      st = ref::train_step(s, train_tokens);
+      st = backend->step(s, train_tokens);
     } catch (const llmlab::Error& e) {
       bar.clear();
       write_metrics(out, metrics);
@@ -397,6 +411,7 @@ int train(const TrainCliOptions& o) {
               val_loss, std::exp(val_loss), unigram, std::exp(unigram));
   const double test_loss = eval(test);
   std::printf("test loss %.4f (perplexity %.2f)\n", test_loss, std::exp(test_loss));
+  backend->sync(s);
   for (std::int64_t i = 0; i < o.samples; ++i) {  // a fresh document after <|endoftext|>
     const auto ids = ref::generate(s.cfg, s.params, {eot}, 48, 0.8, 40,
                                    static_cast<std::uint64_t>(o.seed + i));

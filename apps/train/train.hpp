@@ -10,6 +10,7 @@
 ///                  [--steps S --batch B --grad-accum A --lr X --min-lr X --warmup W
 ///                  --weight-decay X --clip X --seed N --eval-every N --threads N]
 ///                  [--out DIR] [--resume DIR] [--stop-at STEP]
+///                  [--backend ref|emu|gpu [--dtype f32|bf16]]
 ///     llmlab generate --checkpoint DIR [--prompt TEXT --max-tokens N --temperature X
 ///                     --top-k K --seed N]
 ///     llmlab eval --checkpoint DIR --data FILE...|PREPARED_DIR [--split val|test]
@@ -46,6 +47,12 @@
 /// uninterrupted run would (its data: `--data`, prepared with the run's tokenizer, or else
 /// `DIR/data`); `--stop-at STEP` ends this invocation after STEP (with a checkpoint) without
 /// changing the schedule, as an interruption would.
+///
+/// `--backend` chooses who takes the steps (train/backend.hpp): `ref` (default) the CPU
+/// reference; `emu` llmlab's CUDA kernels composed into llmlab::cuda::Gpt, run by the emulator on
+/// the CPU (slow: tiny configurations only); `gpu` the same model on a GPU, when llmlab was built
+/// with nvcc and one is present (else it stops, saying so). Checkpoints, evaluation and samples
+/// are the same whatever the backend.
 ///
 /// SIGINT (Ctrl-C) ends the run after the step in progress: the checkpoint and metrics are saved,
 /// a line says how to resume, and the exit code is 130 (the environment's LLMLAB_TRAIN_SIGINT_AT=k
@@ -100,6 +107,8 @@ struct TrainCliOptions {
   std::int64_t samples = 3;       ///< samples printed at the end
   std::string out;                ///< the run's directory ("" : --resume's, or runs/default)
   std::string resume;             ///< a run's directory to continue ("" : a fresh run)
+  std::string backend = "ref";    ///< who trains: ref, emu or gpu (train/backend.hpp)
+  std::string dtype = "f32";      ///< emu and gpu: f32, or bf16 with fp32 master weights
 };
 
 /// The command line of `llmlab generate`.

@@ -36,6 +36,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "llmlab/core/error.hpp"
@@ -387,6 +388,13 @@ void check_naive(const char* where, std::int64_t heads, std::int64_t T) {
 
 using Workspace = detail::Scratch<float>;
 
+/// The D_i workspace, the caller's or a Workspace's, read as a Workspace is (get, cget).
+struct DrView {
+  float* p;
+  float* get() const { return p; }
+  const float* cget() const { return p; }
+};
+
 /// The flash kernels' grid: (tiles of kRows rows, heads), blocks of kRows threads, `tiles`
 /// kTile × D fp32 tiles (+ `extra` floats) of dynamic shared memory.
 cudaLaunchConfig_t flash_config(std::int64_t heads, std::int64_t T, int D, int tiles,
@@ -426,7 +434,8 @@ cudaError_t forward_impl(const E* q, const E* k, const E* v, E* out, float* lse,
 template <class E>
 cudaError_t backward_impl(const E* dout, const E* q, const E* k, const E* v, const E* out,
                           const float* lse, E* dq, E* dk, E* dv, std::int64_t B, std::int64_t H,
-                          std::int64_t T, std::int64_t D, bool causal, int version) {
+                          std::int64_t T, std::int64_t D, bool causal, int version,
+                          float* workspace = nullptr) {
   constexpr const char* where = "attention_backward";
   const std::int64_t heads = check_sizes(where, B, H, T, D);
   check_version(where, version, attention_backward_versions);
@@ -443,8 +452,13 @@ cudaError_t backward_impl(const E* dout, const E* q, const E* k, const E* v, con
                   {dv, "dv"}});
   const int d = static_cast<int>(D);
   const float tau = 1.0f / sqrtf(static_cast<float>(D));
-  Workspace Dr(heads * T);
-  if (Dr.error() != cudaSuccess) return Dr.error();
+  // D_i: in the caller's workspace when given (no allocation), else allocated here
+  std::optional<Workspace> own;
+  if (workspace == nullptr) {
+    own.emplace(heads * T);
+    if (own->error() != cudaSuccess) return own->error();
+  }
+  const DrView Dr{workspace != nullptr ? workspace : own->get()};
   cudaError_t err =
       launch(thread_per_item_config(heads * T), row_dot<E>, dout, out, Dr.get(), heads * T, d);
   if (err != cudaSuccess) return err;
@@ -502,6 +516,24 @@ cudaError_t attention_backward(const __nv_bfloat16* dout, const __nv_bfloat16* q
                                __nv_bfloat16* dk, __nv_bfloat16* dv, std::int64_t B, std::int64_t H,
                                std::int64_t T, std::int64_t D, bool causal, int version) {
   return backward_impl(dout, q, k, v, out, lse, dq, dk, dv, B, H, T, D, causal, version);
+}
+
+cudaError_t attention_backward(const float* dout, const float* q, const float* k, const float* v,
+                               const float* out, const float* lse, float* dq, float* dk, float* dv,
+                               std::int64_t B, std::int64_t H, std::int64_t T, std::int64_t D,
+                               bool causal, int version, float* workspace) {
+  check_pointers("attention_backward", "(B, H, T, D)", {B, H, T, D}, {{workspace, "workspace"}});
+  return backward_impl(dout, q, k, v, out, lse, dq, dk, dv, B, H, T, D, causal, version, workspace);
+}
+
+cudaError_t attention_backward(const __nv_bfloat16* dout, const __nv_bfloat16* q,
+                               const __nv_bfloat16* k, const __nv_bfloat16* v,
+                               const __nv_bfloat16* out, const float* lse, __nv_bfloat16* dq,
+                               __nv_bfloat16* dk, __nv_bfloat16* dv, std::int64_t B, std::int64_t H,
+                               std::int64_t T, std::int64_t D, bool causal, int version,
+                               float* workspace) {
+  check_pointers("attention_backward", "(B, H, T, D)", {B, H, T, D}, {{workspace, "workspace"}});
+  return backward_impl(dout, q, k, v, out, lse, dq, dk, dv, B, H, T, D, causal, version, workspace);
 }
 
 cudaError_t attention_forward_flawed(const float* q, const float* k, const float* v, float* out,

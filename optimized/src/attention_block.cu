@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 #include "llmlab/core/error.hpp"
@@ -72,9 +73,30 @@ bool check_block(const char* where, const AttentionBlockDims& s,
     if (llmlab_err_ != cudaSuccess) return llmlab_err_; \
   } while (0)
 
+/// A workspace region: the caller's (ws non-null: `n` elements at ws + at) or, without one, a
+/// Scratch allocated here and freed on return.
+template <class E>
+class Region {
+ public:
+  Region(E* ws, std::int64_t at, std::int64_t n) {
+    if (ws != nullptr)
+      p_ = ws + at;
+    else
+      own_.emplace(n);
+  }
+  E* get() const { return own_ ? own_->get() : p_; }
+  const E* cget() const { return get(); }
+  cudaError_t error() const { return own_ ? own_->error() : cudaSuccess; }
+
+ private:
+  E* p_ = nullptr;
+  std::optional<Scratch<E>> own_;
+};
+
 template <class E>
 cudaError_t forward_impl(const E* x, const AttentionBlockWeights<E>& w, E* y,
-                         const AttentionBlockSaved<E>& saved, AttentionBlockDims s, bool causal) {
+                         const AttentionBlockSaved<E>& saved, AttentionBlockDims s, bool causal,
+                         const AttentionBlockWorkspace<E>& ws = {}) {
   if (!check_block("attention_block_forward", s,
                    {{x, "x"},
                     {w.c_attn_w, "c_attn_w"},
@@ -87,7 +109,7 @@ cudaError_t forward_impl(const E* x, const AttentionBlockWeights<E>& w, E* y,
                     {saved.lse, "saved.lse"}}))
     return cudaSuccess;
   const std::int64_t N = s.B * s.T, C = s.C, D = s.C / s.H, each = s.B * s.T * s.C;
-  Scratch<E> qkv(N * 3 * C), att(each);
+  Region<E> qkv(ws.e, 0, N * 3 * C), att(ws.e, N * 3 * C, each);
   LLMLAB_TRY(qkv.error());
   LLMLAB_TRY(att.error());
   LLMLAB_TRY(matmul_forward(x, w.c_attn_w, w.c_attn_b, qkv.get(), N, C, 3 * C));
@@ -102,7 +124,8 @@ cudaError_t forward_impl(const E* x, const AttentionBlockWeights<E>& w, E* y,
 template <class E>
 cudaError_t backward_impl(const E* dy, const E* x, const AttentionBlockWeights<E>& w,
                           const AttentionBlockSaved<E>& saved, E* dx, const AttentionBlockGrads& g,
-                          AttentionBlockDims s, bool causal) {
+                          AttentionBlockDims s, bool causal,
+                          const AttentionBlockWorkspace<E>& ws = {}) {
   if (!check_block("attention_block_backward", s,
                    {{dy, "dy"},
                     {x, "x"},
@@ -118,7 +141,8 @@ cudaError_t backward_impl(const E* dy, const E* x, const AttentionBlockWeights<E
                     {g.c_proj_b, "grads.c_proj_b"}}))
     return cudaSuccess;
   const std::int64_t N = s.B * s.T, C = s.C, D = s.C / s.H, each = s.B * s.T * s.C;
-  Scratch<E> dmerged(each), att(each), datt(each), dheads(3 * each), dqkv(3 * each);
+  Region<E> dmerged(ws.e, 0, each), att(ws.e, each, each), datt(ws.e, 2 * each, each),
+      dheads(ws.e, 3 * each, 3 * each), dqkv(ws.e, 6 * each, 3 * each);
   for (const auto* b : {&dmerged, &att, &datt, &dheads, &dqkv}) LLMLAB_TRY(b->error());
   // forward y = merged c_proj_wᵀ + c_proj_b  (matmul_backward accumulates: dmerged from 0)
   LLMLAB_TRY(cudaMemset(dmerged.get(), 0, static_cast<std::size_t>(each) * sizeof(E)));
@@ -130,8 +154,12 @@ cudaError_t backward_impl(const E* dy, const E* x, const AttentionBlockWeights<E
   // forward att = attention(q, k, v)
   const E* q = saved.heads;
   E* dq = dheads.get();
-  LLMLAB_TRY(attention_backward(datt.cget(), q, q + each, q + 2 * each, att.cget(), saved.lse, dq,
-                                dq + each, dq + 2 * each, s.B, s.H, s.T, D, causal));
+  if (ws.f != nullptr)
+    LLMLAB_TRY(attention_backward(datt.cget(), q, q + each, q + 2 * each, att.cget(), saved.lse, dq,
+                                  dq + each, dq + 2 * each, s.B, s.H, s.T, D, causal, 0, ws.f));
+  else
+    LLMLAB_TRY(attention_backward(datt.cget(), q, q + each, q + 2 * each, att.cget(), saved.lse,
+                                  dq, dq + each, dq + 2 * each, s.B, s.H, s.T, D, causal));
   // forward heads = split(qkv):  dqkv = merge(dq, dk, dv)
   LLMLAB_TRY(move(dheads.cget(), dqkv.get(), false, 3, s));
   // forward qkv = x c_attn_wᵀ + c_attn_b
@@ -169,6 +197,56 @@ cudaError_t attention_block_backward(const __nv_bfloat16* dy, const __nv_bfloat1
                                      __nv_bfloat16* dx, const AttentionBlockGrads& grads,
                                      AttentionBlockDims dims, bool causal) {
   return backward_impl(dy, x, w, saved, dx, grads, dims, causal);
+}
+
+AttentionBlockWorkspaceSize attention_block_workspace_size(AttentionBlockDims dims) {
+  check_block("attention_block_workspace_size", dims, {});
+  const std::int64_t each = dims.B * dims.T * dims.C;
+  return {9 * each, dims.B * dims.H * dims.T};
+}
+
+namespace {
+template <class E>
+void check_workspace(const char* where, const AttentionBlockWorkspace<E>& ws, bool floats) {
+  if (ws.e == nullptr) throw Error(where, "workspace.e is null");
+  if (floats && ws.f == nullptr) throw Error(where, "workspace.f is null");
+}
+}  // namespace
+
+cudaError_t attention_block_forward(const float* x, const AttentionBlockWeights<float>& w, float* y,
+                                    const AttentionBlockSaved<float>& saved,
+                                    AttentionBlockDims dims, bool causal,
+                                    const AttentionBlockWorkspace<float>& workspace) {
+  check_workspace("attention_block_forward", workspace, false);
+  return forward_impl(x, w, y, saved, dims, causal, workspace);
+}
+
+cudaError_t attention_block_forward(const __nv_bfloat16* x,
+                                    const AttentionBlockWeights<__nv_bfloat16>& w, __nv_bfloat16* y,
+                                    const AttentionBlockSaved<__nv_bfloat16>& saved,
+                                    AttentionBlockDims dims, bool causal,
+                                    const AttentionBlockWorkspace<__nv_bfloat16>& workspace) {
+  check_workspace("attention_block_forward", workspace, false);
+  return forward_impl(x, w, y, saved, dims, causal, workspace);
+}
+
+cudaError_t attention_block_backward(const float* dy, const float* x,
+                                     const AttentionBlockWeights<float>& w,
+                                     const AttentionBlockSaved<float>& saved, float* dx,
+                                     const AttentionBlockGrads& grads, AttentionBlockDims dims,
+                                     bool causal, const AttentionBlockWorkspace<float>& workspace) {
+  check_workspace("attention_block_backward", workspace, true);
+  return backward_impl(dy, x, w, saved, dx, grads, dims, causal, workspace);
+}
+
+cudaError_t attention_block_backward(const __nv_bfloat16* dy, const __nv_bfloat16* x,
+                                     const AttentionBlockWeights<__nv_bfloat16>& w,
+                                     const AttentionBlockSaved<__nv_bfloat16>& saved,
+                                     __nv_bfloat16* dx, const AttentionBlockGrads& grads,
+                                     AttentionBlockDims dims, bool causal,
+                                     const AttentionBlockWorkspace<__nv_bfloat16>& workspace) {
+  check_workspace("attention_block_backward", workspace, true);
+  return backward_impl(dy, x, w, saved, dx, grads, dims, causal, workspace);
 }
 
 }  // namespace llmlab::cuda

@@ -219,7 +219,7 @@ cudaError_t forward_impl(const std::int32_t* ids, const T* wte, const T* wpe, T*
 template <class T>
 cudaError_t backward_impl(const T* dout, const std::int32_t* ids, float* dwte, float* dwpe,
                           std::int64_t B, std::int64_t T_, std::int64_t C, std::int64_t V,
-                          std::int64_t maxT, int version) {
+                          std::int64_t maxT, int version, std::int32_t* workspace = nullptr) {
   const std::vector<std::int32_t> host_ids =
       checked_ids("embedding_backward", ids, B, T_, C, V, maxT, version,
                   embedding_backward_versions, {{dout, "dout"}, {dwte, "dwte"}, {dwpe, "dwpe"}});
@@ -237,14 +237,15 @@ cudaError_t backward_impl(const T* dout, const std::int32_t* ids, float* dwte, f
   }
   std::int64_t nb = 0;
   const std::vector<std::int32_t> buckets = bucket_by_token(host_ids, V, nb);
-  std::int32_t* d_buckets = nullptr;
+  std::int32_t* d_buckets = workspace;  // the caller's (no allocation), else allocated here
   const std::size_t bytes = buckets.size() * sizeof(std::int32_t);
-  if ((err = cudaMalloc(&d_buckets, bytes)) != cudaSuccess) return err;
+  if (workspace == nullptr && (err = cudaMalloc(&d_buckets, bytes)) != cudaSuccess) return err;
   err = cudaMemcpy(d_buckets, buckets.data(), bytes, cudaMemcpyHostToDevice);
   if (err == cudaSuccess)
     err = launch(launch_config(dim3(static_cast<unsigned>(nb)), dim3(kBlock)),
                  embedding_backward_dwte_v2<T>, dout, static_cast<const std::int32_t*>(d_buckets),
                  dwte, nb, C);
+  if (workspace != nullptr) return err;
   const cudaError_t freed = cudaFree(d_buckets);  // waits for the kernel on a GPU
   return err != cudaSuccess ? err : freed;
 }
@@ -274,6 +275,27 @@ cudaError_t embedding_backward(const __nv_bfloat16* dout, const std::int32_t* id
                                float* dwpe, std::int64_t B, std::int64_t T, std::int64_t C,
                                std::int64_t V, std::int64_t maxT, int version) {
   return backward_impl(dout, ids, dwte, dwpe, B, T, C, V, maxT, version);
+}
+
+std::int64_t embedding_backward_workspace(std::int64_t B, std::int64_t T) {
+  check_count("embedding_backward_workspace", "B", B);
+  check_count("embedding_backward_workspace", "T", T);
+  return 3 * B * T + 1;  // ≤ B·T buckets' tokens, their B·T + 1 starts, the B·T positions
+}
+
+cudaError_t embedding_backward(const float* dout, const std::int32_t* ids, float* dwte, float* dwpe,
+                               std::int64_t B, std::int64_t T, std::int64_t C, std::int64_t V,
+                               std::int64_t maxT, int version, std::int32_t* workspace) {
+  check_pointers("embedding_backward", "(B, T, C)", {B, T, C}, {{workspace, "workspace"}});
+  return backward_impl(dout, ids, dwte, dwpe, B, T, C, V, maxT, version, workspace);
+}
+
+cudaError_t embedding_backward(const __nv_bfloat16* dout, const std::int32_t* ids, float* dwte,
+                               float* dwpe, std::int64_t B, std::int64_t T, std::int64_t C,
+                               std::int64_t V, std::int64_t maxT, int version,
+                               std::int32_t* workspace) {
+  check_pointers("embedding_backward", "(B, T, C)", {B, T, C}, {{workspace, "workspace"}});
+  return backward_impl(dout, ids, dwte, dwpe, B, T, C, V, maxT, version, workspace);
 }
 
 }  // namespace llmlab::cuda

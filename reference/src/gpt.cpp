@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "llmlab/core/error.hpp"
+#include "llmlab/core/gpt_sizes.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/ref/compose.hpp"
 #include "llmlab/ref/cross_entropy.hpp"
@@ -71,17 +72,7 @@ void push(std::vector<GptTensor<T>>& out, std::string name, E& t) {
 }  // namespace
 
 void gpt_check_config(const GptConfig& cfg) {
-  const auto positive = [](const char* name, std::int64_t v) {
-    if (v < 1) throw Error("gpt", std::string(name) + " = " + std::to_string(v) + " (must be ≥ 1)");
-  };
-  positive("vocab_size", cfg.vocab_size);
-  positive("block_size", cfg.block_size);
-  positive("n_layer", cfg.n_layer);
-  positive("n_head", cfg.n_head);
-  positive("n_embd", cfg.n_embd);
-  if (cfg.n_embd % cfg.n_head != 0)
-    throw Error("gpt", "n_head = " + std::to_string(cfg.n_head) +
-                           " does not divide n_embd = " + std::to_string(cfg.n_embd));
+  check_gpt_sizes(cfg.vocab_size, cfg.block_size, cfg.n_layer, cfg.n_head, cfg.n_embd);
 }
 
 std::int64_t gpt_num_params(const GptConfig& cfg) {

@@ -83,6 +83,37 @@ cudaError_t attention_backward(const __nv_bfloat16* dout, const __nv_bfloat16* q
                                __nv_bfloat16* dk, __nv_bfloat16* dv, std::int64_t B, std::int64_t H,
                                std::int64_t T, std::int64_t D, bool causal = true, int version = 0);
 
+/// attention_backward with the caller's workspace for \f$ D_i \f$ (B·H·T floats of device memory),
+/// so that the default (flash) version allocates nothing — what a training step composed of it
+/// needs (llmlab::cuda::Gpt). Version 1 still allocates its two B·H·T·T matrices.
+/// @param dout (B, H, T, D)   @param q (B, H, T, D)   @param k (B, H, T, D)
+/// @param v (B, H, T, D)   @param out (B, H, T, D)   @param lse (B, H, T) fp32
+/// @param dq (B, H, T, D)   @param dk (B, H, T, D)   @param dv (B, H, T, D)
+/// @param B batch   @param H heads   @param T sequence length   @param D head dimension
+/// @param causal the mask   @param version 0 = the best, 1 … attention_backward_versions
+/// @param workspace B·H·T floats of device memory, overwritten
+/// @returns the last runtime call's cudaError_t
+/// @throws llmlab::Error as the overload without it, and naming `workspace` when it is null.
+cudaError_t attention_backward(const float* dout, const float* q, const float* k, const float* v,
+                               const float* out, const float* lse, float* dq, float* dk, float* dv,
+                               std::int64_t B, std::int64_t H, std::int64_t T, std::int64_t D,
+                               bool causal, int version, float* workspace);
+/// The bf16 attention_backward with the caller's workspace (B·H·T floats).
+/// @param dout (B, H, T, D)   @param q (B, H, T, D)   @param k (B, H, T, D)
+/// @param v (B, H, T, D)   @param out (B, H, T, D)   @param lse (B, H, T) fp32
+/// @param dq (B, H, T, D)   @param dk (B, H, T, D)   @param dv (B, H, T, D)
+/// @param B batch   @param H heads   @param T sequence length   @param D head dimension
+/// @param causal the mask   @param version 0 = the best, 1 … attention_backward_versions
+/// @param workspace B·H·T floats of device memory, overwritten
+/// @returns the last runtime call's cudaError_t
+/// @throws llmlab::Error as the fp32 overload.
+cudaError_t attention_backward(const __nv_bfloat16* dout, const __nv_bfloat16* q,
+                               const __nv_bfloat16* k, const __nv_bfloat16* v,
+                               const __nv_bfloat16* out, const float* lse, __nv_bfloat16* dq,
+                               __nv_bfloat16* dk, __nv_bfloat16* dv, std::int64_t B, std::int64_t H,
+                               std::int64_t T, std::int64_t D, bool causal, int version,
+                               float* workspace);
+
 /// The flaws the deliberately wrong flash forward kernels carry (kept so that the tests, the
 /// chapter and `llmlab verify` can show the oracle rejecting them).
 enum class AttentionFlaw {

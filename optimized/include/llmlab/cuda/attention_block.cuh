@@ -96,4 +96,70 @@ cudaError_t attention_block_backward(const __nv_bfloat16* dy, const __nv_bfloat1
                                      __nv_bfloat16* dx, const AttentionBlockGrads& grads,
                                      AttentionBlockDims dims, bool causal = true);
 
+/// A caller-owned workspace for the block, so that a training step allocates nothing
+/// (llmlab::cuda::Gpt carves it from its activation buffer).
+template <class E>
+struct AttentionBlockWorkspace {
+  E* e = nullptr;      ///< attention_block_workspace_size().elements elements of E
+  float* f = nullptr;  ///< attention_block_workspace_size().floats floats (the backward's)
+};
+
+/// The sizes of an AttentionBlockWorkspace.
+struct AttentionBlockWorkspaceSize {
+  std::int64_t elements;  ///< of E: 9·B·T·C (the backward's dmerged, A, dA, dQKV heads and rows)
+  std::int64_t floats;    ///< B·H·T (attention_backward's \f$ D_i \f$)
+};
+
+/// What the workspace overloads need for `dims`: \f$ 9BTC \f$ elements of the activations' dtype
+/// (the backward's largest need; the forward uses the first \f$ 4BTC \f$) and \f$ BHT \f$ floats.
+/// @param dims (B, T, C, H)   @returns the sizes
+/// @throws llmlab::Error naming `attention_block_workspace_size` when a size is negative or H does
+///         not divide C.
+AttentionBlockWorkspaceSize attention_block_workspace_size(AttentionBlockDims dims);
+
+/// attention_block_forward in the caller's workspace (nothing allocated).
+/// @param x (B, T, C)   @param w the parameters   @param y (B, T, C), overwritten
+/// @param saved filled for the backward   @param dims (B, T, C, H)   @param causal the mask
+/// @param workspace e: attention_block_workspace_size(dims).elements (f unused)
+/// @returns the last runtime call's cudaError_t
+/// @throws llmlab::Error as the overload without it, and naming `workspace.e` when it is null.
+cudaError_t attention_block_forward(const float* x, const AttentionBlockWeights<float>& w, float* y,
+                                    const AttentionBlockSaved<float>& saved,
+                                    AttentionBlockDims dims, bool causal,
+                                    const AttentionBlockWorkspace<float>& workspace);
+/// The bf16 attention_block_forward in the caller's workspace.
+/// @param x (B, T, C)   @param w the parameters   @param y (B, T, C)   @param saved for backward
+/// @param dims (B, T, C, H)   @param causal the mask   @param workspace as the fp32 overload
+/// @returns the last runtime call's cudaError_t
+/// @throws llmlab::Error as the fp32 overload.
+cudaError_t attention_block_forward(const __nv_bfloat16* x,
+                                    const AttentionBlockWeights<__nv_bfloat16>& w, __nv_bfloat16* y,
+                                    const AttentionBlockSaved<__nv_bfloat16>& saved,
+                                    AttentionBlockDims dims, bool causal,
+                                    const AttentionBlockWorkspace<__nv_bfloat16>& workspace);
+/// attention_block_backward in the caller's workspace (nothing allocated).
+/// @param dy (B, T, C)   @param x (B, T, C)   @param w the parameters   @param saved the forward's
+/// @param dx (B, T, C), accumulated   @param grads fp32, accumulated   @param dims (B, T, C, H)
+/// @param causal the mask   @param workspace both parts, attention_block_workspace_size(dims)
+/// @returns the last runtime call's cudaError_t
+/// @throws llmlab::Error as the overload without it, and naming `workspace.e` or `workspace.f`
+///         when null.
+cudaError_t attention_block_backward(const float* dy, const float* x,
+                                     const AttentionBlockWeights<float>& w,
+                                     const AttentionBlockSaved<float>& saved, float* dx,
+                                     const AttentionBlockGrads& grads, AttentionBlockDims dims,
+                                     bool causal, const AttentionBlockWorkspace<float>& workspace);
+/// The bf16 attention_block_backward in the caller's workspace.
+/// @param dy (B, T, C)   @param x (B, T, C)   @param w the parameters   @param saved the forward's
+/// @param dx (B, T, C), accumulated   @param grads fp32, accumulated   @param dims (B, T, C, H)
+/// @param causal the mask   @param workspace as the fp32 overload
+/// @returns the last runtime call's cudaError_t
+/// @throws llmlab::Error as the fp32 overload.
+cudaError_t attention_block_backward(const __nv_bfloat16* dy, const __nv_bfloat16* x,
+                                     const AttentionBlockWeights<__nv_bfloat16>& w,
+                                     const AttentionBlockSaved<__nv_bfloat16>& saved,
+                                     __nv_bfloat16* dx, const AttentionBlockGrads& grads,
+                                     AttentionBlockDims dims, bool causal,
+                                     const AttentionBlockWorkspace<__nv_bfloat16>& workspace);
+
 }  // namespace llmlab::cuda

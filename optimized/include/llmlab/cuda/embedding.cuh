@@ -68,4 +68,33 @@ cudaError_t embedding_backward(const __nv_bfloat16* dout, const std::int32_t* id
                                float* dwpe, std::int64_t B, std::int64_t T, std::int64_t C,
                                std::int64_t V, std::int64_t maxT, int version = 0);
 
+/// The int32 elements of device workspace the workspace overloads of embedding_backward need for
+/// (B, T): \f$ 3BT + 1 \f$ (version 2's buckets: at most B·T tokens, their starts and the B·T
+/// positions).
+/// @param B, T the batch's sizes, ≥ 0   @returns the element count
+/// @throws llmlab::Error naming `embedding_backward_workspace` when a size is negative.
+std::int64_t embedding_backward_workspace(std::int64_t B, std::int64_t T);
+/// embedding_backward with the caller's device workspace for version 2's buckets, so that nothing
+/// is allocated (what a training step needs: llmlab::cuda::Gpt).
+/// @param dout (B, T, C) device   @param ids (B, T) device, int32   @param dwte (V, C), accumulated
+/// @param dwpe (maxT, C), accumulated   @param B, T, C, V, maxT the sizes (T ≤ maxT)
+/// @param version 0 = the best, 1 … embedding_backward_versions
+/// @param workspace embedding_backward_workspace(B, T) int32 of device memory, overwritten
+/// @returns the first failing launch's cudaError_t
+/// @throws llmlab::Error as the overload without it, and naming `workspace` when it is null.
+cudaError_t embedding_backward(const float* dout, const std::int32_t* ids, float* dwte, float* dwpe,
+                               std::int64_t B, std::int64_t T, std::int64_t C, std::int64_t V,
+                               std::int64_t maxT, int version, std::int32_t* workspace);
+/// The bf16 embedding_backward with the caller's workspace.
+/// @param dout (B, T, C) device, bf16   @param ids (B, T) device, int32
+/// @param dwte (V, C) device, fp32   @param dwpe (maxT, C) device, fp32
+/// @param B, T, C, V, maxT the sizes   @param version as the fp32 overload
+/// @param workspace embedding_backward_workspace(B, T) int32 of device memory
+/// @returns the first failing launch's cudaError_t
+/// @throws llmlab::Error as the fp32 overload.
+cudaError_t embedding_backward(const __nv_bfloat16* dout, const std::int32_t* ids, float* dwte,
+                               float* dwpe, std::int64_t B, std::int64_t T, std::int64_t C,
+                               std::int64_t V, std::int64_t maxT, int version,
+                               std::int32_t* workspace);
+
 }  // namespace llmlab::cuda
