@@ -271,16 +271,19 @@ cublasStatus_t gemm_batched(const char* call, cublasHandle_t handle, Gemm g, std
   if (!handle) return fail(CUBLAS_STATUS_NOT_INITIALIZED, std::string(call) + ": null handle");
   if (const cublasStatus_t s = check(call, g); s != CUBLAS_STATUS_SUCCESS) return s;
   if (batch < 0) return fail(CUBLAS_STATUS_INVALID_VALUE, std::string(call) + ": batchCount < 0");
-  const void* a = g.a.data;
-  const void* b = g.b.data;
-  void* c = g.d;
-  for (int i = 0; i < batch; ++i) {
-    g.a.data = static_cast<const char*>(a) + i * stride_a * static_cast<std::int64_t>(type_size(g.a.type));
-    g.b.data = static_cast<const char*>(b) + i * stride_b * static_cast<std::int64_t>(type_size(g.b.type));
-    g.d = static_cast<char*>(c) + i * stride_c * static_cast<std::int64_t>(type_size(g.d_type));
-    g.c.data = g.d;
-    if (const cublasStatus_t s = run(call, g); s != CUBLAS_STATUS_SUCCESS) return s;
-  }
+  const auto item = [&, a = g.a.data, b = g.b.data, c = g.d](int i) {
+    Gemm gi = g;
+    gi.a.data = static_cast<const char*>(a) + i * stride_a * static_cast<std::int64_t>(type_size(g.a.type));
+    gi.b.data = static_cast<const char*>(b) + i * stride_b * static_cast<std::int64_t>(type_size(g.b.type));
+    gi.d = static_cast<char*>(c) + i * stride_c * static_cast<std::int64_t>(type_size(g.d_type));
+    gi.c.data = gi.d;
+    return gi;
+  };
+  // Every item's operands are checked before any item runs: a bad last item writes nothing.
+  for (int i = 0; i < batch; ++i)
+    if (const cublasStatus_t s = check_operands(call, item(i)); s != CUBLAS_STATUS_SUCCESS) return s;
+  for (int i = 0; i < batch; ++i)
+    if (const cublasStatus_t s = run(call, item(i)); s != CUBLAS_STATUS_SUCCESS) return s;
   return CUBLAS_STATUS_SUCCESS;
 }
 

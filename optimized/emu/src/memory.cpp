@@ -64,7 +64,9 @@ std::map<std::uintptr_t, Allocation>::iterator owner(std::uintptr_t p) {
   if (it == live.begin()) return live.end();
   --it;
   const std::uintptr_t start = it->first - g, end = it->first + it->second.bytes + g;
-  return p >= start && (p < end || (p == it->first && it->second.bytes == 0)) ? it : live.end();
+  // Without guard zones (the asan preset) one-past-the-end still names its buffer, so a range
+  // starting there is refused rather than taken for host memory.
+  return p >= start && (p < end || (p == end && (g == 0 || it->second.bytes == 0))) ? it : live.end();
 }
 
 }  // namespace

@@ -268,6 +268,9 @@ TEST_F(Cublas, OperandPastItsBufferIsNamedAndNothingIsWritten) {
   EXPECT_EQ(cublasSgemmStridedBatched(handle, CUBLAS_OP_N, CUBLAS_OP_N, 4, 2, 3, &alpha, a_ok.p, 4, 0,
                                       b.p, 3, 0, &beta, batched.p, 4, 8, 3),
             CUBLAS_STATUS_EXECUTION_FAILED);
+  EXPECT_NE(llmlab::emu::cublas_last_message().find("outside its 64 bytes"), std::string::npos)
+      << llmlab::emu::cublas_last_message();
+  for (float x : batched.get()) EXPECT_EQ(x, 0.0f);  // not even the items that fit were written
 }
 
 TEST_F(Cublas, AbsurdSizesFailWithAStatusNotACrash) {
