@@ -124,6 +124,9 @@ EvalData load_text(const EvalCliOptions& o, const AnyTokenizer& tok) {
       throw TokenizeError("--data: " + path + " is a directory: a prepared directory is given "
                           "alone, as the only --data");
     const std::string text = read_input(path);
+    if (const auto nul = text.find('\0'); nul != std::string::npos)
+      throw TokenizeError("--data: '" + path + "' is not text (a NUL byte at offset " +
+                          std::to_string(nul) + ")");
     bytes += text.size();
     const auto ids = tok.encode(text, ref::SpecialPolicy::plain_text);
     d.tokens.insert(d.tokens.end(), ids.begin(), ids.end());
