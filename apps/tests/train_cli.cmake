@@ -307,6 +307,21 @@ elseif(CASE STREQUAL "hostile")
   expect_match("resume --steps" "${ERR}" "--steps 2: the run in --resume [^\n]*run is already at step 3 [(]--steps is the total[)]")
   run(0 train --resume "${WORK}/run")
   expect_match("resume to the run's total" "${OUT}" "step +6/6 ")
+  # a run on a prepared directory elsewhere: its data/ links there, so --resume alone continues
+  # on the same data, bitwise (it once fell back to the default corpus); without the link it
+  # says what to give
+  set(LLMLAB_COMMAND data prepare)
+  run(0 --data "${TEXT}" ${paragraphs} --vocab-size 300 --out "${WORK}/prepared")
+  set(LLMLAB_COMMAND)
+  set(on_prepared --data "${WORK}/prepared" --layers 1 --heads 2 --embd 32 --context 32 --batch 8
+                  --samples 0 --steps 6 --eval-every 3)
+  run(0 train ${on_prepared} --out "${WORK}/straight_p")
+  run(0 train ${on_prepared} --stop-at 3 --out "${WORK}/cut_p")
+  run(0 train --resume "${WORK}/cut_p")
+  expect_same_file("${WORK}/straight_p/model.ckpt" "${WORK}/cut_p/model.ckpt")
+  file(REMOVE "${WORK}/cut_p/data")
+  run(2 train --resume "${WORK}/cut_p" --steps 8)
+  expect_match("no data" "${ERR}" "^llmlab train: --resume [^\n]*cut_p: [^\n]*cut_p/data is missing: give --data, the data the run was trained on\n$")
   # generate: absurd or non-finite sampling options
   run(2 generate --checkpoint "${WORK}/run" --max-tokens 99999999999999)
   expect_match("max-tokens" "${ERR}" "--max-tokens: Value 99999999999999 not in range 0 to 1000000")

@@ -296,8 +296,16 @@ int train(const TrainCliOptions& o) {
 
   // the data: a prepared directory, text files (prepared now), or the default corpus
   std::vector<std::string> files = o.data;
-  if (files.empty() && !o.resume.empty() && fs::exists(fs::path(o.resume) / "data" / "train.bin"))
-    files = {(fs::path(o.resume) / "data").string()};
+  if (files.empty() && !o.resume.empty()) {  // the run's data: its data/ (or the link to it)
+    const fs::path run_data = fs::path(o.resume) / "data";
+    if (!fs::exists(run_data / "train.bin"))
+      throw TokenizeError("--resume " + o.resume + ": " + run_data.string() + " is missing" +
+                          (fs::is_symlink(run_data) ? " (a link to " +
+                                                          fs::read_symlink(run_data).string() + ")"
+                                                    : "") +
+                          ": give --data, the data the run was trained on");
+    files = {run_data.string()};
+  }
   if (files.empty()) {
     const char* env_dir = std::getenv("LLMLAB_FORTUNES_DIR");  // the tests' tiny fortune files
     const fs::path dir = env_dir != nullptr ? fs::path(env_dir) : fs::path(kFortunesDir);
@@ -435,6 +443,9 @@ int train(const TrainCliOptions& o) {
   if (!prepared_now.path.empty()) {
     move_dir(prepared_now.path, out / "data");
     prepared_now.path.clear();
+  } else if (std::error_code ec; !fs::exists(fs::symlink_status(out / "data", ec))) {
+    // a prepared directory elsewhere: out/data links to it, so that --resume finds the same data
+    fs::create_directory_symlink(fs::absolute(data_dir), out / "data");
   }
   const std::int64_t raise_at = sigint_at();
   TrainProgress bar(s.step, s.opt.steps);
