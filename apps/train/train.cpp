@@ -443,8 +443,10 @@ int train(const TrainCliOptions& o) {
   if (!prepared_now.path.empty()) {
     move_dir(prepared_now.path, out / "data");
     prepared_now.path.clear();
-  } else if (std::error_code ec; !fs::exists(fs::symlink_status(out / "data", ec))) {
-    // a prepared directory elsewhere: out/data links to it, so that --resume finds the same data
+  } else if (std::error_code ec; !fs::equivalent(out / "data", data_dir, ec)) {
+    // a prepared directory elsewhere: out/data links to it (replacing an earlier run's data), so
+    // that --resume finds the same data
+    fs::remove_all(out / "data");
     fs::create_directory_symlink(fs::absolute(data_dir), out / "data");
   }
   const std::int64_t raise_at = sigint_at();
