@@ -285,6 +285,13 @@ elseif(CASE STREQUAL "hostile")
   if(EXISTS "${WORK}/nan")
     message(FATAL_ERROR "a run that diverged before its first checkpoint left ${WORK}/nan behind")
   endif()
+  # the same under --backend emu (the kernels' own check), with the same step
+  run(2 train ${base} --batch 8 --lr 1e30 --warmup 0 --steps 10 --eval-every 5 --backend emu
+      --out "${WORK}/nan")
+  expect_match("nan early, emu" "${ERR}" "^llmlab train: train_step: the loss is -?nan at step 2 [^\n]*; no checkpoint had been written yet [(]the first comes at step 5[)]: the run directory is removed\n$")
+  if(EXISTS "${WORK}/nan")
+    message(FATAL_ERROR "an emu run that diverged before its first checkpoint left ${WORK}/nan behind")
+  endif()
   # later (--lr 1e3, no clipping; measured: NaN at step 8): the last good checkpoint, before the
   # failing step, is kept and is sound — eval scores it with a finite loss, generate runs
   run(2 train ${base} --batch 8 --lr 1e3 --clip 0 --warmup 0 --steps 30 --eval-every 2 --out "${WORK}/late")
@@ -303,6 +310,8 @@ elseif(CASE STREQUAL "hostile")
   expect_match("resume --lr" "${ERR}" "^llmlab train: --lr is the run's own: --resume [^\n]*run continues with the options it was started with")
   run(2 train --resume "${WORK}/run" --batch 4)
   expect_match("resume --batch" "${ERR}" "--batch is the run's own")
+  run(2 train --resume "${WORK}/run" --tokenizer "${WORK}/run/tokenizer.tiktoken")
+  expect_match("resume --tokenizer" "${ERR}" "--tokenizer is the run's own")
   run(2 train --resume "${WORK}/run" --steps 2)
   expect_match("resume --steps" "${ERR}" "--steps 2: the run in --resume [^\n]*run is already at step 3 [(]--steps is the total[)]")
   run(0 train --resume "${WORK}/run")

@@ -370,7 +370,8 @@ int train(const TrainCliOptions& o) {
                             " has " + config_str(s.cfg));
     }
     for (const char* flag : {"--batch", "--grad-accum", "--lr", "--min-lr", "--warmup",
-                             "--weight-decay", "--clip", "--seed"})
+                             "--weight-decay", "--clip", "--seed", "--tokenizer", "--gpt2",
+                             "--vocab-size"})
       if (given(flag))
         throw TokenizeError(std::string(flag) + " is the run's own: --resume " + o.resume +
                             " continues with the options it was started with (only --steps, " +
@@ -484,7 +485,7 @@ int train(const TrainCliOptions& o) {
     ref::StepStats st;
     try {
       st = backend->step(s, train_tokens);
-    } catch (const llmlab::Error& e) {
+    } catch (const std::exception& e) {
       throw stop(e.what());
     }
     if (!std::isfinite(st.loss) || !std::isfinite(st.grad_norm))
