@@ -116,6 +116,8 @@ elseif(CASE STREQUAL "bad_input")
   file(COPY_FILE "${WORK}/v280/tokenizer.tiktoken.specials.json" "${WORK}/mixed/tokenizer.tiktoken.specials.json")
   run(2 eval --checkpoint "${WORK}/mixed" --data "${TEXT}")
   expect_match("mixed" "${ERR}" "--checkpoint .*mixed: its tokenizer has 280 tokens but the model 300: not the tokenizer it was trained with")
+  run(2 eval --checkpoint "${WORK}/run" --data "${TEXT}" --max-windows 0)
+  expect_match("max-windows" "${ERR}" "--max-windows: Value 0 not in range")
   # a binary --data (llmlab itself); checkpoint directories missing their model or tokenizer
   run(2 eval --checkpoint "${WORK}/run" --data "${LLMLAB}")
   expect_match("binary" "${ERR}" "^llmlab eval: --data: '[^\n]*' is not text [(]a NUL byte at offset [0-9]+[)]\n$")

@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -235,6 +236,7 @@ CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& o) {
                 "Text files: the line that ends a document, 'blank' or 'file' (BLEU's documents)")
       ->capture_default_str();
   c->add_option("--max-windows", o.max_windows, "Context windows scored at most")
+      ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()))
       ->capture_default_str();
   CLI::Option* bleu = c->add_flag("--bleu", o.bleu, "Also the BLEU of greedy continuations");
   c->add_option("--bleu-docs", o.bleu_docs, "BLEU: documents continued at most")

@@ -82,7 +82,9 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
       ->capture_default_str();
   c->add_option("--threads", o.threads, "Threads for OpenBLAS and the tokenizer (0: default)")
       ->capture_default_str();
-  c->add_option("--samples", o.samples, "Samples printed at the end")->capture_default_str();
+  c->add_option("--samples", o.samples, "Samples printed at the end (at most 1000)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000}))
+      ->capture_default_str();
   c->add_option("--stop-at", o.stop_at, "End this invocation after this step (checkpointed)");
   c->add_option("--out", o.out, "The run's directory (default: --resume's, or runs/default)");
   c->add_option("--backend", o.backend,
