@@ -348,6 +348,17 @@ elseif(CASE STREQUAL "hostile")
   run(2 generate --checkpoint "${WORK}/run" --top-k -1)
   expect_match("top-k" "${ERR}" "top_k = -1 [(]must be ≥ 0[)]")
   run(0 generate --checkpoint "${WORK}/run" --top-k 1000000000 --max-tokens 3 --seed 2)
+elseif(CASE STREQUAL "terminal")
+  # On a terminal (util-linux's `script` gives the run one) the progress bar redraws one line:
+  # step, a bar, the loss, tokens/s and the ETA; the validation lines stay.
+  find_program(SCRIPT script REQUIRED)
+  execute_process(COMMAND "${SCRIPT}" -qec "'${LLMLAB}' train --data '${TEXT}' --delimiter blank --vocab-size 300 --layers 1 --heads 2 --embd 32 --context 32 --batch 8 --steps 40 --eval-every 20 --samples 0 --out '${WORK}/run'" /dev/null
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "train on a terminal: exit ${rc}\n${out}\n${err}")
+  endif()
+  expect_match("progress bar" "${out}" "\r[^\n]*Kstep [0-9]+/40 [[][#-]+[]] loss [0-9]+[.][0-9]+ [|] [0-9.]+k? tok/s [|] ETA [0-9]+:[0-9][0-9]")
+  expect_match("validation line" "${out}" "step +20/40 [|] loss [0-9.]+ [|][^\n]*[|] val loss [0-9.]+ ppl [0-9.]+")
 elseif(CASE STREQUAL "prepare_cleans_and_splits")
   # `data prepare` on a fortunes-format file (a line `%` ends a document): two HTML tags and a
   # <br>, a run of spaces, a control character (U+0001), a decomposed "café" (e + U+0301), a
