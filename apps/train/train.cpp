@@ -261,7 +261,8 @@ void check_fits(const ref::GptConfig& c, std::int64_t batch) {
   const auto d = [](std::int64_t v) { return static_cast<double>(v); };
   const double C = d(c.n_embd), T = d(c.block_size), L = d(c.n_layer), V = d(c.vocab_size);
   const double params = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;
-  const double bytes = 16 * params + 4 * d(batch) * T * (L * (16 * C + 2 * d(c.n_head) * T) + 2 * V);
+  const double bytes =
+      16 * params + 4 * d(batch) * T * (L * (16 * C + 2 * d(c.n_head) * T) + 2 * V);
   const double memory = d(::sysconf(_SC_PHYS_PAGES)) * d(::sysconf(_SC_PAGE_SIZE));
   if (memory > 0 && bytes > memory) {
     char msg[160];
@@ -461,7 +462,10 @@ int train(const TrainCliOptions& o) {
     backend->sync(s);
     return ref::evaluate(s.cfg, s.params, split, s.opt.batch, T, 64);
   };
-  std::int64_t saved = o.resume.empty() ? -1 : s.step;  // the step of the checkpoint in out
+  std::error_code same_ec;  // the step of the checkpoint in out (-1: none), and of the first save
+  std::int64_t saved = !o.resume.empty() && fs::equivalent(out, o.resume, same_ec) ? s.step : -1;
+  std::int64_t first_save = std::min((s.step / o.eval_every + 1) * o.eval_every, s.opt.steps);
+  if (o.stop_at > s.step) first_save = std::min(first_save, o.stop_at);
   const auto save = [&] {  // the checkpoint, the metrics up to it and the curve, together
     backend->sync(s);
     save_run_checkpoint(s, out);  // model.ckpt and model.safetensors
@@ -475,7 +479,7 @@ int train(const TrainCliOptions& o) {
     bar.clear();
     if (saved < 0)
       return TokenizeError(what + "; no checkpoint had been written yet (the first comes at " +
-                           "step " + std::to_string(std::min(o.eval_every, s.opt.steps)) +
+                           "step " + std::to_string(first_save) +
                            (created_out ? "): the run directory is removed" : ")"));
     write_metrics(out, metrics);
     return TokenizeError(what + "; the last good checkpoint, " + (out / "model.ckpt").string() +
