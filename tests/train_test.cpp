@@ -226,7 +226,7 @@ TEST(Train, ANonFiniteLossStopsTheStepAndKeepsTheParameters) {
   ref::train_step(s, tokens);
   s.params.ln_f_w(0) = NAN;
   const auto before = s.params.wte;
-  expect_error([&] { ref::train_step(s, tokens); }, {"train_step", "at step 1"});
+  expect_error([&] { ref::train_step(s, tokens); }, {"train_step", "at step 2"});
   EXPECT_EQ(s.step, 1);
   EXPECT_EQ(s.params.wte, before);
 }

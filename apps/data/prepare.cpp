@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -65,10 +66,17 @@ void read_documents(const std::vector<std::string>& files, const std::string& de
                     const std::function<void(const std::string&)>& emit) {
   const bool per_file = delimiter == "file", blank = delimiter == "blank";
   for (const std::string& path : files) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw TokenizeError("--data: '" + path + "' is a directory, not a text file (nor one " +
+                          "that `llmlab data prepare` wrote)");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw TokenizeError("--data: cannot read '" + path + "'");
     std::string doc, line;
-    while (std::getline(in, line)) {
+    for (std::int64_t n = 1; std::getline(in, line); ++n) {
+      if (line.find('\0') != std::string::npos)
+        throw TokenizeError("--data: '" + path + "' is not text (a NUL byte on line " +
+                            std::to_string(n) + ")");
       std::string_view l(line);
       if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
       const bool ends = !per_file && (blank ? l.find_first_not_of(" \t") == std::string_view::npos

@@ -89,7 +89,7 @@ class CudaBackend final : public TrainBackend {
                         static_cast<float>(s.opt.eps), static_cast<float>(s.opt.weight_decay),
                         s.step + 1, static_cast<std::uint32_t>(s.opt.seed), s.opt.clip, &loss,
                         &norm) != 0)
-      throw Error("train_step", abi_.last_error());
+      throw std::runtime_error(abi_.last_error());  // it names train_step and the step
     ++s.step;
     return {loss, lr, norm};
   }

@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -124,6 +125,9 @@ EvalData load_text(const EvalCliOptions& o, const AnyTokenizer& tok) {
       throw TokenizeError("--data: " + path + " is a directory: a prepared directory is given "
                           "alone, as the only --data");
     const std::string text = read_input(path);
+    if (const auto nul = text.find('\0'); nul != std::string::npos)
+      throw TokenizeError("--data: '" + path + "' is not text (a NUL byte at offset " +
+                          std::to_string(nul) + ")");
     bytes += text.size();
     const auto ids = tok.encode(text, ref::SpecialPolicy::plain_text);
     d.tokens.insert(d.tokens.end(), ids.begin(), ids.end());
@@ -232,6 +236,7 @@ CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& o) {
                 "Text files: the line that ends a document, 'blank' or 'file' (BLEU's documents)")
       ->capture_default_str();
   c->add_option("--max-windows", o.max_windows, "Context windows scored at most")
+      ->check(CLI::Range(std::int64_t{1}, std::numeric_limits<std::int64_t>::max()))
       ->capture_default_str();
   CLI::Option* bleu = c->add_flag("--bleu", o.bleu, "Also the BLEU of greedy continuations");
   c->add_option("--bleu-docs", o.bleu_docs, "BLEU: documents continued at most")

@@ -19,7 +19,9 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCliOptions& o) {
       ->required()
       ->check(CLI::ExistingDirectory);
   c->add_option("--prompt", o.prompt, "The text to continue")->capture_default_str();
-  c->add_option("--max-tokens", o.max_tokens, "Tokens to generate")->capture_default_str();
+  c->add_option("--max-tokens", o.max_tokens, "Tokens to generate")
+      ->check(CLI::Range(std::int64_t{0}, kMaxGenerate))
+      ->capture_default_str();
   c->add_option("--temperature", o.temperature, "0: greedy")->capture_default_str();
   c->add_option("--top-k", o.top_k, "Sample among the k likeliest (0: all)")->capture_default_str();
   c->add_option("--seed", o.seed, "The sampler's seed")->capture_default_str();
@@ -29,7 +31,6 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCliOptions& o) {
 int run_generate(const GenerateCliOptions& o) {
   try {
     const auto [tok, s] = load_run(o.checkpoint);
-    if (o.max_tokens < 0) throw TokenizeError("--max-tokens must be ≥ 0");
     const auto prompt = tok.encode(o.prompt, ref::SpecialPolicy::plain_text);
     const auto ids = ref::generate(s.cfg, s.params, {prompt.begin(), prompt.end()}, o.max_tokens,
                                    o.temperature, o.top_k, static_cast<std::uint64_t>(o.seed));

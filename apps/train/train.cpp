@@ -8,16 +8,20 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <new>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -55,7 +59,9 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
   c->add_option("--heads", o.heads, "n_head (default 4)");
   c->add_option("--embd", o.embd, "n_embd, the width (default 96)");
   c->add_option("--context", o.context, "block_size, the context and T of a batch (default 64)");
-  c->add_option("--steps", o.steps, "The total steps (resuming continues to it)")
+  c->add_option("--steps", o.steps,
+                "The total steps (resuming continues to it; default there: the run's own)")
+      ->check(CLI::Range(std::int64_t{1}, kMaxSteps))
       ->capture_default_str();
   c->add_option("--batch", o.batch, "Sequences per step (the global batch)")
       ->capture_default_str();
@@ -76,7 +82,9 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
       ->capture_default_str();
   c->add_option("--threads", o.threads, "Threads for OpenBLAS and the tokenizer (0: default)")
       ->capture_default_str();
-  c->add_option("--samples", o.samples, "Samples printed at the end")->capture_default_str();
+  c->add_option("--samples", o.samples, "Samples printed at the end (at most 1000)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000}))
+      ->capture_default_str();
   c->add_option("--stop-at", o.stop_at, "End this invocation after this step (checkpointed)");
   c->add_option("--out", o.out, "The run's directory (default: --resume's, or runs/default)");
   c->add_option("--backend", o.backend,
@@ -89,6 +97,11 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
       ->capture_default_str();
   c->add_option("--resume", o.resume, "Continue the run in this directory")
       ->check(CLI::ExistingDirectory);
+  c->final_callback([c, &o] {
+    for (const CLI::Option* opt : c->get_options())
+      if (opt->count() > 0 && !opt->get_lnames().empty())
+        o.given.push_back("--" + opt->get_lnames().front());
+  });
   return c;
 }
 
@@ -158,9 +171,11 @@ std::string file_bytes(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/// The model the options ask for: the defaults, `--config` over them, the flags over both.
-ref::GptConfig wanted_config(const TrainCliOptions& o, std::int64_t vocab) {
-  ref::GptConfig c{vocab, 64, 2, 4, 96};
+/// The model the options ask for: `base` (the defaults, or the resumed run's), `--config` over
+/// it, the flags over both.
+ref::GptConfig wanted_config(const TrainCliOptions& o, std::int64_t vocab,
+                             ref::GptConfig c = {0, 64, 2, 4, 96}) {
+  c.vocab_size = vocab;
   if (!o.config.empty()) {
     nlohmann::json j;
     try {
@@ -200,6 +215,65 @@ std::string config_str(const ref::GptConfig& c) {
          ", vocab_size " + std::to_string(c.vocab_size);
 }
 
+/// Refuses option values that cannot train, naming the flag, before anything is read or written.
+void check_options(const TrainCliOptions& o) {
+  for (const auto& [flag, v] : {std::pair{"--lr", o.lr}, std::pair{"--min-lr", o.min_lr},
+                                std::pair{"--weight-decay", o.weight_decay},
+                                std::pair{"--clip", o.clip}})
+    if (!std::isfinite(v) || v < 0)
+      throw TokenizeError(std::string(flag) + " " + std::to_string(v) +
+                          ": must be a finite number ≥ 0");
+  if (o.eval_every < 1 || o.log_every < 1)
+    throw TokenizeError("--eval-every and --log-every must be ≥ 1");
+  if (o.threads < 0) throw TokenizeError("--threads must be ≥ 0");
+  if (o.stop_at < 0) throw TokenizeError("--stop-at must be ≥ 0");
+}
+
+/// Refuses an --out that cannot become a run's directory — a link to nothing, a file or device, a
+/// directory that cannot be written or that holds other files than an llmlab run — before
+/// anything is read or written.
+void check_out(const fs::path& out) {
+  std::error_code ec;
+  const std::string name = "--out " + out.string() + ": ";
+  if (fs::is_symlink(fs::symlink_status(out, ec)) && !fs::exists(out, ec))
+    throw TokenizeError(name + "a symbolic link to nothing (" +
+                        fs::read_symlink(out, ec).string() + ")");
+  fs::path dir = out;  // the directory that must be writable: out, or the ancestor it goes in
+  if (fs::exists(out, ec)) {
+    if (!fs::is_directory(out, ec)) throw TokenizeError(name + "exists and is not a directory");
+    if (!fs::is_empty(out, ec) && !fs::exists(out / "tokenizer.tiktoken", ec))
+      throw TokenizeError(name + "a directory that holds other files and no llmlab run (no " +
+                          "tokenizer.tiktoken): give a new or empty directory");
+  } else {
+    dir = fs::absolute(out, ec).parent_path();
+    while (dir.has_relative_path() && !fs::exists(dir, ec)) dir = dir.parent_path();
+    if (!fs::is_directory(dir, ec))
+      throw TokenizeError(name + dir.string() + " is not a directory");
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw TokenizeError(name + dir.string() + " is not writable (" + std::strerror(errno) + ")");
+}
+
+/// Refuses a model too large for this machine's memory before allocating it: its parameters,
+/// gradients and two AdamW moments (16 bytes a parameter) and the activations of a batch of B
+/// windows (about \f$ 4 B T (L (16 C + 2 H T) + 2 V) \f$ bytes), counted in double (no overflow).
+void check_fits(const ref::GptConfig& c, std::int64_t batch) {
+  const auto d = [](std::int64_t v) { return static_cast<double>(v); };
+  const double C = d(c.n_embd), T = d(c.block_size), L = d(c.n_layer), V = d(c.vocab_size);
+  const double params = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;
+  const double bytes =
+      16 * params + 4 * d(batch) * T * (L * (16 * C + 2 * d(c.n_head) * T) + 2 * V);
+  const double memory = d(::sysconf(_SC_PHYS_PAGES)) * d(::sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && bytes > memory) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg, "%.3g parameters, about %.3g GB to train with batch %lld, more "
+                  "than this machine's %.3g GB", params, bytes / 1e9,
+                  static_cast<long long>(batch), memory / 1e9);
+    throw TokenizeError("the model (" + config_str(c) + ") has " + msg +
+                        ": give smaller --layers, --embd, --context or --batch");
+  }
+}
+
 /// Moves directory `from` to `to` (replacing it): a rename, or a copy across file systems.
 void move_dir(const fs::path& from, const fs::path& to) {
   std::error_code ec;
@@ -213,18 +287,28 @@ void move_dir(const fs::path& from, const fs::path& to) {
 
 int train(const TrainCliOptions& o) {
   const SigintGuard guard;
-  if (o.eval_every < 1 || o.log_every < 1)
-    throw TokenizeError("--eval-every and --log-every must be ≥ 1");
-  if (o.threads < 0) throw TokenizeError("--threads must be ≥ 0");
+  check_options(o);
   if (o.threads > 0) openblas_set_num_threads(o.threads);
   const fs::path out = !o.out.empty() ? fs::path(o.out)
                        : !o.resume.empty() ? fs::path(o.resume)
                                            : fs::path("runs/default");
+  check_out(out);
+  const auto given = [&](const char* flag) {
+    return std::find(o.given.begin(), o.given.end(), flag) != o.given.end();
+  };
 
   // the data: a prepared directory, text files (prepared now), or the default corpus
   std::vector<std::string> files = o.data;
-  if (files.empty() && !o.resume.empty() && fs::exists(fs::path(o.resume) / "data" / "train.bin"))
-    files = {(fs::path(o.resume) / "data").string()};
+  if (files.empty() && !o.resume.empty()) {  // the run's data: its data/ (or the link to it)
+    const fs::path run_data = fs::path(o.resume) / "data";
+    if (!fs::exists(run_data / "train.bin"))
+      throw TokenizeError("--resume " + o.resume + ": " + run_data.string() + " is missing" +
+                          (fs::is_symlink(run_data) ? " (a link to " +
+                                                          fs::read_symlink(run_data).string() + ")"
+                                                    : "") +
+                          ": give --data, the data the run was trained on");
+    files = {run_data.string()};
+  }
   if (files.empty()) {
     const char* env_dir = std::getenv("LLMLAB_FORTUNES_DIR");  // the tests' tiny fortune files
     const fs::path dir = env_dir != nullptr ? fs::path(env_dir) : fs::path(kFortunesDir);
@@ -281,15 +365,28 @@ int train(const TrainCliOptions& o) {
                           std::to_string(tok.vocab_size()) + " tokens, the model " +
                           std::to_string(s.cfg.vocab_size));
     if (model_given) {
-      const ref::GptConfig want = wanted_config(o, s.cfg.vocab_size);
+      const ref::GptConfig want = wanted_config(o, s.cfg.vocab_size, s.cfg);
       if (want.n_layer != s.cfg.n_layer || want.n_head != s.cfg.n_head ||
           want.n_embd != s.cfg.n_embd || want.block_size != s.cfg.block_size)
         throw TokenizeError("--config/--layers/--heads/--embd/--context ask for " +
                             config_str(want) + ", but the checkpoint in --resume " + o.resume +
                             " has " + config_str(s.cfg));
     }
-    s.opt.steps = o.steps;
-    s.opt.warmup = std::min(s.opt.warmup, o.steps);
+    for (const char* flag : {"--batch", "--grad-accum", "--lr", "--min-lr", "--warmup",
+                             "--weight-decay", "--clip", "--seed", "--tokenizer", "--gpt2",
+                             "--vocab-size"})
+      if (given(flag))
+        throw TokenizeError(std::string(flag) + " is the run's own: --resume " + o.resume +
+                            " continues with the options it was started with (only --steps, " +
+                            "the total, may change)");
+    if (given("--steps")) {
+      if (o.steps < s.step)
+        throw TokenizeError("--steps " + std::to_string(o.steps) + ": the run in --resume " +
+                            o.resume + " is already at step " + std::to_string(s.step) +
+                            " (--steps is the total)");
+      s.opt.steps = o.steps;
+      s.opt.warmup = std::min(s.opt.warmup, o.steps);
+    }
   } else {
     ref::TrainOptions t;
     t.batch = o.batch;
@@ -301,7 +398,10 @@ int train(const TrainCliOptions& o) {
     t.weight_decay = o.weight_decay;
     t.clip = o.clip;
     t.seed = static_cast<std::uint64_t>(o.seed);
-    s = ref::train_init(wanted_config(o, static_cast<std::int64_t>(tok.vocab_size())), t);
+    const ref::GptConfig cfg = wanted_config(o, static_cast<std::int64_t>(tok.vocab_size()));
+    ref::gpt_check_config(cfg);
+    check_fits(cfg, o.batch);
+    s = ref::train_init(cfg, t);
   }
   const std::int64_t T = s.cfg.block_size;
   for (const auto& [name, split] : {std::pair{"train", &train_tokens}, std::pair{"validation", &val},
@@ -335,12 +435,26 @@ int train(const TrainCliOptions& o) {
     std::printf("interrupted (SIGINT) before the first step: nothing written\n");
     return 130;
   }
-  fs::create_directories(out);
+  const bool created_out = !fs::exists(out);
+  try {
+    fs::create_directories(out);
+  } catch (const fs::filesystem_error& e) {
+    throw TokenizeError("--out " + out.string() + ": cannot create it (" + e.code().message() +
+                        ")");
+  }
+  DirGuard remove_out;  // a run that ends before its first checkpoint leaves no directory
+  if (created_out) remove_out.path = out;
   if (!prepared_now.path.empty()) {
     move_dir(prepared_now.path, out / "data");
     prepared_now.path.clear();
+  } else if (std::error_code ec; !fs::equivalent(out / "data", data_dir, ec)) {
+    // a prepared directory elsewhere: out/data links to it (replacing an earlier run's data), so
+    // that --resume finds the same data
+    fs::remove_all(out / "data");
+    fs::create_directory_symlink(fs::absolute(data_dir), out / "data");
   }
   const std::int64_t raise_at = sigint_at();
+  TrainProgress bar(s.step, s.opt.steps);
   save_run_tokenizer(tok, out);
   std::vector<nlohmann::json> metrics;
   if (!o.resume.empty()) metrics = read_metrics(o.resume, s.step);
@@ -348,25 +462,42 @@ int train(const TrainCliOptions& o) {
     backend->sync(s);
     return ref::evaluate(s.cfg, s.params, split, s.opt.batch, T, 64);
   };
+  std::error_code same_ec;  // the step of the checkpoint in out (-1: none), and of the first save
+  std::int64_t saved = !o.resume.empty() && fs::equivalent(out, o.resume, same_ec) ? s.step : -1;
+  std::int64_t first_save = std::min((s.step / o.eval_every + 1) * o.eval_every, s.opt.steps);
+  if (o.stop_at > s.step) first_save = std::min(first_save, o.stop_at);
   const auto save = [&] {  // the checkpoint, the metrics up to it and the curve, together
     backend->sync(s);
     save_run_checkpoint(s, out);  // model.ckpt and model.safetensors
     write_metrics(out, metrics);
     write_loss_svg(out / "loss.svg", metrics);
+    saved = s.step;
+    remove_out.path.clear();
   };
-  TrainProgress bar(s.step, s.opt.steps);
+  // A step that failed or diverged: the error names it, and what is kept; nothing is saved.
+  const auto stop = [&](const std::string& what) {
+    bar.clear();
+    if (saved < 0)
+      return TokenizeError(what + "; no checkpoint had been written yet (the first comes at " +
+                           "step " + std::to_string(first_save) +
+                           (created_out ? "): the run directory is removed" : ")"));
+    write_metrics(out, metrics);
+    return TokenizeError(what + "; the last good checkpoint, " + (out / "model.ckpt").string() +
+                         " (step " + std::to_string(saved) + "), is kept");
+  };
   double val_loss = NAN;
   while (s.step < s.opt.steps) {
     const auto t0 = std::chrono::steady_clock::now();
     ref::StepStats st;
     try {
       st = backend->step(s, train_tokens);
-    } catch (const llmlab::Error& e) {
-      bar.clear();
-      write_metrics(out, metrics);
-      throw TokenizeError(std::string(e.what()) + "; the last good checkpoint, " +
-                          (out / "model.ckpt").string() + ", is kept");
+    } catch (const std::exception& e) {
+      throw stop(e.what());
     }
+    if (!std::isfinite(st.loss) || !std::isfinite(st.grad_norm))
+      throw stop("step " + std::to_string(s.step) + ": the loss is " + std::to_string(st.loss) +
+                 " and the gradient norm " + std::to_string(st.grad_norm) +
+                 ": training diverged (a smaller --lr?)");
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const double tok_s = static_cast<double>(s.opt.batch * T) / ms * 1e3;
@@ -376,6 +507,9 @@ int train(const TrainCliOptions& o) {
     const bool evaluated = s.step % o.eval_every == 0 || last;
     if (evaluated) {
       val_loss = eval(val);
+      if (!std::isfinite(val_loss))
+        throw stop("step " + std::to_string(s.step) + ": the validation loss is " +
+                   std::to_string(val_loss) + ": training diverged (a smaller --lr?)");
       m["val_loss"] = val_loss;
       m["val_ppl"] = std::exp(val_loss);
     }
@@ -431,6 +565,9 @@ int train(const TrainCliOptions& o) {
 int run_train(const TrainCliOptions& opts) {
   try {
     return train(opts);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "llmlab train: out of memory: give a smaller model or batch\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "llmlab train: " << e.what() << "\n";
     return 2;

@@ -81,6 +81,10 @@ inline constexpr std::array<const char*, 9> kDefaultCorpus = {
     "education"};
 /// Where the default corpus's files are.
 inline constexpr const char* kFortunesDir = "/usr/share/games/fortunes";
+/// The most steps `llmlab train --steps` accepts (a larger number is a typo, not a plan).
+inline constexpr std::int64_t kMaxSteps = 1'000'000'000;
+/// The most tokens `llmlab generate --max-tokens` accepts.
+inline constexpr std::int64_t kMaxGenerate = 1'000'000;
 
 /// The command line of `llmlab train`.
 struct TrainCliOptions {
@@ -109,13 +113,14 @@ struct TrainCliOptions {
   std::string resume;             ///< a run's directory to continue ("" : a fresh run)
   std::string backend = "ref";    ///< who trains: ref, emu or gpu (train/backend.hpp)
   std::string dtype = "f32";      ///< emu and gpu: f32, or bf16 with fp32 master weights
+  std::vector<std::string> given; ///< the flags given on the command line (e.g. "--lr")
 };
 
 /// The command line of `llmlab generate`.
 struct GenerateCliOptions {
   std::string checkpoint;         ///< a run's directory (model.ckpt, tokenizer.tiktoken)
   std::string prompt = "\n";      ///< the text to continue
-  std::int64_t max_tokens = 100;  ///< tokens to generate
+  std::int64_t max_tokens = 100;  ///< tokens to generate (at most kMaxGenerate)
   std::int64_t top_k = 0;         ///< sample among the k likeliest (0: all)
   std::int64_t seed = 1;          ///< the sampler's seed
   double temperature = 0.8;       ///< 0: greedy

@@ -91,7 +91,7 @@ StepStats train_step(TrainState& s, const Batch& batch) {
     const GptForward<float> f = gpt_forward(s.cfg, s.params, ids, tg);
     if (!std::isfinite(f.loss))
       throw Error("train_step", "the loss is " + std::to_string(f.loss) + " at step " +
-                                    std::to_string(s.step) + " (the parameters are kept)");
+                                    std::to_string(s.step + 1) + " (the parameters are kept)");
     GptParams<float> g = gpt_backward(s.cfg, s.params, ids, tg, f);
     const auto gt = gpt_tensors(g);
     for (std::size_t i = 0; i < gt.size(); ++i) {

@@ -117,7 +117,7 @@ int llmlab_gpt_train_step(llmlab_gpt* model, const int32_t* ids, const int32_t* 
                                     std::span<const int32_t>(targets + at, n));
         if (!std::isfinite(la))
           throw llmlab::Error("train_step", "the loss is " + std::to_string(la) + " at step " +
-                                                std::to_string(step - 1) +
+                                                std::to_string(step) +
                                                 " (the parameters are kept)");
         g.backward();
         l += la;
