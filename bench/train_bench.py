@@ -68,15 +68,8 @@ def torch_step_ms(a, V, steps):
     return statistics.median(times[1:])
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--llmlab", type=pathlib.Path, default=pathlib.Path("build/default/apps/llmlab"))
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--steps", type=int, default=4)
-    for name, default in [("layers", 4), ("embd", 256), ("heads", 4), ("context", 128),
-                          ("vocab", 4096), ("batch", 8)]:
-        p.add_argument(f"--{name}", type=int, default=default)
-    a = p.parse_args()
+def llmlab_step_ms(a):
+    """Median ms of llmlab's steps after the first, and the vocabulary size it trained."""
     texts = sorted(str(f) for f in pathlib.Path("/usr/share/common-licenses").iterdir() if f.is_file())
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
@@ -86,17 +79,38 @@ def main():
                         "--steps", str(a.steps), "--eval-every", str(10 ** 9), "--out", d + "/run"],
                        check=True, env=env, stdout=subprocess.DEVNULL)
         metrics = [json.loads(x) for x in pathlib.Path(d, "run", "metrics.jsonl").read_text().split("\n") if x]
-        ours = statistics.median(m["ms"] for m in metrics[1:])
         V = len(pathlib.Path(d, "run", "tokenizer.tiktoken").read_text().splitlines()) + len(
             json.loads(pathlib.Path(d, "run", "tokenizer.tiktoken.specials.json").read_text()))
+        return statistics.median(m["ms"] for m in metrics[1:]), V
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--llmlab", type=pathlib.Path, default=pathlib.Path("build/default/apps/llmlab"))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=4)
+    p.add_argument("--repeat", type=int, default=3, help="alternated llmlab / PyTorch runs")
+    for name, default in [("layers", 4), ("embd", 256), ("heads", 4), ("context", 128),
+                          ("vocab", 4096), ("batch", 8)]:
+        p.add_argument(f"--{name}", type=int, default=default)
+    a = p.parse_args()
     torch.set_num_threads(a.threads)
-    theirs = torch_step_ms(a, V, a.steps)
     tokens = a.batch * a.context
+    ours, theirs = [], []
+    for r in range(a.repeat):  # alternated, so that a busy spell of a shared machine hits both
+        ms, V = llmlab_step_ms(a)
+        ours.append(ms)
+        theirs.append(torch_step_ms(a, V, a.steps))
+        print(f"run {r + 1}: llmlab {ours[-1]:8.1f} ms/step, PyTorch {theirs[-1]:8.1f} ms/step, "
+              f"ratio {theirs[-1] / ours[-1]:.3f}x", flush=True)
+    ours_ms, theirs_ms = statistics.median(ours), statistics.median(theirs)
     print(f"config: {a.layers} layers, width {a.embd}, {a.heads} heads, context {a.context}, "
-          f"vocab {V}, batch {a.batch}; {a.threads} thread(s); median of {a.steps - 1} steps")
-    print(f"llmlab train (ref): {ours:8.1f} ms/step  {tokens / ours * 1e3:9.0f} tokens/s")
-    print(f"PyTorch (CPU)     : {theirs:8.1f} ms/step  {tokens / theirs * 1e3:9.0f} tokens/s")
-    print(f"ratio llmlab / PyTorch tokens/s: {theirs / ours:.3f}x")
+          f"vocab {V}, batch {a.batch}; {a.threads} thread(s); median of {a.steps - 1} steps, "
+          f"then of {a.repeat} runs")
+    print(f"llmlab train (ref): {ours_ms:8.1f} ms/step  {tokens / ours_ms * 1e3:9.0f} tokens/s")
+    print(f"PyTorch (CPU)     : {theirs_ms:8.1f} ms/step  {tokens / theirs_ms * 1e3:9.0f} tokens/s")
+    print(f"ratio llmlab / PyTorch tokens/s: {theirs_ms / ours_ms:.3f}x "
+          f"(per run: {', '.join(f'{t / o:.3f}' for o, t in zip(ours, theirs))})")
 
 
 if __name__ == "__main__":

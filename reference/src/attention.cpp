@@ -42,27 +42,40 @@ auto matrix(P* data, std::size_t rows, std::size_t cols) {
   return xt::adapt(data, rows * cols, xt::no_ownership(), std::array<std::size_t, 2>{rows, cols});
 }
 
+/// Scores kept in registers at a time by scores (a multiple of the 4 or 8 floats of a vector).
+constexpr std::size_t kScoreBlock = 16;
+
 /// S = τ Q Kᵀ for one head, row i over the keys j < n_i it sees (n_i = i + 1 when causal, T
 /// otherwise; the rest of the row is left for softmax_row to mask): \f$ S_{ij} = \tau \sum_d
 /// Q_{id} K_{jd} \f$, each a D-term sum in d order — the order of the kernels' dot products, so the
 /// float baseline they are judged against (tests/attention_test.cpp) keeps its rounding. Kᵀ is
-/// copied first into `kt` (D, T) so that the inner loop runs along a row of S and vectorises.
+/// copied first into `kt` (D, Tp), its columns padded with zeros to Tp, a multiple of
+/// kScoreBlock, so that kScoreBlock sums S_ij, …, S_i,j+15 run side by side in registers (one
+/// vector multiply-add per d) and are stored once.
 template <class T>
 void scores(const T* qh, const T* kh, std::size_t Tn, std::size_t D, T tau, bool causal,
             std::vector<T>& kt, T* s) {
+  const std::size_t Tp = kt.size() / D;
   for (std::size_t j = 0; j < Tn; ++j)
-    for (std::size_t d = 0; d < D; ++d) kt[d * Tn + j] = kh[j * D + d];
+    for (std::size_t d = 0; d < D; ++d) kt[d * Tp + j] = kh[j * D + d];
   for (std::size_t i = 0; i < Tn; ++i) {
     const std::size_t n = causal ? i + 1 : Tn;
-    T* row = s + i * Tn;
-    std::fill(row, row + n, T(0));
-    for (std::size_t d = 0; d < D; ++d) {
-      const T qid = qh[i * D + d];
-      const T* ktd = kt.data() + d * Tn;
-      for (std::size_t j = 0; j < n; ++j) row[j] += qid * ktd[j];  // Σ_d Q_id K_jd, d in order
+    for (std::size_t j0 = 0; j0 < n; j0 += kScoreBlock) {
+      std::array<T, kScoreBlock> acc{};  // S_ij for j in [j0, j0 + kScoreBlock)
+      for (std::size_t d = 0; d < D; ++d) {
+        const T qid = qh[i * D + d];
+        const T* ktd = kt.data() + d * Tp + j0;
+        for (std::size_t jj = 0; jj < kScoreBlock; ++jj) acc[jj] += qid * ktd[jj];  // d in order
+      }
+      for (std::size_t jj = 0; jj < kScoreBlock && j0 + jj < n; ++jj)
+        s[i * Tn + j0 + jj] = tau * acc[jj];
     }
-    for (std::size_t j = 0; j < n; ++j) row[j] *= tau;
   }
+}
+
+/// Tn rounded up to a multiple of kScoreBlock: the columns of scores' Kᵀ buffer.
+inline std::size_t padded(std::size_t Tn) {
+  return (Tn + kScoreBlock - 1) / kScoreBlock * kScoreBlock;
 }
 
 /// Row i of P = softmax(S) in place, over the keys j < n it sees (n = i + 1 when causal, T
@@ -94,7 +107,7 @@ AttentionForward<T> attention_forward(const xt::xarray<T>& q, const xt::xarray<T
   const std::size_t D = q.shape()[3], heads = q.shape()[0] * q.shape()[1];
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
   AttentionForward<T> r{xt::empty<T>(q.shape()), xt::empty<T>({q.shape()[0], q.shape()[1], Tn})};
-  std::vector<T> p(Tn * Tn), kt(D * Tn);  // one head's S, then P (T, T); its Kᵀ (D, T)
+  std::vector<T> p(Tn * Tn), kt(D * padded(Tn));  // S, then P (T, T); Kᵀ
   auto P = matrix(p.data(), Tn, Tn);
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
@@ -125,7 +138,7 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
                 "lse is " + shape_of(lse) + " but q is " + shape_of(q) + ": it must be (B, H, T)");
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
   AttentionGrads<T> g{xt::empty<T>(q.shape()), xt::empty<T>(q.shape()), xt::empty<T>(q.shape())};
-  std::vector<T> p(Tn * Tn), ds(Tn * Tn), kt(D * Tn);  // one head's P and dS (T, T); Kᵀ (D, T)
+  std::vector<T> p(Tn * Tn), ds(Tn * Tn), kt(D * padded(Tn));  // P, dS (T, T); Kᵀ
   auto P = matrix(p.data(), Tn, Tn);
   auto dS = matrix(ds.data(), Tn, Tn);
   for (std::size_t h = 0; h < heads; ++h) {
