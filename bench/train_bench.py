@@ -3,12 +3,36 @@
 config, batch and threads, in the same run; prints tokens/s of both and the ratio.
 
     /usr/bin/python3 bench/train_bench.py --llmlab build/default/apps/llmlab [--threads 1]
-        [--steps 4] [--layers 4 --embd 256 --heads 4 --context 128 --vocab 4096 --batch 8]
+        [--steps 4] [--repeat 3] [--layers 4 --embd 256 --heads 4 --context 128 --vocab 4096
+        --batch 8]
 
 llmlab's time is the median `ms` of metrics.jsonl over the steps after the first (OpenBLAS's
 threads set by OPENBLAS_NUM_THREADS); PyTorch's the median wall time of the same number of
 forward + backward + clip + AdamW steps (torch.set_num_threads). Both train on the same text
-(the licences under /usr/share/common-licenses), tokenized by llmlab's trained vocabulary.
+(the licences under /usr/share/common-licenses), tokenized by llmlab's trained vocabulary. The two
+are run --repeat times, alternated, and the medians compared: on a shared machine one run's
+ratio swings by 1.5x.
+
+Measured 2026-12-04 on the 2-core development machine, shared with four other builds (load 4-12,
+so every wall time below is noisy; `--steps 8 --repeat 3`):
+
+    before (d7ceabd)   1 thread : llmlab 2002.7 ms/step, PyTorch 954.8 ms/step: 0.477x
+                                  (runs 0.877, 0.467, 0.477; the issue's earlier 0.62x)
+    after  (c0d1200)   1 thread : llmlab  839.8 ms/step, PyTorch 675.1 ms/step: 0.804x
+                                  (runs 0.804, 1.189, 0.781)
+    before / after     2 threads: 2.8x / 3.1x — not a measurement: with every core busy,
+                                  PyTorch's two OpenMP threads wait on each other (1.2-11 s/step)
+
+CPU time per step at 1 thread, less sensitive to the other builds (llmlab: user + sys of a
+10-step run minus a 2-step run, / 8; PyTorch: time.process_time over 12 steps, / 12):
+llmlab before 975-1002 ms, after 524-532 ms; PyTorch 444-500 ms — about 0.9x.
+
+Where the time went (perf record, 1 thread): before, attention's row-by-row loops ~26%, GELU's
+tanhf/expm1f ~12%, page faults and clearing ~3-5%, OpenBLAS ~29% (that profile includes the
+tokenizer's training); after, OpenBLAS 55% (GEMM kernel and packing), the attention scores 5.5%,
+expf 5.4%, GELU's own loops 8%, cross-entropy's logsumexp 4%, AdamW 2%. At 2 threads only the GEMMs
+use the second core (the reference's own loops are serial): median 560 ms/step against 840 at 1
+thread in the runs above, 0.67 of it.
 """
 
 import argparse
