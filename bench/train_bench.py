@@ -3,12 +3,36 @@
 config, batch and threads, in the same run; prints tokens/s of both and the ratio.
 
     /usr/bin/python3 bench/train_bench.py --llmlab build/default/apps/llmlab [--threads 1]
-        [--steps 4] [--layers 4 --embd 256 --heads 4 --context 128 --vocab 4096 --batch 8]
+        [--steps 4] [--repeat 3] [--layers 4 --embd 256 --heads 4 --context 128 --vocab 4096
+        --batch 8]
 
 llmlab's time is the median `ms` of metrics.jsonl over the steps after the first (OpenBLAS's
 threads set by OPENBLAS_NUM_THREADS); PyTorch's the median wall time of the same number of
 forward + backward + clip + AdamW steps (torch.set_num_threads). Both train on the same text
-(the licences under /usr/share/common-licenses), tokenized by llmlab's trained vocabulary.
+(the licences under /usr/share/common-licenses), tokenized by llmlab's trained vocabulary. The two
+are run --repeat times, alternated, and the medians compared: on a shared machine one run's
+ratio swings by 1.5x.
+
+Measured 2026-12-04 on the 2-core development machine, shared with four other builds (load 4-12,
+so every wall time below is noisy; `--steps 8 --repeat 3`):
+
+    before (d7ceabd)   1 thread : llmlab 2002.7 ms/step, PyTorch 954.8 ms/step: 0.477x
+                                  (runs 0.877, 0.467, 0.477; the issue's earlier 0.62x)
+    after  (c0d1200)   1 thread : llmlab  839.8 ms/step, PyTorch 675.1 ms/step: 0.804x
+                                  (runs 0.804, 1.189, 0.781)
+    before / after     2 threads: 2.8x / 3.1x — not a measurement: with every core busy,
+                                  PyTorch's two OpenMP threads wait on each other (1.2-11 s/step)
+
+CPU time per step at 1 thread, less sensitive to the other builds (llmlab: user + sys of a
+10-step run minus a 2-step run, / 8; PyTorch: time.process_time over 12 steps, / 12):
+llmlab before 975-1002 ms, after 524-532 ms; PyTorch 444-500 ms — about 0.9x.
+
+Where the time went (perf record, 1 thread): before, attention's row-by-row loops ~26%, GELU's
+tanhf/expm1f ~12%, page faults and clearing ~3-5%, OpenBLAS ~29% (that profile includes the
+tokenizer's training); after, OpenBLAS 55% (GEMM kernel and packing), the attention scores 5.5%,
+expf 5.4%, GELU's own loops 8%, cross-entropy's logsumexp 4%, AdamW 2%. At 2 threads only the GEMMs
+use the second core (the reference's own loops are serial): median 560 ms/step against 840 at 1
+thread in the runs above, 0.67 of it.
 
 `--backend emu` times llmlab::cuda::Gpt under the emulator instead (the CUDA kernels on the CPU:
 give it a tiny config, e.g. --layers 1 --embd 32 --heads 2 --context 32 --vocab 300 --batch 8,
@@ -73,16 +97,8 @@ def torch_step_ms(a, V, steps):
     return statistics.median(times[1:])
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--llmlab", type=pathlib.Path, default=pathlib.Path("build/default/apps/llmlab"))
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--steps", type=int, default=4)
-    p.add_argument("--backend", choices=["ref", "emu", "gpu"], default="ref")
-    for name, default in [("layers", 4), ("embd", 256), ("heads", 4), ("context", 128),
-                          ("vocab", 4096), ("batch", 8)]:
-        p.add_argument(f"--{name}", type=int, default=default)
-    a = p.parse_args()
+def llmlab_step_ms(a):
+    """Median ms of llmlab's steps after the first, and the vocabulary size it trained."""
     texts = sorted(str(f) for f in pathlib.Path("/usr/share/common-licenses").iterdir() if f.is_file())
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
@@ -93,17 +109,39 @@ def main():
                         "--backend", a.backend],
                        check=True, env=env, stdout=subprocess.DEVNULL)
         metrics = [json.loads(x) for x in pathlib.Path(d, "run", "metrics.jsonl").read_text().split("\n") if x]
-        ours = statistics.median(m["ms"] for m in metrics[1:])
         V = len(pathlib.Path(d, "run", "tokenizer.tiktoken").read_text().splitlines()) + len(
             json.loads(pathlib.Path(d, "run", "tokenizer.tiktoken.specials.json").read_text()))
+        return statistics.median(m["ms"] for m in metrics[1:]), V
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--llmlab", type=pathlib.Path, default=pathlib.Path("build/default/apps/llmlab"))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=4)
+    p.add_argument("--repeat", type=int, default=3, help="alternated llmlab / PyTorch runs")
+    p.add_argument("--backend", choices=["ref", "emu", "gpu"], default="ref")
+    for name, default in [("layers", 4), ("embd", 256), ("heads", 4), ("context", 128),
+                          ("vocab", 4096), ("batch", 8)]:
+        p.add_argument(f"--{name}", type=int, default=default)
+    a = p.parse_args()
     torch.set_num_threads(a.threads)
-    theirs = torch_step_ms(a, V, a.steps)
     tokens = a.batch * a.context
+    ours, theirs = [], []
+    for r in range(a.repeat):  # alternated, so that a busy spell of a shared machine hits both
+        ms, V = llmlab_step_ms(a)
+        ours.append(ms)
+        theirs.append(torch_step_ms(a, V, a.steps))
+        print(f"run {r + 1}: llmlab {ours[-1]:8.1f} ms/step, PyTorch {theirs[-1]:8.1f} ms/step, "
+              f"ratio {theirs[-1] / ours[-1]:.3f}x", flush=True)
+    ours_ms, theirs_ms = statistics.median(ours), statistics.median(theirs)
     print(f"config: {a.layers} layers, width {a.embd}, {a.heads} heads, context {a.context}, "
-          f"vocab {V}, batch {a.batch}; {a.threads} thread(s); median of {a.steps - 1} steps")
-    print(f"llmlab train ({a.backend}): {ours:8.1f} ms/step  {tokens / ours * 1e3:9.0f} tokens/s")
-    print(f"PyTorch (CPU)     : {theirs:8.1f} ms/step  {tokens / theirs * 1e3:9.0f} tokens/s")
-    print(f"ratio llmlab / PyTorch tokens/s: {theirs / ours:.3f}x")
+          f"vocab {V}, batch {a.batch}; {a.threads} thread(s); median of {a.steps - 1} steps, "
+          f"then of {a.repeat} runs")
+    print(f"llmlab train ({a.backend}): {ours_ms:8.1f} ms/step  {tokens / ours_ms * 1e3:9.0f} tokens/s")
+    print(f"PyTorch (CPU)     : {theirs_ms:8.1f} ms/step  {tokens / theirs_ms * 1e3:9.0f} tokens/s")
+    print(f"ratio llmlab / PyTorch tokens/s: {theirs_ms / ours_ms:.3f}x "
+          f"(per run: {', '.join(f'{t / o:.3f}' for o, t in zip(ours, theirs))})")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #include "llmlab/ref/attention.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <initializer_list>
@@ -8,6 +9,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include <xtensor-blas/xblas.hpp>
+#include <xtensor/xadapt.hpp>
 
 #include "llmlab/core/error.hpp"
 #include "shape_of.hpp"
@@ -32,44 +35,90 @@ std::size_t check_heads(const char* where, const xt::xarray<T>& q,
   return q.shape()[2];
 }
 
-/// S_i·, row i of one head's scores: τ q_i · k_j for the keys j < n it sees (n = i + 1 when causal,
-/// T otherwise), each a D-term sum left to right.
+/// One head's row-major (rows, cols) matrix at `data`, seen (not copied) as an xtensor for
+/// xt::blas::gemm (OpenBLAS's sgemm / dgemm, as matmul_forward_blas).
+template <class P>
+auto matrix(P* data, std::size_t rows, std::size_t cols) {
+  return xt::adapt(data, rows * cols, xt::no_ownership(), std::array<std::size_t, 2>{rows, cols});
+}
+
+/// Scores kept in registers at a time by scores (a multiple of the 4 or 8 floats of a vector).
+constexpr std::size_t kScoreBlock = 16;
+
+/// S = τ Q Kᵀ for one head, row i over the keys j < n_i it sees (n_i = i + 1 when causal, T
+/// otherwise; the rest of the row is left for softmax_row to mask): \f$ S_{ij} = \tau \sum_d
+/// Q_{id} K_{jd} \f$, each a D-term sum in d order — the order of the kernels' dot products, so the
+/// float baseline they are judged against (tests/attention_test.cpp) keeps its rounding. Kᵀ is
+/// copied first into `kt` (D, Tp), its columns padded with zeros to Tp, a multiple of
+/// kScoreBlock, so that kScoreBlock sums S_ij, …, S_i,j+15 run side by side in registers (one
+/// vector multiply-add per d) and are stored once.
 template <class T>
-void scores_row(const T* qh, const T* kh, std::size_t i, std::size_t n, std::size_t D, T tau,
-                std::vector<T>& s) {
-  for (std::size_t j = 0; j < n; ++j) {
-    T dot = 0;
-    for (std::size_t d = 0; d < D; ++d) dot += qh[i * D + d] * kh[j * D + d];
-    s[j] = tau * dot;
+void scores(const T* qh, const T* kh, std::size_t Tn, std::size_t D, T tau, bool causal,
+            std::vector<T>& kt, T* s) {
+  const std::size_t Tp = kt.size() / D;
+  for (std::size_t j = 0; j < Tn; ++j)
+    for (std::size_t d = 0; d < D; ++d) kt[d * Tp + j] = kh[j * D + d];
+  for (std::size_t i = 0; i < Tn; ++i) {
+    const std::size_t n = causal ? i + 1 : Tn;
+    for (std::size_t j0 = 0; j0 < n; j0 += kScoreBlock) {
+      std::array<T, kScoreBlock> acc{};  // S_ij for j in [j0, j0 + kScoreBlock)
+      for (std::size_t d = 0; d < D; ++d) {
+        const T qid = qh[i * D + d];
+        const T* ktd = kt.data() + d * Tp + j0;
+        for (std::size_t jj = 0; jj < kScoreBlock; ++jj) acc[jj] += qid * ktd[jj];  // d in order
+      }
+      for (std::size_t jj = 0; jj < kScoreBlock && j0 + jj < n; ++jj)
+        s[i * Tn + j0 + jj] = tau * acc[jj];
+    }
   }
+}
+
+/// Tn rounded up to a multiple of kScoreBlock: the columns of scores' Kᵀ buffer.
+inline std::size_t padded(std::size_t Tn) {
+  return (Tn + kScoreBlock - 1) / kScoreBlock * kScoreBlock;
+}
+
+/// Row i of P = softmax(S) in place, over the keys j < n it sees (n = i + 1 when causal, T
+/// otherwise): \f$ m_i = \max_{j<n} S_{ij} \f$, \f$ \ell_i = \sum_{j<n} e^{S_{ij} - m_i} \f$,
+/// \f$ P_{ij} = e^{S_{ij} - m_i} / \ell_i \f$ for j < n and 0 for the masked j ≥ n (their
+/// \f$ S_{ij} = -\infty \f$). @returns \f$ L_i = m_i + \log \ell_i \f$.
+template <class T>
+T softmax_row(T* row, std::size_t n, std::size_t Tn) {
+  const T m = *std::max_element(row, row + n);
+  T l = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    row[j] = std::exp(row[j] - m);  // row now holds e^{S_ij − m_i}
+    l += row[j];
+  }
+  for (std::size_t j = 0; j < n; ++j) row[j] /= l;
+  std::fill(row + n, row + Tn, T(0));
+  return m + std::log(l);
 }
 
 }  // namespace
 
+// Per head: the scores row by row (scores), the row softmax, then O = P V as a GEMM (T×T by
+// T×D); a causal head's P is 0 above the diagonal, so the GEMM over the full square adds nothing
+// for the masked keys (and is still faster than a triangle of dot products).
 template <class T>
 AttentionForward<T> attention_forward(const xt::xarray<T>& q, const xt::xarray<T>& k,
                                       const xt::xarray<T>& v, bool causal) {
   const std::size_t Tn = check_heads<T>("attention_forward", q, {{"k", &k}, {"v", &v}});
   const std::size_t D = q.shape()[3], heads = q.shape()[0] * q.shape()[1];
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
-  AttentionForward<T> r{xt::zeros<T>(q.shape()), xt::zeros<T>({q.shape()[0], q.shape()[1], Tn})};
-  std::vector<T> s(Tn);
+  AttentionForward<T> r{xt::empty<T>(q.shape()), xt::empty<T>({q.shape()[0], q.shape()[1], Tn})};
+  std::vector<T> p(Tn * Tn), kt(D * padded(Tn));  // S, then P (T, T); Kᵀ
+  auto P = matrix(p.data(), Tn, Tn);
   for (std::size_t h = 0; h < heads; ++h) {
-    const T *qh = q.data() + h * Tn * D, *kh = k.data() + h * Tn * D, *vh = v.data() + h * Tn * D;
-    T* oh = r.out.data() + h * Tn * D;
+    const std::size_t o = h * Tn * D;
+    const auto V = matrix(v.data() + o, Tn, D);
+    auto O = matrix(r.out.data() + o, Tn, D);
+    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, p.data());  // S = τ Q Kᵀ
     for (std::size_t i = 0; i < Tn; ++i) {
       const std::size_t n = causal ? i + 1 : Tn;  // keys j < n; the rest are masked to −∞
-      scores_row(qh, kh, i, n, D, tau, s);        // S_ij = τ q_i · k_j
-      const T m = *std::max_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(n));
-      T l = 0;  // ℓ_i = Σ_j e^{S_ij − m_i}
-      for (std::size_t j = 0; j < n; ++j) {
-        s[j] = std::exp(s[j] - m);  // s now holds e^{S_ij − m_i}
-        l += s[j];
-      }
-      for (std::size_t j = 0; j < n; ++j)  // O_i = Σ_j (e^{S_ij − m_i} / ℓ_i) v_j
-        for (std::size_t d = 0; d < D; ++d) oh[i * D + d] += s[j] / l * vh[j * D + d];
-      r.lse.data()[h * Tn + i] = m + std::log(l);  // L_i = m_i + log ℓ_i
+      r.lse.data()[h * Tn + i] = softmax_row(p.data() + i * Tn, n, Tn);  // P = softmax(S), L
     }
+    xt::blas::gemm(P, V, O, false, false, T(1), T(0));  // O = P V
   }
   return r;
 }
@@ -88,33 +137,37 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
     throw Error(where,
                 "lse is " + shape_of(lse) + " but q is " + shape_of(q) + ": it must be (B, H, T)");
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
-  AttentionGrads<T> g{xt::zeros<T>(q.shape()), xt::zeros<T>(q.shape()), xt::zeros<T>(q.shape())};
-  std::vector<T> p(Tn);
+  AttentionGrads<T> g{xt::empty<T>(q.shape()), xt::empty<T>(q.shape()), xt::empty<T>(q.shape())};
+  std::vector<T> p(Tn * Tn), ds(Tn * Tn), kt(D * padded(Tn));  // P, dS (T, T); Kᵀ
+  auto P = matrix(p.data(), Tn, Tn);
+  auto dS = matrix(ds.data(), Tn, Tn);
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
-    const T *qh = q.data() + o, *kh = k.data() + o, *vh = v.data() + o;
-    const T *doh = dout.data() + o, *oh = out.data() + o;
-    T *dq = g.dq.data() + o, *dk = g.dk.data() + o, *dv = g.dv.data() + o;
+    const auto Q = matrix(q.data() + o, Tn, D), K = matrix(k.data() + o, Tn, D),
+               V = matrix(v.data() + o, Tn, D), dO = matrix(dout.data() + o, Tn, D);
+    auto dQ = matrix(g.dq.data() + o, Tn, D), dK = matrix(g.dk.data() + o, Tn, D),
+         dV = matrix(g.dv.data() + o, Tn, D);
+    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, p.data());  // the forward's S
     for (std::size_t i = 0; i < Tn; ++i) {
       const std::size_t n = causal ? i + 1 : Tn;  // the forward's keys j < n
-      scores_row(qh, kh, i, n, D, tau, p);        // the forward's S_ij = τ q_i · k_j
       const T L = lse.data()[h * Tn + i];
-      for (std::size_t j = 0; j < n; ++j) p[j] = std::exp(p[j] - L);  // P_ij = e^{S_ij − L_i}
-      T Di = 0;  // D_i = Σ_d dO_id O_id  (= Σ_j P_ij dP_ij)
-      for (std::size_t d = 0; d < D; ++d) Di += doh[i * D + d] * oh[i * D + d];
-      for (std::size_t j = 0; j < n; ++j) {
-        T dp = 0;  // forward O_i = Σ_j P_ij v_j:  dV_j += P_ij dO_i,  dP_ij = dO_i · v_j
-        for (std::size_t d = 0; d < D; ++d) {
-          dv[j * D + d] += p[j] * doh[i * D + d];
-          dp += doh[i * D + d] * vh[j * D + d];
-        }
-        const T ds = p[j] * (dp - Di);  // forward P = softmax(S):  dS_ij = P_ij (dP_ij − D_i)
-        for (std::size_t d = 0; d < D; ++d) {  // forward S_ij = τ q_i · k_j
-          dq[i * D + d] += tau * ds * kh[j * D + d];
-          dk[j * D + d] += tau * ds * qh[i * D + d];
-        }
-      }
+      T* row = p.data() + i * Tn;
+      for (std::size_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - L);  // P_ij = e^{S_ij − L_i}
+      std::fill(row + n, row + Tn, T(0));                                 // masked: P_ij = 0
     }
+    // forward O = P V:  dV = Pᵀ dO,  dP = dO Vᵀ
+    xt::blas::gemm(P, dO, dV, true, false, T(1), T(0));
+    xt::blas::gemm(dO, V, dS, false, true, T(1), T(0));  // dS holds dP for now
+    for (std::size_t i = 0; i < Tn; ++i) {
+      T Di = 0;  // D_i = Σ_d dO_id O_id  (= Σ_j P_ij dP_ij)
+      for (std::size_t d = 0; d < D; ++d)
+        Di += dout.data()[o + i * D + d] * out.data()[o + i * D + d];
+      for (std::size_t j = 0; j < Tn; ++j)  // forward P = softmax(S):  dS_ij = P_ij (dP_ij − D_i)
+        ds[i * Tn + j] = p[i * Tn + j] * (ds[i * Tn + j] - Di);
+    }
+    // forward S = τ Q Kᵀ:  dQ = τ dS K,  dK = τ dSᵀ Q
+    xt::blas::gemm(dS, K, dQ, false, false, tau, T(0));
+    xt::blas::gemm(dS, Q, dK, true, false, tau, T(0));
   }
   return g;
 }

@@ -50,9 +50,9 @@ xt::xarray<T> split_heads(const xt::xtensor<T, 2>& rows, std::size_t part, const
   const std::size_t width = rows.shape()[1];
   for (std::size_t b = 0; b < s.B; ++b)
     for (std::size_t h = 0; h < s.H; ++h)
-      for (std::size_t t = 0; t < s.T; ++t)
-        for (std::size_t d = 0; d < s.D; ++d)
-          a(b, h, t, d) = rows.data()[(b * s.T + t) * width + part * s.C + h * s.D + d];
+      for (std::size_t t = 0; t < s.T; ++t)  // the D values of (b, h, t) are contiguous in both
+        std::copy_n(rows.data() + (b * s.T + t) * width + part * s.C + h * s.D, s.D,
+                    a.data() + ((b * s.H + h) * s.T + t) * s.D);
   return a;
 }
 
@@ -63,8 +63,8 @@ void merge_heads(const xt::xarray<T>& a, std::size_t part, const Dims& s, xt::xt
   for (std::size_t b = 0; b < s.B; ++b)
     for (std::size_t h = 0; h < s.H; ++h)
       for (std::size_t t = 0; t < s.T; ++t)
-        for (std::size_t d = 0; d < s.D; ++d)
-          rows.data()[(b * s.T + t) * width + part * s.C + h * s.D + d] = a(b, h, t, d);
+        std::copy_n(a.data() + ((b * s.H + h) * s.T + t) * s.D, s.D,
+                    rows.data() + (b * s.T + t) * width + part * s.C + h * s.D);
 }
 
 /// x (B, T, C) as rows (B·T, C) (a copy).

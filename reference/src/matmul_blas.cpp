@@ -2,7 +2,9 @@
 /// \brief The BLAS matmul reference: the same \f$ y = x W^\top + b \f$ and backward as the triple
 /// loop, as GEMMs through xtensor-blas (OpenBLAS's sgemm / dgemm).
 
+#include <algorithm>
 #include <cstddef>
+#include <vector>
 #include <xtensor-blas/xblas.hpp>
 
 #include "llmlab/ref/matmul.hpp"
@@ -28,8 +30,7 @@ xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& x, const xt::xtensor<T, 2>& w
   const std::size_t N = x.shape(0), out = w.shape(0);
   xt::xtensor<T, 2> y = xt::zeros<T>({N, out});
   if (b != nullptr)  // y = b on every row, then y += x W^T
-    for (std::size_t n = 0; n < N; ++n)
-      for (std::size_t o = 0; o < out; ++o) y(n, o) = (*b)(o);
+    for (std::size_t n = 0; n < N; ++n) std::copy(b->begin(), b->end(), y.data() + n * out);
   gemm_accumulate<T>(x, w, y, false, true);
   return y;
 }
@@ -40,12 +41,13 @@ void backward(const xt::xtensor<T, 2>& dy, const xt::xtensor<T, 2>& x, const xt:
   detail::check_backward<T>("matmul_backward_blas", dy, x, w, dx, dw, db);
   gemm_accumulate<T>(dy, w, dx, false, false);  // dx (N, in) += dy (N, out) W (out, in)
   gemm_accumulate<T>(dy, x, dw, true, false);   // dW (out, in) += dy^T (out, N) x (N, in)
-  if (db != nullptr)                            // db_o += sum_n dy_no
-    for (std::size_t o = 0; o < dy.shape(1); ++o) {
-      T sum = 0;
-      for (std::size_t n = 0; n < dy.shape(0); ++n) sum += dy(n, o);
-      (*db)(o) += sum;
-    }
+  if (db != nullptr) {  // db_o += sum_n dy_no, each sum over n in order, row by row of dy
+    const std::size_t N = dy.shape(0), out = dy.shape(1);
+    std::vector<T> sum(out, T(0));
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t o = 0; o < out; ++o) sum[o] += dy.data()[n * out + o];
+    for (std::size_t o = 0; o < out; ++o) (*db)(o) += sum[o];
+  }
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #pragma once
 /// \file
 /// \ingroup group_attention
-/// \brief Reference scaled dot-product attention over heads, forward and backward, written out
-/// row by row: the oracle every attention kernel is judged against.
+/// \brief Reference scaled dot-product attention over heads, forward and backward: the scores
+/// and the softmax written out row by row, the products with V (and the backward's) as per-head
+/// GEMMs through OpenBLAS (reference/src/attention.cpp); the oracle every attention kernel is
+/// judged against.
 ///
 /// For one head (b, h), with \f$ Q, K, V \in \mathbb{R}^{T \times D} \f$ and
 /// \f$ \tau = 1/\sqrt{D} \f$:

@@ -11,8 +11,8 @@ namespace llmlab::ref {
 
 /// GELU with GPT-2's tanh approximation (PyTorch's `F.gelu(x, approximate='tanh')`), element-wise:
 /// \f[ y = \tfrac{1}{2} x \big(1 + \tanh u\big), \qquad u = \sqrt{2/\pi}\,\big(x + 0.044715\,
-/// x^3\big). \f] Evaluated as written, in T (no -ffast-math: llm.c's GELU backward turned into NaNs
-/// with it).
+/// x^3\big). \f] Evaluated as written, in T, with \f$ \tanh u \f$ from one exp (gelu.cpp's
+/// tanh_of; no -ffast-math: llm.c's GELU backward turned into NaNs with it).
 /// @tparam T the scalar (double: the oracle; float: the same-precision baseline)
 /// @tparam N the rank (1, 2 or 3 are instantiated)
 /// @param x any shape   @returns y, the shape of x
