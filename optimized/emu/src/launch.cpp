@@ -222,18 +222,21 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::string error;
+  // Storage reused by every block this OS thread runs. Held by pointer: the library's thread-local
+  // data must stay a few hundred bytes, since a process that dlopens it (a plugin, the Python
+  // module) finds room for initial-exec TLS only in glibc's small static surplus.
+  static thread_local std::unique_ptr<Block> block;
   const std::function<void()> job = [&] {
+    if (!block) block = std::make_unique<Block>();
     for (;;) {
       const std::uint64_t i = next.fetch_add(1);
-      if (i >= nblocks || failed.load(std::memory_order_relaxed)) return;
+      if (i >= nblocks || failed.load(std::memory_order_relaxed)) {
+        block->retire_runners();  // the fibers its blocks parked end with the launch
+        return;
+      }
       const std::uint64_t id = order[i];
       const uint3 bidx{static_cast<unsigned>(id % g.x), static_cast<unsigned>((id / g.x) % g.y),
                        static_cast<unsigned>(id / (1ull * g.x * g.y))};
-      // Storage reused by every block this OS thread runs. Held by pointer: the library's
-      // thread-local data must stay a few hundred bytes, since a process that dlopens it (a plugin,
-      // the Python module) finds room for initial-exec TLS only in glibc's small static surplus.
-      static thread_local std::unique_ptr<Block> block;
-      if (!block) block = std::make_unique<Block>();
       std::string e = block->run(ctx, bidx, id);
       if (!e.empty()) {
         std::lock_guard lock(error_mutex);
