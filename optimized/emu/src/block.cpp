@@ -314,6 +314,7 @@ void Block::begin_thread(int t, Runner* r) {
 }
 
 void Block::end_thread(int t) {
+  settle_benign();
   auto& th = threads_[t];
   th.status = ThreadState::Status::finished;
   ++exited_;
@@ -366,6 +367,7 @@ void Block::abort_all() {
 // ---- barriers -----------------------------------------------------------------------------
 
 LLMLAB_EMU_HOT int Block::barrier(int predicate, const std::source_location& where) {
+  settle_benign();
   Runner* r = current_;
   auto& th = threads_[r->thread];
   th.status = ThreadState::Status::at_barrier;
@@ -462,6 +464,7 @@ unsigned Block::active_mask() const {
 LLMLAB_EMU_HOT void Block::warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes,
                                      int param, int width, void* result,
                                      const std::source_location& where) {
+  settle_benign();
   Runner* r = current_;
   auto& th = threads_[r->thread];
   const unsigned bit = 1u << th.lane;

@@ -142,6 +142,8 @@ class Block {
   void reset_checks(std::uint64_t block_linear);
   void check_word(Word& w, std::uint8_t mask, AccessKind kind, std::uintptr_t pc, bool shared,
                   const char* space, std::size_t word_index, int allocation);
+  void resolve_benign();
+  void note_outside_write(std::uintptr_t address, std::size_t size, std::uintptr_t pc);
   bool ordered(const Access& a) const;
   void report_race(const Access& prev, bool prev_write, const Access& now, bool now_write,
                    const char* space, std::size_t byte_offset, int allocation);
@@ -191,6 +193,24 @@ class Block {
   // The first uninitialised read, reported at the next barrier or the block's end unless a race is
   // found first (a read before an unsynchronised write is a race, and that is the better message).
   std::string pending_uninit_;
+  // A write that conflicts with another thread's earlier write of the same block only (write after
+  // write, neither atomic): decided at the writer's next access, wait or exit (resolve_benign), when
+  // its store has landed — the same bytes as before are a benign race (a warning), others a race.
+  struct BenignCandidate {
+    bool active = false;
+    std::uintptr_t address = 0;  // the whole access (at most 16 bytes)
+    std::size_t size = 0;
+    unsigned char before[16]{};  // the bytes the earlier write left
+    Access prev, now;
+    const char* space = nullptr;
+    std::size_t offset = 0;
+    int allocation = -1;
+  } benign_;
+  std::uintptr_t access_address_ = 0;  // the access on_access is checking
+  std::size_t access_size_ = 0;
+  void settle_benign() {
+    if (__builtin_expect(benign_.active, 0)) resolve_benign();
+  }
   void flush_uninit() {
     if (!pending_uninit_.empty()) fail(pending_uninit_);
   }

@@ -253,8 +253,15 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
     BlockPool::instance().run(workers, job);
   }
   // Every live buffer's guard zones (memory.cpp): the launch could have written through any pointer.
-  const std::string damage = check_all_guards();
+  std::string damage = check_all_guards();
   flush_device_printf();  // the launch's printf output, ordered by block then thread
+  if (race) {  // what the memory checks saw on the way (racecheck.cpp)
+    if (!damage.empty() && !race->first_outside_write.empty())
+      damage += "\n  the first such write, seen by the memory checks: " + race->first_outside_write;
+    if (race->benign_count > 0 && !std::getenv("LLMLAB_EMU_QUIET"))
+      std::fprintf(stderr, "llmlab emu: warning: %s\n  (%zu such write(s) in the launch of %s)\n",
+                   race->first_benign.c_str(), race->benign_count, describe_launch(kernel, spec).c_str());
+  }
   if (failed) {
     record_error(cudaErrorLaunchFailure,
                  "llmlab emu: " + error + "\n  in the launch of " + describe_launch(kernel, spec) +
@@ -265,7 +272,8 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
     record_error(cudaErrorIllegalAddress,
                  "llmlab emu: the launch of " + describe_launch(kernel, spec) +
                      " wrote outside a cudaMalloc'd buffer (seen in its guard zones as the launch "
-                     "ended, so the thread and line are unknown: the asan preset names them):\n  " +
+                     "ended; kernels built with the memory checks also name the thread and line of "
+                     "the first such write, the asan preset names every one):\n  " +
                      damage);
     return cudaErrorIllegalAddress;
   }
