@@ -222,11 +222,12 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::string error;
-  // Storage reused by every block this OS thread runs. Held by pointer: the library's thread-local
-  // data must stay a few hundred bytes, since a process that dlopens it (a plugin, the Python
-  // module) finds room for initial-exec TLS only in glibc's small static surplus.
-  static thread_local std::unique_ptr<Block> block;
   const std::function<void()> job = [&] {
+    // Storage reused by every block this OS thread runs. Held by pointer: the library's
+    // thread-local data must stay a few hundred bytes, since a process that dlopens it (a plugin,
+    // the Python module) finds room for initial-exec TLS only in glibc's small static surplus.
+    // Declared here, where each pool thread passes, so that each one's copy is destroyed.
+    static thread_local std::unique_ptr<Block> block;
     if (!block) block = std::make_unique<Block>();
     for (;;) {
       const std::uint64_t i = next.fetch_add(1);

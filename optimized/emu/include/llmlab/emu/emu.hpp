@@ -56,9 +56,9 @@
 // and within one call of a kernel (one CUDA thread) their values never change, so a compiler that
 // assumes a const object unchanged cannot be misled.
 #if defined(__SANITIZE_THREAD__)
-#define LLMLAB_EMU_BUILTIN extern constinit const thread_local __attribute__((tls_model("initial-exec")))
+#define LLMLAB_EMU_BUILTIN extern constinit const thread_local __attribute__((tls_model("initial-exec"))) ///< a built-in
 #else
-#define LLMLAB_EMU_BUILTIN extern constinit thread_local __attribute__((tls_model("initial-exec")))
+#define LLMLAB_EMU_BUILTIN extern constinit thread_local __attribute__((tls_model("initial-exec"))) ///< a built-in
 #endif
 LLMLAB_EMU_BUILTIN uint3 threadIdx;  ///< this thread's index in its block
 LLMLAB_EMU_BUILTIN uint3 blockIdx;   ///< this block's index in the grid
