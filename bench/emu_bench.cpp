@@ -1,8 +1,14 @@
 // The emulator's speed goals (issue: foundation), measured on one OS thread:
 //   1,000 blocks × 256 threads with 3 barriers and 5 shuffles  ≤ 60 ms per launch;
 //   a barrier-free kernel                                       ≤ 15 ns per CUDA thread.
+// Plus the floor under the first: the same number of bare stack switches between 256 fibers
+// (BM_FiberSwitchFloor), which no design with one stack per waiting CUDA thread can go below.
 #include <benchmark/benchmark.h>
 
+#include <boost/context/fiber.hpp>
+#include <boost/context/fixedsize_stack.hpp>
+
+#include <array>
 #include <cstdlib>
 #include <vector>
 
@@ -78,6 +84,46 @@ void BM_EmuBarrierFree(benchmark::State& state) {
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_EmuBarrierFree)->Unit(benchmark::kMillisecond);
+
+// 256 fibers on 128 KiB stacks (the emulator's size), each switching straight to the next one as a
+// waiting CUDA thread hands over to the next ready one: 8 switches per fiber per "block" (the
+// 3 barriers and 5 shuffles above), 1,000 blocks per iteration.
+namespace ctx = boost::context;
+constexpr int kFibers = 256;
+constexpr int kSwitchesPerFiber = 8;
+struct Ring {
+  std::array<ctx::fiber, kFibers + 1> cont;  // cont[kFibers]: the benchmark's own context
+  int from = 0;                              // who jumped last (files its continuation on arrival)
+  long long left = 0;                        // switches still to make in this iteration
+};
+Ring ring;
+
+void hand_over(int self, int to) {
+  ring.from = self;
+  ctx::fiber jumper = std::move(ring.cont[to]).resume();
+  ring.cont[ring.from] = std::move(jumper);
+}
+
+void BM_FiberSwitchFloor(benchmark::State& state) {
+  ctx::fixedsize_stack stacks(128 * 1024);
+  for (int i = 0; i < kFibers; ++i) {
+    ring.cont[i] = ctx::fiber(std::allocator_arg, stacks, [i](ctx::fiber&& caller) {
+      ring.cont[ring.from] = std::move(caller);
+      for (;;) hand_over(i, --ring.left > 0 ? (i + 1) % kFibers : kFibers);
+      return ctx::fiber{};
+    });
+  }
+  const long long per_iteration = 1000LL * kFibers * kSwitchesPerFiber;
+  for (auto _ : state) {
+    ring.left = per_iteration;
+    hand_over(kFibers, 0);
+  }
+  state.counters["ns_per_switch"] = benchmark::Counter(
+      static_cast<double>(per_iteration) * state.iterations(),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  for (int i = 0; i < kFibers; ++i) ring.cont[i] = ctx::fiber{};  // unwinds each fiber's stack
+}
+BENCHMARK(BM_FiberSwitchFloor)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

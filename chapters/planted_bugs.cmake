@@ -4,7 +4,7 @@
 # checks catch the bug a student is most likely to make, not just the starter's "not implemented".
 #
 #   llmlab_plant_bug(NAME CHAPTER chNN CHECKS checks.cpp SOLUTION a.cu ... BREAK a.cu
-#                    REPLACE regex WITH text EXPECT regex [VERIFY component])
+#                    REPLACE regex WITH text EXPECT regex [VERIFY component] [HEADER h.cuh])
 #
 # copies SOLUTION (files of optimized/src) into the build tree, replaces REPLACE by WITH in BREAK
 # (configuring fails if the pattern no longer matches: the bug must be planted again, not silently
@@ -12,28 +12,45 @@
 # which passes when the checks fail with output matching EXPECT. With VERIFY, the copy is put behind
 # the component's C ABI as the chapter's lab plugin is, and `llmlab verify <component> --impl` is what
 # must fail (its guard zones see a write past a buffer, which the checks' plain buffers cannot).
+# With HEADER (a path under optimized/include, e.g. llmlab/cuda/primitives.cuh) that header is copied
+# too and found first by the copy's sources, so BREAK may name it: the bug is then in a helper the
+# lab writes itself (chapter 03's block_allsum) that llmlab's solution takes from the header.
 # No `;` and no unbalanced `[` in
 # REPLACE, WITH or EXPECT: CMake would split its argument lists there (`.` matches either).
 function(llmlab_plant_bug NAME)
-  cmake_parse_arguments(ARG "" "CHAPTER;CHECKS;BREAK;REPLACE;WITH;EXPECT;VERIFY" "SOLUTION" ${ARGN})
+  cmake_parse_arguments(ARG "" "CHAPTER;CHECKS;BREAK;REPLACE;WITH;EXPECT;VERIFY;HEADER" "SOLUTION" ${ARGN})
   set(src "${PROJECT_SOURCE_DIR}/optimized/src")
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/planted_bugs/${NAME}")
   set(copies "")
+  set(files "")
   foreach(file IN LISTS ARG_SOLUTION)
-    file(READ "${src}/${file}" text)
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${src}/${file}")
+    list(APPEND files "${src}/${file}|${dir}/${file}|${file}")
+    list(APPEND copies "${dir}/${file}")
+  endforeach()
+  if(ARG_HEADER)
+    list(APPEND files "${PROJECT_SOURCE_DIR}/optimized/include/${ARG_HEADER}|${dir}/include/${ARG_HEADER}|${ARG_HEADER}")
+  endif()
+  foreach(entry IN LISTS files)
+    string(REPLACE "|" ";" entry "${entry}")
+    list(GET entry 0 from)
+    list(GET entry 1 to)
+    list(GET entry 2 file)
+    file(READ "${from}" text)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${from}")
     if(file STREQUAL ARG_BREAK)
       string(REGEX REPLACE "${ARG_REPLACE}" "${ARG_WITH}" broken "${text}")
       if(broken STREQUAL text)
         message(FATAL_ERROR "planted bug ${NAME}: `${ARG_REPLACE}` no longer matches "
-                            "optimized/src/${file}; plant the bug again in chapters/planted_bugs.cmake")
+                            "${file}; plant the bug again in chapters/planted_bugs.cmake")
       endif()
       set(text "${broken}")
     endif()
-    file(CONFIGURE OUTPUT "${dir}/${file}" CONTENT "${text}" @ONLY)
-    list(APPEND copies "${dir}/${file}")
+    file(CONFIGURE OUTPUT "${to}" CONTENT "${text}" @ONLY)
   endforeach()
   llmlab_add_cuda_library(planted_${NAME} EMU_ONLY SOURCES ${copies} LINK llmlab::core INCLUDE "${src}")
+  if(ARG_HEADER)  # the broken copy of the header comes before optimized/include
+    target_include_directories(planted_${NAME}_emu BEFORE PUBLIC "${dir}/include")
+  endif()
   if(ARG_VERIFY)
     llmlab_add_cuda_library(planted_${NAME}_plugin SHARED EMU_ONLY
       SOURCES "${src}/abi/${ARG_VERIFY}.cu" CUDA_LINK planted_${NAME})
@@ -78,6 +95,37 @@ if(NOT LLMLAB_SANITIZE)  # the race detector is off under the asan preset
     WITH "scratch[c] += total_dw"
     EXPECT "data race .[a-z ]+. on global memory[^\n]*\n[^\n]*layernorm_backward.cu:[0-9]+[^\n]*\n[^\n]*layernorm_backward.cu:[0-9]+[^\n]*\n  missing synchronisation: threads of different blocks")
 endif()
+
+# The shared buffer reused without a barrier (chapter 03's step 5 writes block_allsum itself):
+# block_allreduce's second __syncthreads dropped, so LayerNorm's second sum (the variance) stores
+# warp partials while slower threads still read the first sum's. A wrong statistic under some
+# schedules only, since no ordering of whole threads at barriers exposes it; the race detector
+# names it (write after read) under every schedule, with the lines of the two block_allsum calls
+# whose accesses race (the inlined helper's accesses count as its call sites' lines).
+if(NOT LLMLAB_SANITIZE)  # the race detector is off under the asan preset
+  llmlab_plant_bug(reused_shared_buffer CHAPTER ch03 CHECKS ${_ch03}
+    SOLUTION layernorm.cu layernorm_backward.cu HEADER llmlab/cuda/primitives.cuh
+    BREAK llmlab/cuda/primitives.cuh
+    REPLACE "(total = Op..\\(total, warp_partial\\[i\\]\\).)\n  __syncthreads\\(\\)." WITH "\\1"
+    EXPECT "data race .(write after read|read after write). on static __shared__ memory[^\n]*\n[^\n]*(primitives.cuh|layernorm[_a-z]*.cu):[0-9]+[^\n]*\n[^\n]*(primitives.cuh|layernorm[_a-z]*.cu):[0-9]+[^\n]*\n  missing synchronisation: a __syncthreads..")
+endif()
+
+# One element past the output: normalise_row's bound `c < C` written `c <= C`, so each row also
+# writes the next row's first element and the last row one past the end of y, through the lab's
+# plugin as `llmlab verify layernorm --impl` loads it. verify's guard zone after y sees the write
+# past the end (which the checks' plain buffers cannot): "wrote outside `y` (1 elements): element
+# 1, 1 past the end" on a one-row shape; the race detector names the line of the store wherever a
+# next row's element is overwritten (other warps and blocks write it too), and that line is what the
+# test asks for. Under the asan preset (no race detector) verify's guard zone is the check.
+if(LLMLAB_SANITIZE)
+  set(_one_past_expect "wrote outside `y`[^\n]*past the end|AddressSanitizer")
+else()
+  set(_one_past_expect "data race .write after write. on global memory[^\n]*\n[^\n]*layernorm.cu:[0-9]+")
+endif()
+llmlab_plant_bug(row_one_past_the_end CHAPTER ch03 VERIFY layernorm
+  SOLUTION layernorm.cu layernorm_backward.cu BREAK layernorm.cu
+  REPLACE "(for \\(std::int64_t c = first. c )< (C. c \\+= step\\))" WITH "\\1<= \\2"
+  EXPECT "${_one_past_expect}")
 
 # The last row dropped: the bound `r >= N` written `r >= N - 1`.
 llmlab_plant_bug(last_row_dropped CHAPTER ch03 CHECKS ${_ch03}

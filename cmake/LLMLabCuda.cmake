@@ -31,7 +31,8 @@ function(llmlab_emu_instrument TARGET)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND NOT LLMLAB_SANITIZE
      AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize=(address|thread)")
     target_compile_options(${TARGET} PRIVATE
-      $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=thread --param=tsan-instrument-func-entry-exit=0 -Wno-tsan>)
+      $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=thread --param=tsan-instrument-func-entry-exit=0 -Wno-tsan
+                                      -fno-plt>)
   endif()
 endfunction()
 

@@ -10,10 +10,10 @@
 #include "fiber_stack.hpp"
 
 #define LLMLAB_EMU_FAST_TLS __attribute__((tls_model("initial-exec")))
-LLMLAB_EMU_FAST_TLS thread_local uint3 threadIdx;
-LLMLAB_EMU_FAST_TLS thread_local uint3 blockIdx;
-LLMLAB_EMU_FAST_TLS thread_local dim3 blockDim;
-LLMLAB_EMU_FAST_TLS thread_local dim3 gridDim;
+constinit LLMLAB_EMU_FAST_TLS thread_local uint3 threadIdx{};
+constinit LLMLAB_EMU_FAST_TLS thread_local uint3 blockIdx{};
+constinit LLMLAB_EMU_FAST_TLS thread_local dim3 blockDim;
+constinit LLMLAB_EMU_FAST_TLS thread_local dim3 gridDim;
 
 // The hot path (a thread waits, the scheduler resumes another) is inlined into one function per
 // side: after a stack switch every `ret` mispredicts, so fewer frames between kernel and switch
@@ -72,7 +72,8 @@ std::vector<int> lanes_of(unsigned mask) {
 
 // initial-exec: read on every emulated barrier and memory access; the library is small enough for
 // static TLS.
-__attribute__((tls_model("initial-exec"))) thread_local Block* tl_current_block = nullptr;
+constinit __attribute__((tls_model("initial-exec"))) thread_local Block* tl_current_block = nullptr;
+constinit __attribute__((tls_model("initial-exec"))) thread_local Block* tl_checked_block = nullptr;
 
 Block* Block::current() { return tl_current_block; }
 
@@ -81,55 +82,67 @@ void Block::reset(const LaunchContext& launch, uint3 block_idx, std::uint64_t bl
   block_idx_ = block_idx;
   const dim3 bd = launch.spec->block;
   nthreads_ = static_cast<int>(bd.x * bd.y * bd.z);
-  threads_.resize(nthreads_);
-  uint3 idx{0, 0, 0};  // counted up, not divided out: this loop runs for every block
-  for (int t = 0; t < nthreads_; ++t) {
-    auto& th = threads_[t];
-    th.idx = idx;
-    th.lane = t % 32;
-    th.warp = t / 32;
-    th.status = ThreadState::Status::unstarted;
-    th.runner = nullptr;
-    if (++idx.x == bd.x) {
-      idx.x = 0;
-      if (++idx.y == bd.y) {
-        idx.y = 0;
-        ++idx.z;
+  // Consecutive blocks of a launch (and most launches) have the same shape: the threads' indices
+  // and the forward start order are then kept from the previous block, and only their state reset.
+  const bool same_shape = bd.x == shape_.x && bd.y == shape_.y && bd.z == shape_.z;
+  if (!same_shape) {
+    shape_ = bd;
+    threads_.assign(nthreads_, ThreadState{});
+    uint3 idx{0, 0, 0};  // counted up, not divided out
+    for (int t = 0; t < nthreads_; ++t) {
+      auto& th = threads_[t];
+      th.idx = idx;
+      th.lane = t % 32;
+      th.warp = t / 32;
+      if (++idx.x == bd.x) {
+        idx.x = 0;
+        if (++idx.y == bd.y) {
+          idx.y = 0;
+          ++idx.z;
+        }
       }
     }
+    start_order_forward_ = false;
   }
+  for (auto& th : threads_) th.status = ThreadState::Status::unstarted;
   const int nwarps = (nthreads_ + 31) / 32;
   warp_exited_.assign(nwarps, 0u);
   if (nthreads_ % 32) warp_exited_.back() = ~0u << (nthreads_ % 32);  // lanes that do not exist
   warp_pending_.resize(nwarps);
   for (auto& p : warp_pending_) p.clear();
   ready_.clear();
+  ready_head_ = 0;
   released_.clear();
   next_start_ = 0;
   barrier_arrived_ = barrier_count_ = exited_ = 0;
-  used_runners_ = 0;
   current_ = nullptr;
   error_.clear();
   aborting_ = false;
   if (launch.schedule == Schedule::random) rng_.seed(launch.seed * 0x9E3779B97F4A7C15ull + block_linear);
-  start_order_.resize(nthreads_);
-  for (int t = 0; t < nthreads_; ++t) start_order_[t] = t;
-  if (launch.schedule == Schedule::reverse) std::reverse(start_order_.begin(), start_order_.end());
-  if (launch.schedule == Schedule::random) std::shuffle(start_order_.begin(), start_order_.end(), rng_);
-  const std::size_t smem = launch.spec->dynamic_shared_bytes;
-  std::free(dynamic_shared_);
-  dynamic_shared_ = nullptr;
-  if (smem) {
-    // Exact size (AddressSanitizer guards its ends) and filled with 0xff bytes (a float NaN), so a
-    // read of shared memory nobody wrote shows up in the result instead of passing by luck.
-    dynamic_shared_ = std::malloc(smem);
-    std::memset(dynamic_shared_, 0xff, smem);
+  if (launch.schedule != Schedule::forward || !start_order_forward_) {
+    start_order_.resize(nthreads_);
+    for (int t = 0; t < nthreads_; ++t) start_order_[t] = t;
+    if (launch.schedule == Schedule::reverse) std::reverse(start_order_.begin(), start_order_.end());
+    if (launch.schedule == Schedule::random) std::shuffle(start_order_.begin(), start_order_.end(), rng_);
+    start_order_forward_ = launch.schedule == Schedule::forward;
   }
-  dynamic_shared_bytes_ = smem;
+  const std::size_t smem = launch.spec->dynamic_shared_bytes;
+  if (smem != dynamic_shared_bytes_) {
+    // Exact size (AddressSanitizer guards its ends); kept while blocks ask for the same size.
+    std::free(dynamic_shared_);
+    dynamic_shared_ = smem ? std::malloc(smem) : nullptr;
+    dynamic_shared_bytes_ = smem;
+  }
+  // Filled with 0xff bytes (a float NaN) for every block, so a read of shared memory nobody wrote
+  // shows up in the result instead of passing by luck.
+  if (smem) std::memset(dynamic_shared_, 0xff, smem);
   reset_checks(block_linear);
 }
 
-Block::~Block() { std::free(dynamic_shared_); }
+Block::~Block() {
+  retire_runners();
+  std::free(dynamic_shared_);
+}
 
 std::string Block::thread_name(int t) const {
   const auto& i = threads_[t].idx;
@@ -161,7 +174,9 @@ std::string Block::context() const {
 std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear) {
   reset(launch, block_idx, block_linear);
   Block* outer = tl_current_block;
+  Block* outer_checked = tl_checked_block;
   tl_current_block = this;
+  tl_checked_block = checking() ? this : nullptr;
   blockIdx = block_idx_;
   blockDim = launch_->spec->block;
   gridDim = launch_->spec->grid;
@@ -177,6 +192,7 @@ std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64
   if (!error_.empty()) abort_all();
   current_ = nullptr;
   tl_current_block = outer;
+  tl_checked_block = outer_checked;
   return error_;
 }
 
@@ -190,20 +206,24 @@ struct RunnerBody {
   boost::context::fiber operator()(boost::context::fiber&& from) {
     StackSwitch::finish(nullptr, &tl_switch_from->stack_bottom, &tl_switch_from->stack_size);
     tl_switch_from->self = std::move(from);
-    try {
-      for (int t = b->take_unstarted(); t >= 0 && b->error_.empty(); t = b->take_unstarted()) {
-        b->begin_thread(t, r);
-        b->launch_->spec->run_thread(b->launch_->spec->ctx);
-        b->end_thread(t);
+    // A runner outlives its block: with no thread left to start it parks, and the next block this
+    // OS thread runs (of any launch until this one's end) takes it instead of making a new fiber.
+    while (!b->retiring_) {
+      try {
+        for (int t = b->take_unstarted(); t >= 0 && b->error_.empty(); t = b->take_unstarted()) {
+          b->begin_thread(t, r);
+          b->launch_->spec->run_thread(b->launch_->spec->ctx);
+          b->end_thread(t);
+        }
+      } catch (const Abort&) {
+      } catch (const std::exception& e) {
+        b->fail(b->context() + ": the kernel threw " + e.what());
+      } catch (...) {
+        b->fail(b->context() + ": the kernel threw an exception that is not a std::exception");
       }
-    } catch (const Abort&) {
-    } catch (const std::exception& e) {
-      b->fail(b->context() + ": the kernel threw " + e.what());
-    } catch (...) {
-      b->fail(b->context() + ": the kernel threw an exception that is not a std::exception");
+      b->park(r);
     }
-    r->done = true;
-    Runner* next = b->pick_next();
+    Runner* next = &b->sched_;  // retire_runners() resumed this runner to end it
     b->enter(next);
     tl_switch_from = r;
     StackSwitch::start(nullptr, next->stack_bottom, next->stack_size);  // this stack dies
@@ -213,20 +233,21 @@ struct RunnerBody {
 
 Runner* Block::pick_next() {
   if (!error_.empty()) return &sched_;
-  if (!ready_.empty()) {
-    const int t = ready_.front();
-    ready_.pop_front();
-    return threads_[t].runner;
-  }
+  if (ready_head_ < ready_.size()) return threads_[ready_[ready_head_++]].runner;
   if (next_start_ < start_order_.size()) return new_runner();
   return &sched_;
 }
 
 Runner* Block::new_runner() {
-  if (used_runners_ == runners_.size()) runners_.push_back(std::make_unique<Runner>());
-  Runner* r = runners_[used_runners_++].get();
+  if (!idle_.empty()) {  // a parked runner: resumed, it takes the next unstarted thread
+    Runner* r = idle_.back();
+    idle_.pop_back();
+    r->idle = false;
+    return r;
+  }
+  runners_.push_back(std::make_unique<Runner>());
+  Runner* r = runners_.back().get();
   r->thread = -1;
-  r->done = false;
   r->fake_stack = nullptr;
   PooledStackAllocator salloc;
   boost::context::stack_context sc = salloc.allocate();
@@ -252,6 +273,28 @@ LLMLAB_EMU_HOT void Block::switch_to(Runner* from, Runner* to) {
   tl_switch_from->self = std::move(jumper);
 }
 
+void Block::park(Runner* r) {
+  Runner* next = pick_next();
+  r->idle = true;
+  r->thread = -1;
+  idle_.push_back(r);
+  switch_to(r, next);  // back when new_runner() reuses it, or retire_runners() ends it
+}
+
+void Block::retire_runners() {
+  retiring_ = true;
+  current_ = &sched_;
+  sched_.thread = -1;
+  while (!idle_.empty()) {
+    Runner* r = idle_.back();
+    idle_.pop_back();
+    switch_to(&sched_, r);
+  }
+  runners_.clear();  // every fiber has ended; their stacks are back in the pool
+  retiring_ = false;
+  current_ = nullptr;
+}
+
 LLMLAB_EMU_HOT void Block::suspend(Runner* r) {
   switch_to(r, pick_next());
   if (aborting_) throw Abort{};
@@ -271,31 +314,43 @@ void Block::begin_thread(int t, Runner* r) {
 }
 
 void Block::end_thread(int t) {
+  settle_benign();
   auto& th = threads_[t];
   th.status = ThreadState::Status::finished;
   ++exited_;
   warp_exited_[th.warp] |= 1u << th.lane;
   for (const auto& op : warp_pending_[th.warp]) {
-    if ((op.mask >> th.lane & 1u) && !(op.arrived >> th.lane & 1u)) {
-      fail(context() + " exited without reaching " + op_name(op.op) + " (mask " + hex(op.mask) +
-           ") that lanes " + ranges(lanes_of(op.arrived)) + " of warp " + std::to_string(th.warp) +
-           " wait at: the mask names a lane that never arrives");
-      return;
-    }
+    if ((op.mask >> th.lane & 1u) && !(op.arrived >> th.lane & 1u)) return exited_from_warp_op(th, op);
   }
   if (barrier_arrived_ > 0 && barrier_arrived_ == nthreads_ - exited_) complete_barrier();
+}
+
+// Kept out of line: end_thread runs once per thread, and the report's strings would give it a
+// large stack frame.
+[[gnu::cold, gnu::noinline]] void Block::exited_from_warp_op(const ThreadState& th, const PendingWarpOp& op) {
+  fail(context() + " exited without reaching " + op_name(op.op) + " (mask " + hex(op.mask) +
+       ") that lanes " + ranges(lanes_of(op.arrived)) + " of warp " + std::to_string(th.warp) +
+       " wait at: the mask names a lane that never arrives");
 }
 
 void Block::release() {
   auto& ids = released_;
   if (launch_->schedule == Schedule::reverse) std::reverse(ids.begin(), ids.end());
   if (launch_->schedule == Schedule::random) std::shuffle(ids.begin(), ids.end(), rng_);
-  for (int t : ids) ready_.push_back(t);
+  if (ready_head_ == ready_.size()) {
+    ready_.clear();
+    ready_head_ = 0;
+  } else if (ready_head_ >= 1024 && ready_head_ * 2 >= ready_.size()) {
+    ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_));
+    ready_head_ = 0;
+  }
+  ready_.insert(ready_.end(), ids.begin(), ids.end());
   ids.clear();
 }
 
 void Block::fail(const std::string& what) {
   if (error_.empty()) error_ = what;
+  if (tl_checked_block == this) tl_checked_block = nullptr;  // checking() is false from now on
 }
 
 void Block::fail_here(const std::string& what) {
@@ -305,13 +360,14 @@ void Block::fail_here(const std::string& what) {
 
 void Block::abort_all() {
   aborting_ = true;
-  for (std::size_t i = 0; i < used_runners_; ++i)
-    if (!runners_[i]->done && runners_[i]->self) switch_to(&sched_, runners_[i].get());
+  for (const auto& r : runners_)
+    if (!r->idle && r->self) switch_to(&sched_, r.get());
 }
 
 // ---- barriers -----------------------------------------------------------------------------
 
 LLMLAB_EMU_HOT int Block::barrier(int predicate, const std::source_location& where) {
+  settle_benign();
   Runner* r = current_;
   auto& th = threads_[r->thread];
   th.status = ThreadState::Status::at_barrier;
@@ -408,6 +464,7 @@ unsigned Block::active_mask() const {
 LLMLAB_EMU_HOT void Block::warp_sync(WarpOp op, unsigned mask, const void* value, std::size_t bytes,
                                      int param, int width, void* result,
                                      const std::source_location& where) {
+  settle_benign();
   Runner* r = current_;
   auto& th = threads_[r->thread];
   const unsigned bit = 1u << th.lane;
@@ -421,12 +478,7 @@ LLMLAB_EMU_HOT void Block::warp_sync(WarpOp op, unsigned mask, const void* value
     // lanes, as cooperative groups do): a lane that never comes is reported as a deadlock.
     if (pending[k].mask == mask) break;
   }
-  if (k == pending.size()) {
-    pending.emplace_back();
-    pending.back().op = op;
-    pending.back().mask = mask;
-    pending.back().bytes = bytes;
-  }
+  if (k == pending.size()) pending.emplace_back(op, mask, bytes);
   PendingWarpOp& p = pending[k];
   if (p.op != op || p.bytes != bytes) bad_warp_call(op, mask, width, where);
   std::memcpy(p.value[th.lane].data(), value, 16);
@@ -449,11 +501,13 @@ void Block::complete_warp_op(int warp, std::size_t op_index) {
   auto& pending = warp_pending_[warp];
   const PendingWarpOp& p = pending[op_index];
   unsigned votes = 0;
-  for (int l = 0; l < 32; ++l) {
-    if (!(p.mask >> l & 1u)) continue;
-    int pred;
-    std::memcpy(&pred, p.value[l].data(), sizeof pred);
-    if (pred) votes |= 1u << l;
+  if (p.op == WarpOp::ballot || p.op == WarpOp::any || p.op == WarpOp::all) {
+    for (int l = 0; l < 32; ++l) {
+      if (!(p.mask >> l & 1u)) continue;
+      int pred;
+      std::memcpy(&pred, p.value[l].data(), sizeof pred);
+      if (pred) votes |= 1u << l;
+    }
   }
   const int self = current_ ? current_->thread : -1;
   for (int l = 0; l < 32; ++l) {

@@ -3,14 +3,14 @@
 //
 // Threads start in schedule order on "runner" fibers. A runner calls the kernel for one thread after
 // another; when a thread has to wait (barrier, warp function) it keeps its runner, and the scheduler
-// starts a fresh runner for the threads not yet started. So a kernel that never waits runs as a
-// plain loop on one fiber, and a kernel whose threads all wait costs one fiber per thread.
+// starts another runner for the threads not yet started. So a kernel that never waits runs as a
+// plain loop on one fiber, and a kernel whose threads all wait costs one fiber per thread. Runners
+// with nothing left to start park and serve the next block; they end with the launch.
 
 #include <boost/context/fiber.hpp>
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <random>
 #include <source_location>
@@ -57,21 +57,25 @@ struct ThreadState {
   alignas(16) unsigned char result[16]{};
 };
 
-/// One rendezvous of a warp function in progress.
+/// One rendezvous of a warp function in progress. The per-lane arrays are left uninitialised (a
+/// lane's entries are written when it arrives, and only arrived lanes' are read), so opening a
+/// rendezvous does not clear 700 bytes.
 struct PendingWarpOp {
+  PendingWarpOp() {}  // user-provided: emplace_back() must not zero the arrays
+  PendingWarpOp(WarpOp o, unsigned m, std::size_t b) : op(o), mask(m), bytes(b) {}
   WarpOp op = WarpOp::syncwarp;
   unsigned mask = 0;
   unsigned arrived = 0;
   std::size_t bytes = 0;
-  std::array<std::array<unsigned char, 16>, 32> value{};
-  std::array<int, 32> param{};
-  std::array<int, 32> width{};
+  std::array<std::array<unsigned char, 16>, 32> value;
+  std::array<int, 32> param;
+  std::array<int, 32> width;
 };
 
 struct Runner {
   boost::context::fiber self;  // its continuation, while it is not running
   int thread = -1;             // the CUDA thread it runs now
-  bool done = false;
+  bool idle = false;           // parked, with no thread: Block::idle_ holds it
   const void* stack_bottom = nullptr;  // for the ASan stack-switch annotations
   std::size_t stack_size = 0;
   void* fake_stack = nullptr;
@@ -87,6 +91,9 @@ class Block {
   /// Runs one block of `launch`; returns "" or the diagnostic that stopped it. The storage is kept
   /// for the next block this OS thread runs (one Block object per OS thread).
   std::string run(const LaunchContext& launch, uint3 block_idx, std::uint64_t block_linear);
+  /// Ends the parked runners (fibers) that blocks leave for the next block; called when an OS
+  /// thread has run its last block of a launch.
+  void retire_runners();
 
   /// Called by the running CUDA thread.
   int barrier(int predicate, const std::source_location& where);
@@ -114,7 +121,9 @@ class Block {
   int take_unstarted();
   void begin_thread(int t, Runner* r);
   void end_thread(int t);
+  void exited_from_warp_op(const ThreadState& th, const PendingWarpOp& op);
   void suspend(Runner* r);
+  void park(Runner* r);
   Runner* pick_next();
   Runner* new_runner();
   void enter(Runner* to);
@@ -134,6 +143,8 @@ class Block {
   void reset_checks(std::uint64_t block_linear);
   void check_word(Word& w, std::uint8_t mask, AccessKind kind, std::uintptr_t pc, bool shared,
                   const char* space, std::size_t word_index, int allocation);
+  void resolve_benign();
+  void note_outside_write(std::uintptr_t address, std::size_t size, std::uintptr_t pc);
   bool ordered(const Access& a) const;
   void report_race(const Access& prev, bool prev_write, const Access& now, bool now_write,
                    const char* space, std::size_t byte_offset, int allocation);
@@ -146,17 +157,23 @@ class Block {
   uint3 block_idx_{};
   int nthreads_ = 0;
   std::vector<ThreadState> threads_;
+  dim3 shape_{0, 0, 0};  // the block shape threads_ was laid out for
   std::vector<int> start_order_;
+  bool start_order_forward_ = false;  // start_order_ is 0, 1, …, nthreads_ - 1
   std::size_t next_start_ = 0;
-  std::deque<int> ready_;
+  // Threads ready to go on, in order: ready_[ready_head_, size()). A vector and an index rather
+  // than a deque: pushed and popped on every wait; the consumed prefix is dropped in release().
+  std::vector<int> ready_;
+  std::size_t ready_head_ = 0;
   std::vector<int> released_;  // scratch for release(), kept to avoid an allocation per rendezvous
   int barrier_arrived_ = 0;
   int barrier_count_ = 0;
   int exited_ = 0;
   std::vector<unsigned> warp_exited_;  // lanes that finished (or do not exist in a partial warp)
   std::vector<std::vector<PendingWarpOp>> warp_pending_;
-  std::vector<std::unique_ptr<Runner>> runners_;  // runners_[0, used_runners_) belong to this block
-  std::size_t used_runners_ = 0;
+  std::vector<std::unique_ptr<Runner>> runners_;  // every runner this OS thread has, parked or not
+  std::vector<Runner*> idle_;                      // the parked ones
+  bool retiring_ = false;                          // retire_runners() is ending them
   Runner* current_ = nullptr;
   std::string error_;
   bool aborting_ = false;
@@ -178,12 +195,34 @@ class Block {
   // The first uninitialised read, reported at the next barrier or the block's end unless a race is
   // found first (a read before an unsynchronised write is a race, and that is the better message).
   std::string pending_uninit_;
+  // A write that conflicts with another thread's earlier write of the same block only (write after
+  // write, neither atomic): decided at the writer's next access, wait or exit (resolve_benign), when
+  // its store has landed — the same bytes as before are a benign race (a warning), others a race.
+  struct BenignCandidate {
+    bool active = false;
+    std::uintptr_t address = 0;  // the whole access (at most 16 bytes)
+    std::size_t size = 0;
+    unsigned char before[16]{};  // the bytes the earlier write left
+    Access prev, now;
+    const char* space = nullptr;
+    std::size_t offset = 0;
+    int allocation = -1;
+  } benign_;
+  std::uintptr_t access_address_ = 0;  // the access on_access is checking
+  std::size_t access_size_ = 0;
+  void settle_benign() {
+    if (__builtin_expect(benign_.active, 0)) resolve_benign();
+  }
   void flush_uninit() {
     if (!pending_uninit_.empty()) fail(pending_uninit_);
   }
 };
 
 /// The block running on this OS thread (null outside kernels); initial-exec, read by every hook.
-extern __attribute__((tls_model("initial-exec"))) thread_local Block* tl_current_block;
+// constinit: no TLS wrapper call at each use from another file.
+extern constinit __attribute__((tls_model("initial-exec"))) thread_local Block* tl_current_block;
+/// The running block while its memory checks are on and it has not failed, else null: the one value
+/// the access hooks test (tsan_hooks.cpp), kept equal to `checking() ? current() : nullptr`.
+extern constinit __attribute__((tls_model("initial-exec"))) thread_local Block* tl_checked_block;
 
 }  // namespace llmlab::emu::detail

@@ -30,7 +30,7 @@ struct StackPool {
     }
   }
 };
-thread_local StackPool tl_pool;
+__attribute__((tls_model("initial-exec"))) thread_local StackPool tl_pool;
 
 }  // namespace
 

@@ -223,17 +223,21 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   std::mutex error_mutex;
   std::string error;
   const std::function<void()> job = [&] {
+    // Storage reused by every block this OS thread runs. Held by pointer: the library's
+    // thread-local data must stay a few hundred bytes, since a process that dlopens it (a plugin,
+    // the Python module) finds room for initial-exec TLS only in glibc's small static surplus.
+    // Declared here, where each pool thread passes, so that each one's copy is destroyed.
+    static thread_local std::unique_ptr<Block> block;
+    if (!block) block = std::make_unique<Block>();
     for (;;) {
       const std::uint64_t i = next.fetch_add(1);
-      if (i >= nblocks || failed.load(std::memory_order_relaxed)) return;
+      if (i >= nblocks || failed.load(std::memory_order_relaxed)) {
+        block->retire_runners();  // the fibers its blocks parked end with the launch
+        return;
+      }
       const std::uint64_t id = order[i];
       const uint3 bidx{static_cast<unsigned>(id % g.x), static_cast<unsigned>((id / g.x) % g.y),
                        static_cast<unsigned>(id / (1ull * g.x * g.y))};
-      // Storage reused by every block this OS thread runs. Held by pointer: the library's
-      // thread-local data must stay a few hundred bytes, since a process that dlopens it (a plugin,
-      // the Python module) finds room for initial-exec TLS only in glibc's small static surplus.
-      static thread_local std::unique_ptr<Block> block;
-      if (!block) block = std::make_unique<Block>();
       std::string e = block->run(ctx, bidx, id);
       if (!e.empty()) {
         std::lock_guard lock(error_mutex);
@@ -250,8 +254,15 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
     BlockPool::instance().run(workers, job);
   }
   // Every live buffer's guard zones (memory.cpp): the launch could have written through any pointer.
-  const std::string damage = check_all_guards();
+  std::string damage = check_all_guards();
   flush_device_printf();  // the launch's printf output, ordered by block then thread
+  if (race) {  // what the memory checks saw on the way (racecheck.cpp)
+    if (!damage.empty() && !race->first_outside_write.empty())
+      damage += "\n  the first such write, seen by the memory checks: " + race->first_outside_write;
+    if (race->benign_count > 0 && !std::getenv("LLMLAB_EMU_QUIET"))
+      std::fprintf(stderr, "llmlab emu: warning: %s\n  (%zu such write(s) in the launch of %s)\n",
+                   race->first_benign.c_str(), race->benign_count, describe_launch(kernel, spec).c_str());
+  }
   if (failed) {
     record_error(cudaErrorLaunchFailure,
                  "llmlab emu: " + error + "\n  in the launch of " + describe_launch(kernel, spec) +
@@ -262,7 +273,8 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
     record_error(cudaErrorIllegalAddress,
                  "llmlab emu: the launch of " + describe_launch(kernel, spec) +
                      " wrote outside a cudaMalloc'd buffer (seen in its guard zones as the launch "
-                     "ended, so the thread and line are unknown: the asan preset names them):\n  " +
+                     "ended; kernels built with the memory checks also name the thread and line of "
+                     "the first such write, the asan preset names every one):\n  " +
                      damage);
     return cudaErrorIllegalAddress;
   }

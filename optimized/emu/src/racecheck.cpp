@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "block.hpp"
+#include "memory.hpp"
 #include "names.hpp"
 #include "profile.hpp"
 
@@ -114,6 +115,19 @@ int RaceLaunch::find(std::uintptr_t a) const {
   return a - (*it)->begin < (*it)->size ? static_cast<int>(it - allocations.begin()) : -1;
 }
 
+int RaceLaunch::find_guard(std::uintptr_t a) const {
+  constexpr std::size_t g = kGuardBytes;
+  if (g == 0) return -1;
+  auto it = std::upper_bound(allocations.begin(), allocations.end(), a + g,
+                             [](std::uintptr_t x, const auto& p) { return x < p->begin; });
+  if (it == allocations.begin()) return -1;
+  --it;
+  const Allocation& al = **it;
+  const bool front = a < al.begin && al.begin - a <= g;
+  const bool back = a >= al.begin + al.size && a - (al.begin + al.size) < g;
+  return front || back ? static_cast<int>(it - allocations.begin()) : -1;
+}
+
 GlobalChunk& Allocation::chunk(std::size_t w) {
   std::atomic<GlobalChunk*>& slot = chunks[w >> 10];
   GlobalChunk* p = slot.load(std::memory_order_acquire);
@@ -186,6 +200,7 @@ void Block::reset_checks(std::uint64_t block_linear) {
   }
   last_allocation_ = -1;
   pending_uninit_.clear();
+  benign_.active = false;
 }
 
 void Block::warp_clock_join(unsigned warp, unsigned mask) {
@@ -209,6 +224,7 @@ bool Block::ordered(const Access& a) const {
 }
 
 void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind, std::uintptr_t pc) {
+  settle_benign();  // the previous access's store has landed
   const Runner* r = current_;
   if (address - reinterpret_cast<std::uintptr_t>(r->stack_bottom) < r->stack_size) return;  // locals
   if (size == 0) return;
@@ -229,13 +245,18 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
     if (last_allocation_ < 0 ||
         address - race_->allocations[last_allocation_]->begin >= race_->allocations[last_allocation_]->size) {
       last_allocation_ = race_->find(address);
-      if (last_allocation_ < 0) return;  // host memory, constants, kernel parameters: not checked
+      if (last_allocation_ < 0) {  // host memory, constants, a guard zone: not checked here
+        if (kind == AccessKind::write || kind == AccessKind::atomic_write) note_outside_write(address, size, pc);
+        return;
+      }
     }
     alloc = last_allocation_;
     base = race_->allocations[alloc]->begin;
     bytes = race_->allocations[alloc]->size;
     space = "global memory";
   }
+  access_address_ = address;
+  access_size_ = size;
   if (__builtin_expect(profile_ != nullptr, 0)) {  // the memory-traffic counters (profile.cpp)
     profile_record(*profile_, r->thread, pc, address, size, kind, shadow != nullptr);
     if (!race_->races && !race_->init) return;
@@ -294,7 +315,24 @@ void Block::check_word(Word& w, std::uint8_t mask, AccessKind kind, std::uintptr
     return (p.mask & mask) && !(p.atomic && now.atomic) && !ordered(p);
   };
   const std::size_t offset = word_index * 4 + static_cast<std::size_t>(std::countr_zero(mask));
-  if (conflicts(w.write)) return report_race(w.write, true, now, writes, space, offset, allocation);
+  if (conflicts(w.write)) {
+    // Two plain writes by threads of this block (so of this OS thread: the earlier store has
+    // landed): the same value twice is a benign race, decided once this write has landed too.
+    const bool maybe_benign = writes && !now.atomic && !w.write.atomic && w.write.block == now.block &&
+                              access_size_ <= sizeof benign_.before;
+    if (!maybe_benign) return report_race(w.write, true, now, writes, space, offset, allocation);
+    if (!benign_.active) {
+      benign_.active = true;
+      benign_.address = access_address_;
+      benign_.size = access_size_;
+      std::memcpy(benign_.before, reinterpret_cast<const void*>(access_address_), access_size_);
+      benign_.prev = w.write;
+      benign_.now = now;
+      benign_.space = space;
+      benign_.offset = offset;
+      benign_.allocation = allocation;
+    }
+  }
   if (writes) {
     if (conflicts(w.read1)) return report_race(w.read1, false, now, true, space, offset, allocation);
     if (conflicts(w.read2)) return report_race(w.read2, false, now, true, space, offset, allocation);
@@ -350,6 +388,44 @@ void Block::report_race(const Access& prev, bool prev_write, const Access& now, 
     s << "a __syncthreads() between the two accesses";
   s << "\n  (LLMLAB_EMU_RACECHECK=0 turns the race detector off)";
   fail(s.str());
+}
+
+void Block::resolve_benign() {
+  benign_.active = false;
+  if (std::memcmp(reinterpret_cast<const void*>(benign_.address), benign_.before, benign_.size) != 0)
+    return report_race(benign_.prev, true, benign_.now, true, benign_.space, benign_.offset,
+                       benign_.allocation);
+  std::lock_guard lock(race_->notes_mutex);
+  if (race_->benign_count++ > 0) return;
+  const auto who = [&](const Access& a) { return block_name(a.block) + ' ' + thread_name(a.thread); };
+  std::ostringstream s;
+  s << "kernel `" << launch_->kernel_name << "` " << block_name(block_linear_)
+    << ": same-value writes without synchronisation (a benign race) on " << benign_.space;
+  if (benign_.allocation >= 0) {
+    const Allocation& a = *race_->allocations[benign_.allocation];
+    s << " — the cudaMalloc'd buffer of " << a.size << " bytes at " << hex_address(a.begin);
+  }
+  s << ", byte offset " << benign_.offset << " (4-byte element " << benign_.offset / 4 << "):\n  write by "
+    << who(benign_.now) << " at " << source_line(benign_.now.pc) << "\n  write by " << who(benign_.prev)
+    << " at " << source_line(benign_.prev.pc)
+    << " (earlier, not ordered before it)\n  both stored the same bytes, so the result does not depend "
+       "on their order; it would if the values ever differed (one writer, or a barrier, makes it safe)";
+  race_->first_benign = s.str();
+}
+
+void Block::note_outside_write(std::uintptr_t address, std::size_t size, std::uintptr_t pc) {
+  const int g = race_->find_guard(address);
+  if (g < 0) return;
+  const Allocation& a = *race_->allocations[g];
+  std::ostringstream s;
+  s << "write of " << size << " bytes by " << context() << " at " << source_line(pc) << ", ";
+  if (address < a.begin)
+    s << a.begin - address << " bytes before the start of";
+  else
+    s << "byte offset " << address - a.begin << " of";
+  s << " the cudaMalloc'd buffer of " << a.size << " bytes at " << hex_address(a.begin);
+  std::lock_guard lock(race_->notes_mutex);
+  if (race_->first_outside_write.empty()) race_->first_outside_write = s.str();
 }
 
 void Block::report_uninit(const char* space, std::size_t byte_offset, int allocation, std::uintptr_t pc) {

@@ -92,6 +92,14 @@ struct RaceLaunch {
   std::shared_ptr<ProfileLaunch> profile;  // the memory-traffic counters, null when off
   /// Index into `allocations` of the allocation holding `a`, or -1.
   int find(std::uintptr_t a) const;
+  /// Index of the allocation whose guard zone (memory.hpp, kGuardBytes each side) holds `a`, or -1.
+  int find_guard(std::uintptr_t a) const;
+  // What the launch reports without failing, and the first write into a guard zone (whose damage
+  // fails the launch as it ends, memory.cpp); under notes_mutex, blocks run on several OS threads.
+  std::mutex notes_mutex;
+  std::string first_benign;         ///< the first same-value write race (a warning)
+  std::size_t benign_count = 0;     ///< how many were seen
+  std::string first_outside_write;  ///< "write of 4 bytes … at file.cu:31, …" or ""
 };
 
 /// Builds the checks' state for a launch of `kernel_address`, or null when every check is off

@@ -38,6 +38,7 @@ constexpr bool kAsan = false;
 
 /// Each thread i < n writes x[i + shift]: shift 1 → the last thread writes one past the end,
 /// shift −1 → the first writes one before the start, shift 0 → the fixed twin.
+constexpr int kShiftedWriteLine = __LINE__ + 3;
 __global__ void shifted_write(float* x, int n, int shift) {
   const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (i < n) x[i + shift] = 1.0f;
@@ -64,6 +65,12 @@ TEST(EmuGuardZones, AWriteOnePastTheEndFailsTheLaunchNamingSizeOffsetAndLaunch) 
   EXPECT_THAT(d, HasSubstr("with grid (4,1,1) and block (256,1,1)"));
   EXPECT_THAT(d, HasSubstr("emu_guard_test.cpp:"));  // where the kernel is defined
   EXPECT_THAT(d, Not(HasSubstr("@0x")));
+#if defined(__SANITIZE_THREAD__)  // built with the memory checks: the write itself is named
+  EXPECT_THAT(d, HasSubstr("the first such write, seen by the memory checks: write of 4 bytes by "
+                           "kernel `(anonymous namespace)::shifted_write` block (3,0,0) thread (255,0,0) at "));
+  EXPECT_THAT(d, HasSubstr("emu_guard_test.cpp:" + std::to_string(kShiftedWriteLine) +
+                           ", byte offset 4096 of the cudaMalloc'd buffer of 4096 bytes"));
+#endif
   // Reported once: the zones are repaired, and the next launch is judged on its own.
   EXPECT_EQ(run_shifted(x, 0), cudaSuccess);
 }
@@ -82,6 +89,11 @@ TEST(EmuGuardZones, AWriteOneBeforeTheStartFailsTheLaunch) {
   const std::string d = diagnostic_after(e);
   EXPECT_THAT(d, HasSubstr("4 bytes at offset -4 of a 4096-byte buffer (1 before the start)"));
   EXPECT_THAT(d, HasSubstr("shifted_write"));
+#if defined(__SANITIZE_THREAD__)
+  EXPECT_THAT(d, HasSubstr("block (0,0,0) thread (0,0,0) at "));
+  EXPECT_THAT(d, HasSubstr("emu_guard_test.cpp:" + std::to_string(kShiftedWriteLine) +
+                           ", 4 bytes before the start of the cudaMalloc'd buffer of 4096 bytes"));
+#endif
 }
 
 TEST(EmuGuardZones, TheErrorStringCarriesTheDiagnostic) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <llmlab/cuda/kernel.cuh>
@@ -278,6 +279,67 @@ TEST(EmuRacecheck, UninitialisedGlobalReadIsReportedUntilSomethingWritesIt) {
   EXPECT_EQ(run("forward", 1, 32, 0, copy, static_cast<const float*>(fresh), out.get()), "");
   cudaFree(raw);
   cudaFree(fresh);
+}
+
+// ---- same-value writes: a warning, not a failure ---------------------------------------------
+
+// Every thread sets one flag without a barrier: the same value (benign) or its own (a race).
+constexpr int kSameValueLine = __LINE__ + 4;
+constexpr int kSameValueGlobalLine = __LINE__ + 8;
+__global__ void same_value_flag(float* out, bool differ) {
+  __shared__ float flag;
+  flag = differ ? static_cast<float>(threadIdx.x) : 1.0f;
+  __syncthreads();
+  out[threadIdx.x] = flag;
+}
+__global__ void same_value_global(float* done, bool differ) {
+  done[0] = differ ? static_cast<float>(threadIdx.x) : 1.0f;
+}
+
+// Launches under `schedule`; returns the diagnostic ("" on success) and what went to stderr.
+template <class... P, class... A>
+std::pair<std::string, std::string> run_capturing(const char* schedule, dim3 grid, dim3 block,
+                                                  void (*k)(P...), A... args) {
+  ::testing::internal::CaptureStderr();
+  std::string d = run(schedule, grid, block, 0, k, args...);
+  return {d, ::testing::internal::GetCapturedStderr()};
+}
+
+TEST(EmuRacecheck, SameValueSharedWritesAreAWarningAndDifferentValuesARace) {
+  DeviceBuffer<float> out(64);
+  for (const char* s : kSchedules) {
+    const auto [d, err] = run_capturing(s, 1, 64, same_value_flag, out.get(), false);
+    EXPECT_EQ(d, "") << s;
+    EXPECT_THAT(err, HasSubstr("llmlab emu: warning: kernel `emu_races::same_value_flag` block (0,0,0): "
+                               "same-value writes without synchronisation (a benign race) on static "
+                               "__shared__ memory"))
+        << s;
+    EXPECT_THAT(err, HasSubstr(line(kSameValueLine))) << s;
+    EXPECT_THAT(err, HasSubstr("(63 such write(s) in the launch of")) << s;
+    const auto [race, quiet] = run_capturing(s, 1, 64, same_value_flag, out.get(), true);
+    EXPECT_THAT(race, HasSubstr("data race (write after write) on static __shared__ memory")) << s;
+    EXPECT_THAT(race, HasSubstr(line(kSameValueLine))) << s;
+    EXPECT_THAT(quiet, Not(HasSubstr("benign"))) << s;
+  }
+}
+
+TEST(EmuRacecheck, SameValueGlobalWritesOfOneBlockAreAWarningAcrossBlocksARace) {
+  for (const char* s : kSchedules) {
+    DeviceBuffer<float> done(1);
+    const auto [d, err] = run_capturing(s, 1, 64, same_value_global, done.get(), false);
+    EXPECT_EQ(d, "") << s;
+    EXPECT_THAT(err, HasSubstr("same-value writes without synchronisation (a benign race) on global "
+                               "memory — the cudaMalloc'd buffer of 4 bytes"))
+        << s;
+    EXPECT_THAT(err, HasSubstr(line(kSameValueGlobalLine))) << s;
+    EXPECT_THAT(run(s, 1, 64, 0, same_value_global, done.get(), true),
+                HasSubstr("data race (write after write) on global memory"))
+        << s;
+    // Blocks may run on different OS threads: their writes are never judged by value.
+    EXPECT_THAT(run(s, 2, 32, 0, same_value_global, done.get(), false),
+                HasSubstr("threads of different blocks are never ordered"))
+        << s;
+  }
 }
 
 #else  // the asan preset: no ThreadSanitizer instrumentation, so no race or uninitialised-read

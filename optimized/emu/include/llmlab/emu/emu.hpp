@@ -49,10 +49,22 @@
 #include <cuda_fp16.h>
 
 // ---- built-in variables: real thread_local variables the scheduler sets before every resume ----
-extern thread_local uint3 threadIdx;  ///< this thread's index in its block
-extern thread_local uint3 blockIdx;   ///< this block's index in the grid
-extern thread_local dim3 blockDim;    ///< threads per block
-extern thread_local dim3 gridDim;     ///< blocks per grid
+// constinit and initial-exec: a read is one %fs-relative load, with no TLS wrapper or resolver call.
+// In kernels built with the memory checks (-fsanitize=thread instrumentation, docs/emulator.md)
+// they are declared const: GCC does not instrument reads of read-only data, so reading a built-in
+// costs no access-hook call. Only the scheduler (libllmlab_emu, never instrumented) writes them,
+// and within one call of a kernel (one CUDA thread) their values never change, so a compiler that
+// assumes a const object unchanged cannot be misled.
+#if defined(__SANITIZE_THREAD__)
+#define LLMLAB_EMU_BUILTIN extern constinit const thread_local __attribute__((tls_model("initial-exec"))) ///< a built-in
+#else
+#define LLMLAB_EMU_BUILTIN extern constinit thread_local __attribute__((tls_model("initial-exec"))) ///< a built-in
+#endif
+LLMLAB_EMU_BUILTIN uint3 threadIdx;  ///< this thread's index in its block
+LLMLAB_EMU_BUILTIN uint3 blockIdx;   ///< this block's index in the grid
+LLMLAB_EMU_BUILTIN dim3 blockDim;    ///< threads per block
+LLMLAB_EMU_BUILTIN dim3 gridDim;     ///< blocks per grid
+#undef LLMLAB_EMU_BUILTIN
 inline constexpr int warpSize = 32;   ///< lanes per warp
 
 namespace llmlab::emu {
@@ -97,24 +109,42 @@ struct LaunchSpec {
 /// Runs every block of the grid; returns after the last block ends or the first error.
 cudaError_t launch_spec(const LaunchSpec& spec);
 
+namespace detail {
+/// A launch's kernel and its parameters, as every thread of the launch reads them.
+template <class... Params>
+struct KernelClosure {
+  void (*kernel)(Params...);
+  std::tuple<std::remove_cvref_t<Params>...> params;
+  const void* at[sizeof...(Params) ? sizeof...(Params) : 1];  ///< the address of each parameter
+  /// One thread: the kernel with its own copies of the parameters. Not instrumented: copying them
+  /// from the closure is not device memory traffic, and would cost an access-hook call per
+  /// parameter and thread in builds with the memory checks, which also cannot inline an
+  /// instrumented helper such as std::apply or std::get here (hence `at`).
+  __attribute__((no_sanitize_thread)) static void run_thread(void* ctx) {
+    call(static_cast<const KernelClosure*>(ctx), std::index_sequence_for<Params...>{});
+  }
+  template <std::size_t... I>
+  __attribute__((no_sanitize_thread)) static void call(const KernelClosure* c, std::index_sequence<I...>) {
+    c->kernel(*static_cast<const std::remove_cvref_t<Params>*>(c->at[I])...);
+  }
+};
+}  // namespace detail
+
 /// The emulated kernel launch behind llmlab::cuda::launch: converts the arguments to the kernel's
 /// parameter types once (as a real launch copies them), then every thread calls the kernel with
 /// its own copy.
 template <class... Params, class... Args>
 cudaError_t launch(const cudaLaunchConfig_t& cfg, void (*kernel)(Params...), Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "launch: wrong number of kernel arguments");
-  struct Closure {
-    void (*kernel)(Params...);
-    std::tuple<std::remove_cvref_t<Params>...> params;
-  } closure{kernel, {std::forward<Args>(args)...}};
+  detail::KernelClosure<Params...> closure{kernel, {std::forward<Args>(args)...}, {}};
+  [&closure]<std::size_t... I>(std::index_sequence<I...>) {
+    ((closure.at[I] = &std::get<I>(closure.params)), ...);
+  }(std::index_sequence_for<Params...>{});
   LaunchSpec spec;
   spec.grid = cfg.gridDim;
   spec.block = cfg.blockDim;
   spec.dynamic_shared_bytes = cfg.dynamicSmemBytes;
-  spec.run_thread = [](void* ctx) {
-    auto* c = static_cast<Closure*>(ctx);
-    std::apply(c->kernel, c->params);  // by value: a thread's changes to its parameters stay its own
-  };
+  spec.run_thread = &detail::KernelClosure<Params...>::run_thread;
   spec.ctx = &closure;
   spec.kernel_address = reinterpret_cast<const void*>(kernel);
   return launch_spec(spec);
