@@ -150,8 +150,10 @@ elseif(CASE STREQUAL "emu_backend")
   endif()
 elseif(CASE STREQUAL "resume_is_bitwise")
   # 20 steps straight, and 10 steps stopped then resumed to 20: the same checkpoint, byte for byte.
-  run(0 train --data "${TEXT}" ${tiny} --steps 20 --eval-every 10 --out "${WORK}/straight")
-  run(0 train --data "${TEXT}" ${tiny} --steps 20 --eval-every 10 --stop-at 10 --out "${WORK}/cut")
+  # A --seed other than the default: resuming from the raw text prepares it again with the run's
+  # seed (its document split and batches), not the default one.
+  run(0 train --data "${TEXT}" ${tiny} --seed 7 --steps 20 --eval-every 10 --out "${WORK}/straight")
+  run(0 train --data "${TEXT}" ${tiny} --seed 7 --steps 20 --eval-every 10 --stop-at 10 --out "${WORK}/cut")
   expect_match("stopped" "${OUT}" "step +10/20")
   run(0 train --data "${TEXT}" --steps 20 --eval-every 10 --resume "${WORK}/cut" ${paragraphs})
   expect_match("resumed" "${OUT}" "step +20/20")

@@ -324,7 +324,11 @@ int train(const TrainCliOptions& o) {
                 dir.string().c_str());
   }
   std::optional<AnyTokenizer> run_tok;
-  if (!o.resume.empty()) run_tok.emplace(load_run_tokenizer(o.resume));
+  ref::TrainState s;
+  if (!o.resume.empty()) {
+    run_tok.emplace(load_run_tokenizer(o.resume));
+    s = ref::load_checkpoint(fs::path(o.resume) / "model.ckpt");
+  }
   DirGuard prepared_now;
   fs::path data_dir;
   if (is_prepared(files)) {
@@ -332,7 +336,7 @@ int train(const TrainCliOptions& o) {
   } else {
     PrepareOptions p = o.prepare;
     p.data = files;
-    p.seed = o.seed;
+    p.seed = o.resume.empty() ? o.seed : static_cast<std::int64_t>(s.opt.seed);  // the run's split
     p.threads = o.threads;
     prepared_now.path = fs::temp_directory_path() /
                         ("llmlab-prepare-" + std::to_string(::getpid()));
@@ -356,10 +360,8 @@ int train(const TrainCliOptions& o) {
   const std::vector<std::int32_t>&train_tokens = train_shard.tokens, &val = val_shard.tokens,
                                  &test = test_shard.tokens;
 
-  ref::TrainState s;
   const bool model_given = !o.config.empty() || o.layers || o.heads || o.embd || o.context;
   if (!o.resume.empty()) {
-    s = ref::load_checkpoint(fs::path(o.resume) / "model.ckpt");
     if (static_cast<std::size_t>(s.cfg.vocab_size) < tok.vocab_size())
       throw TokenizeError("--resume " + o.resume + ": the tokenizer has " +
                           std::to_string(tok.vocab_size()) + " tokens, the model " +
