@@ -181,6 +181,7 @@ std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64
   blockDim = launch_->spec->block;
   gridDim = launch_->spec->grid;
   sched_.thread = -1;
+  sched_.block = this;
   current_ = &sched_;
   if (Runner* first = pick_next(); first != &sched_) switch_to(&sched_, first);
   flush_uninit();
@@ -196,40 +197,40 @@ std::string Block::run(const LaunchContext& launch, uint3 block_idx, std::uint64
   return error_;
 }
 
-// The runner that jumped to the context now running; the arriving side files the jumper's
-// continuation under it.
-__attribute__((tls_model("initial-exec"))) thread_local Runner* tl_switch_from = nullptr;
+// A runner's fiber: it learns who resumed it (the Transfer's data is the runner that switched, and
+// fctx its saved context), then runs threads until retire_runners() ends it.
+void runner_main(Transfer from) {
+  auto* prev = static_cast<Runner*>(from.data);
+  StackSwitch::finish(nullptr, &prev->stack_bottom, &prev->stack_size);
+  prev->context = from.fctx;
+  Block* b = prev->block;
+  b->runner_loop(b->current_);
+}
 
-struct RunnerBody {
-  Block* b;
-  Runner* r;
-  boost::context::fiber operator()(boost::context::fiber&& from) {
-    StackSwitch::finish(nullptr, &tl_switch_from->stack_bottom, &tl_switch_from->stack_size);
-    tl_switch_from->self = std::move(from);
-    // A runner outlives its block: with no thread left to start it parks, and the next block this
-    // OS thread runs (of any launch until this one's end) takes it instead of making a new fiber.
-    while (!b->retiring_) {
-      try {
-        for (int t = b->take_unstarted(); t >= 0 && b->error_.empty(); t = b->take_unstarted()) {
-          b->begin_thread(t, r);
-          b->launch_->spec->run_thread(b->launch_->spec->ctx);
-          b->end_thread(t);
-        }
-      } catch (const Abort&) {
-      } catch (const std::exception& e) {
-        b->fail(b->context() + ": the kernel threw " + e.what());
-      } catch (...) {
-        b->fail(b->context() + ": the kernel threw an exception that is not a std::exception");
+void Block::runner_loop(Runner* r) {
+  // A runner outlives its block: with no thread left to start it parks, and the next block this
+  // OS thread runs (of any launch until this one's end) takes it instead of making a new fiber.
+  while (!retiring_) {
+    try {
+      for (int t = take_unstarted(); t >= 0 && error_.empty(); t = take_unstarted()) {
+        begin_thread(t, r);
+        launch_->spec->run_thread(launch_->spec->ctx);
+        end_thread(t);
       }
-      b->park(r);
+    } catch (const Abort&) {
+    } catch (const std::exception& e) {
+      fail(context() + ": the kernel threw " + e.what());
+    } catch (...) {
+      fail(context() + ": the kernel threw an exception that is not a std::exception");
     }
-    Runner* next = &b->sched_;  // retire_runners() resumed this runner to end it
-    b->enter(next);
-    tl_switch_from = r;
-    StackSwitch::start(nullptr, next->stack_bottom, next->stack_size);  // this stack dies
-    return std::move(next->self);
+    park(r);
   }
-};
+  Runner* next = &sched_;  // retire_runners() resumed this runner to end it
+  enter(next);
+  StackSwitch::start(nullptr, next->stack_bottom, next->stack_size);  // this stack dies
+  jump_context(next->context, r);
+  __builtin_unreachable();  // nothing resumes a retired runner
+}
 
 Runner* Block::pick_next() {
   if (!error_.empty()) return &sched_;
@@ -247,15 +248,12 @@ Runner* Block::new_runner() {
   }
   runners_.push_back(std::make_unique<Runner>());
   Runner* r = runners_.back().get();
-  r->thread = -1;
-  r->fake_stack = nullptr;
-  PooledStackAllocator salloc;
-  boost::context::stack_context sc = salloc.allocate();
-  // The stack spans [sp - size, sp); boost keeps the fiber's record at its top.
-  r->stack_bottom = static_cast<char*>(sc.sp) - sc.size;
-  r->stack_size = sc.size;
-  r->self = boost::context::fiber(std::allocator_arg, boost::context::preallocated(sc.sp, sc.size, sc),
-                                  salloc, RunnerBody{this, r});
+  r->block = this;
+  r->stack = PooledStackAllocator{}.allocate();
+  // The stack spans [sp - size, sp).
+  r->stack_bottom = static_cast<char*>(r->stack.sp) - r->stack.size;
+  r->stack_size = r->stack.size;
+  r->context = make_context(r->stack.sp, r->stack.size, &runner_main);
   return r;
 }
 
@@ -266,11 +264,10 @@ LLMLAB_EMU_HOT void Block::enter(Runner* to) {
 
 LLMLAB_EMU_HOT void Block::switch_to(Runner* from, Runner* to) {
   enter(to);
-  tl_switch_from = from;
   StackSwitch::start(&from->fake_stack, to->stack_bottom, to->stack_size);
-  boost::context::fiber jumper = std::move(to->self).resume();
+  const Transfer back = jump_context(to->context, from);
   StackSwitch::finish(from->fake_stack, nullptr, nullptr);
-  tl_switch_from->self = std::move(jumper);
+  static_cast<Runner*>(back.data)->context = back.fctx;  // the runner that switched here
 }
 
 void Block::park(Runner* r) {
@@ -285,12 +282,15 @@ void Block::retire_runners() {
   retiring_ = true;
   current_ = &sched_;
   sched_.thread = -1;
+  sched_.block = this;
   while (!idle_.empty()) {
     Runner* r = idle_.back();
     idle_.pop_back();
     switch_to(&sched_, r);
   }
-  runners_.clear();  // every fiber has ended; their stacks are back in the pool
+  // Every fiber has ended (each switched away for good from a frame with nothing to destroy).
+  for (const auto& r : runners_) PooledStackAllocator{}.deallocate(r->stack);
+  runners_.clear();
   retiring_ = false;
   current_ = nullptr;
 }
@@ -361,7 +361,7 @@ void Block::fail_here(const std::string& what) {
 void Block::abort_all() {
   aborting_ = true;
   for (const auto& r : runners_)
-    if (!r->idle && r->self) switch_to(&sched_, r.get());
+    if (!r->idle) switch_to(&sched_, r.get());
 }
 
 // ---- barriers -----------------------------------------------------------------------------

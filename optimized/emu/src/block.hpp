@@ -7,7 +7,7 @@
 // plain loop on one fiber, and a kernel whose threads all wait costs one fiber per thread. Runners
 // with nothing left to start park and serve the next block; they end with the launch.
 
-#include <boost/context/fiber.hpp>
+#include <boost/context/stack_context.hpp>
 
 #include <array>
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "llmlab/emu/emu.hpp"
+#include "fiber_stack.hpp"
 #include "racecheck.hpp"
 
 namespace llmlab::emu::detail {
@@ -72,8 +73,12 @@ struct PendingWarpOp {
   std::array<int, 32> width;
 };
 
+class Block;
+
 struct Runner {
-  boost::context::fiber self;  // its continuation, while it is not running
+  void* context = nullptr;     // its saved context (fiber_stack.hpp), while it is not running
+  Block* block = nullptr;      // the Block object that owns it
+  boost::context::stack_context stack{};  // its pooled stack (none for the scheduler's own)
   int thread = -1;             // the CUDA thread it runs now
   bool idle = false;           // parked, with no thread: Block::idle_ holds it
   const void* stack_bottom = nullptr;  // for the ASan stack-switch annotations
@@ -117,7 +122,8 @@ class Block {
   bool checking() const { return race_ != nullptr && error_.empty(); }
 
  private:
-  friend struct RunnerBody;
+  friend void runner_main(Transfer);
+  void runner_loop(Runner* r);
   int take_unstarted();
   void begin_thread(int t, Runner* r);
   void end_thread(int t);

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <new>
 #include <vector>
 
@@ -12,7 +13,69 @@
 #define LLMLAB_EMU_ASAN 0
 #endif
 
+#if LLMLAB_EMU_OWN_SWITCH
+// x86-64 System V. A suspended context's stack holds, from its saved stack pointer up: r15, r14,
+// r13, r12, rbx, rbp and the address to return to. A new context returns into
+// llmlab_emu_trampoline, which calls the function make_context put in r12's slot with the
+// Transfer (rax, rdx) as its argument (rdi, rsi); its `.cfi_undefined rip` ends every unwind or
+// backtrace of the fiber there.
+asm(R"(
+  .text
+  .globl llmlab_emu_jump
+  .hidden llmlab_emu_jump
+  .type llmlab_emu_jump, @function
+  .p2align 4
+llmlab_emu_jump:
+  .cfi_startproc
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, %rax
+  movq %rdi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  movq %rsi, %rdx
+  ret
+  .cfi_endproc
+  .size llmlab_emu_jump, .-llmlab_emu_jump
+
+  .type llmlab_emu_trampoline, @function
+  .p2align 4
+llmlab_emu_trampoline:
+  .cfi_startproc
+  .cfi_undefined rip
+  movq %rax, %rdi
+  movq %rdx, %rsi
+  callq *%r12
+  ud2
+  .cfi_endproc
+  .size llmlab_emu_trampoline, .-llmlab_emu_trampoline
+)");
+extern "C" void llmlab_emu_trampoline();
+#endif
+
 namespace llmlab::emu::detail {
+
+#if LLMLAB_EMU_OWN_SWITCH
+void* make_context(void* top, std::size_t /*size*/, void (*fn)(Transfer)) {
+  // 16-byte aligned top; after the 6 pops and the `ret`, the stack pointer is 16-byte aligned at
+  // the trampoline's call, as the ABI requires.
+  auto** sp = reinterpret_cast<void**>(reinterpret_cast<std::uintptr_t>(top) & ~std::uintptr_t{15});
+  sp -= 9;
+  for (int i = 0; i < 9; ++i) sp[i] = nullptr;
+  sp[3] = reinterpret_cast<void*>(fn);  // r12
+  sp[6] = reinterpret_cast<void*>(&llmlab_emu_trampoline);
+  return sp;
+}
+#endif
+
 namespace {
 
 std::size_t page_size() {
