@@ -360,14 +360,20 @@ void Block::release() {
   auto& ids = released_;
   if (launch_->schedule == Schedule::reverse) std::reverse(ids.begin(), ids.end());
   if (launch_->schedule == Schedule::random) std::shuffle(ids.begin(), ids.end(), rng_);
+  // The released threads go on before the threads that were ready already (a barrier's release
+  // finds none: every live thread was at it). So a warp's lanes, released by its shuffle, run on
+  // to their next shuffle while their stacks are still in the cache, instead of after every other
+  // warp's lanes (256 stacks cycled through per shuffle cost ~10 ns of misses per switch).
+  const std::size_t n = ids.size();
   if (ready_head_ == ready_.size()) {
-    ready_.clear();
+    ready_.assign(ids.begin(), ids.end());
     ready_head_ = 0;
-  } else if (ready_head_ >= 1024 && ready_head_ * 2 >= ready_.size()) {
-    ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_));
-    ready_head_ = 0;
+  } else if (ready_head_ >= n) {  // into the consumed prefix
+    ready_head_ -= n;
+    std::copy(ids.begin(), ids.end(), ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_));
+  } else {
+    ready_.insert(ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_), ids.begin(), ids.end());
   }
-  ready_.insert(ready_.end(), ids.begin(), ids.end());
   ids.clear();
 }
 

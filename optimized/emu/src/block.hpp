@@ -134,7 +134,7 @@ class Block {
   Runner* new_runner();
   void enter(Runner* to);
   void switch_to(Runner* from, Runner* to);
-  void release();  // queues released_ (in schedule order) and clears it
+  void release();  // queues released_ (in schedule order) before the ready threads; clears it
   void complete_barrier();
   void complete_warp_op(int warp, std::size_t op_index);
   [[noreturn]] void fail_here(const std::string& what);
@@ -168,7 +168,8 @@ class Block {
   bool start_order_forward_ = false;  // start_order_ is 0, 1, …, nthreads_ - 1
   std::size_t next_start_ = 0;
   // Threads ready to go on, in order: ready_[ready_head_, size()). A vector and an index rather
-  // than a deque: pushed and popped on every wait; the consumed prefix is dropped in release().
+  // than a deque: popped on every wait; release() puts threads in front, into the consumed prefix
+  // where it has room.
   std::vector<int> ready_;
   std::size_t ready_head_ = 0;
   std::vector<int> released_;  // scratch for release(), kept to avoid an allocation per rendezvous
