@@ -228,8 +228,7 @@ void Block::runner_loop(Runner* r) {
   Runner* next = &sched_;  // retire_runners() resumed this runner to end it
   enter(next);
   StackSwitch::start(nullptr, next->stack_bottom, next->stack_size);  // this stack dies
-  jump_context(next->context, r);
-  __builtin_unreachable();  // nothing resumes a retired runner
+  jump_context(next->context, r);  // nothing resumes a retired runner
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #define LLMLAB_EMU_ASAN 1
 #else
 #define LLMLAB_EMU_ASAN 0
@@ -118,6 +119,11 @@ boost::context::stack_context PooledStackAllocator::allocate() {
 }
 
 void PooledStackAllocator::deallocate(boost::context::stack_context& sc) noexcept {
+#if LLMLAB_EMU_ASAN
+  // A retired fiber switches away for good from inside its frames, whose redzones stay poisoned:
+  // the next fiber on this stack must not inherit them.
+  __asan_unpoison_memory_region(static_cast<char*>(sc.sp) - sc.size, sc.size);
+#endif
   try {
     tl_pool.free.push_back(sc);
   } catch (...) {
