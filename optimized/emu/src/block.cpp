@@ -248,12 +248,12 @@ LLMLAB_EMU_HOT void prefetch_stack(const Runner* r) {
 Runner* Block::pick_next() {
   if (!error_.empty()) return &sched_;
   if (ready_head_ < ready_.size()) {
-    Runner* r = threads_[ready_[ready_head_++]].runner;
+    Runner* r = ready_[ready_head_++];
     // The stack of the thread after it was last touched 100s of switches ago: fetching its top
     // lines now overlaps those misses with this thread's run (each costs ~10 ns when it stalls
     // the switch).
     const std::size_t ahead = ready_head_ + kPrefetchAhead - 1;
-    if (ahead < ready_.size()) prefetch_stack(threads_[ready_[ahead]].runner);
+    if (ahead < ready_.size()) prefetch_stack(ready_[ahead]);
     return r;
   }
   if (next_start_ < start_order_.size()) return new_runner();
@@ -369,14 +369,17 @@ void Block::release() {
   // warp's lanes (256 stacks cycled through per shuffle cost ~10 ns of misses per switch).
   const std::size_t n = ids.size();
   if (ready_head_ == ready_.size()) {
-    ready_.assign(ids.begin(), ids.end());
+    ready_.clear();
     ready_head_ = 0;
-  } else if (ready_head_ >= n) {  // into the consumed prefix
-    ready_head_ -= n;
-    std::copy(ids.begin(), ids.end(), ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_));
-  } else {
-    ready_.insert(ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_), ids.begin(), ids.end());
   }
+  if (ready_head_ >= n) {  // into the consumed prefix
+    ready_head_ -= n;
+  } else {
+    ready_.insert(ready_.begin() + static_cast<std::ptrdiff_t>(ready_head_), n - ready_head_, nullptr);
+    ready_head_ = 0;
+  }
+  Runner** out = ready_.data() + ready_head_;
+  for (int t : ids) *out++ = threads_[t].runner;
   ids.clear();
 }
 

@@ -170,7 +170,9 @@ class Block {
   // Threads ready to go on, in order: ready_[ready_head_, size()). A vector and an index rather
   // than a deque: popped on every wait; release() puts threads in front, into the consumed prefix
   // where it has room.
-  std::vector<int> ready_;
+  // The runners themselves, looked up when they are released (their ThreadState is being written
+  // then), so resuming one and prefetching the next stack do not wait for a ThreadState load.
+  std::vector<Runner*> ready_;
   std::size_t ready_head_ = 0;
   std::vector<int> released_;  // scratch for release(), kept to avoid an allocation per rendezvous
   int barrier_arrived_ = 0;
