@@ -50,6 +50,12 @@ import subprocess
 import tempfile
 import time
 
+# Both sides' OpenMP threads sleep when they wait, rather than spin (libgomp reads this once, as
+# it loads: before torch is imported, and inherited by llmlab): on a machine shared with other
+# work, a spinning thread holds a core that the other thread, or another process, needs — llmlab
+# at 2 threads spent 3-4x its CPU time spinning. Set it in the environment to compare another.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 import torch
 import torch.nn.functional as F
 
@@ -101,12 +107,13 @@ def llmlab_step_ms(a):
     """Median ms of llmlab's steps after the first, and the vocabulary size it trained."""
     texts = sorted(str(f) for f in pathlib.Path("/usr/share/common-licenses").iterdir() if f.is_file())
     with tempfile.TemporaryDirectory() as d:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads),
+                   OMP_NUM_THREADS=str(a.threads))
         subprocess.run([str(a.llmlab), "train", "--data", *texts, "--delimiter", "blank", "--vocab-size", str(a.vocab),
                         "--layers", str(a.layers), "--heads", str(a.heads), "--embd", str(a.embd),
                         "--context", str(a.context), "--batch", str(a.batch),
                         "--steps", str(a.steps), "--eval-every", str(10 ** 9), "--out", d + "/run",
-                        "--backend", a.backend],
+                        "--backend", a.backend, "--threads", str(a.threads)],
                        check=True, env=env, stdout=subprocess.DEVNULL)
         metrics = [json.loads(x) for x in pathlib.Path(d, "run", "metrics.jsonl").read_text().split("\n") if x]
         V = len(pathlib.Path(d, "run", "tokenizer.tiktoken").read_text().splitlines()) + len(
