@@ -257,7 +257,7 @@ CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& o) {
 int run_eval(const EvalCliOptions& o) {
   try {
     if (o.threads < 0) throw TokenizeError("--threads must be ≥ 0");
-    if (o.threads > 0) ref::set_cpu_threads(o.threads);
+    ref::set_cpu_threads(o.threads);  // 0: one per processor
     const auto [tok, s] = load_run(o.checkpoint);
     if (tok.vocab_size() != static_cast<std::size_t>(s.cfg.vocab_size))  // llmlab train makes them equal
       throw TokenizeError("--checkpoint " + o.checkpoint + ": its tokenizer has " +

@@ -286,7 +286,7 @@ void move_dir(const fs::path& from, const fs::path& to) {
 int train(const TrainCliOptions& o) {
   const SigintGuard guard;
   check_options(o);
-  if (o.threads > 0) ref::set_cpu_threads(o.threads);
+  ref::set_cpu_threads(o.threads);  // 0: one per processor
   const fs::path out = !o.out.empty() ? fs::path(o.out)
                        : !o.resume.empty() ? fs::path(o.resume)
                                            : fs::path("runs/default");

@@ -30,9 +30,9 @@ xt::xtensor<float, 1> flat(const GptTensor<float>& t) {
 }  // namespace
 
 void set_cpu_threads(int n) {
-  if (n < 1) throw Error("set_cpu_threads", "n = " + std::to_string(n) + " (must be ≥ 1)");
+  if (n < 0) throw Error("set_cpu_threads", "n = " + std::to_string(n) + " (must be ≥ 0)");
   openblas_set_num_threads(1);  // the GEMMs run side by side on OpenMP's threads (cpu_threads.hpp)
-  omp_set_num_threads(n);
+  omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
 }
 
 TrainState train_init(const GptConfig& cfg, const TrainOptions& opt) {
