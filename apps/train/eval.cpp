@@ -248,7 +248,7 @@ CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& o) {
                 "BLEU: write prompts.txt, hypotheses.txt, references.txt, bleu.json here")
       ->needs(bleu);
   c->add_option("--threads", o.threads,
-                "Threads for OpenBLAS and the reference's loops (0: their default)")
+                "Threads for the reference (its loops and GEMMs; 0: all)")
       ->capture_default_str();
   c->footer(kEvalFooter);
   return c;

@@ -78,7 +78,7 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
   c->add_option("--log-every", o.log_every, "Steps between printed lines (not on a terminal)")
       ->capture_default_str();
   c->add_option("--threads", o.threads,
-                "Threads for OpenBLAS, the reference's loops and the tokenizer (0: default)")
+                "Threads for the reference (its loops and GEMMs) and the tokenizer (0: all)")
       ->capture_default_str();
   c->add_option("--samples", o.samples, "Samples printed at the end (at most 1000)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000}))
