@@ -6,9 +6,11 @@ config, batch and threads, in the same run; prints tokens/s of both and the rati
         [--steps 4] [--repeat 3] [--layers 4 --embd 256 --heads 4 --context 128 --vocab 4096
         --batch 8]
 
-llmlab's time is the median `ms` of metrics.jsonl over the steps after the first (OpenBLAS's
-threads set by OPENBLAS_NUM_THREADS); PyTorch's the median wall time of the same number of
-forward + backward + clip + AdamW steps (torch.set_num_threads). Both train on the same text
+llmlab's time is the median `ms` of metrics.jsonl over the steps after the first (`--threads N`:
+ref::set_cpu_threads, N OpenMP threads for the reference's loops and its GEMMs, OpenBLAS at one);
+PyTorch's the median wall time of the same number of forward + backward + clip + AdamW steps
+(torch.set_num_threads). Both run with OMP_WAIT_POLICY=passive unless the environment says
+otherwise (below). Both train on the same text
 (the licences under /usr/share/common-licenses), tokenized by llmlab's trained vocabulary. The two
 are run --repeat times, alternated, and the medians compared: on a shared machine one run's
 ratio swings by 1.5x.
@@ -34,6 +36,32 @@ expf 5.4%, GELU's own loops 8%, cross-entropy's logsumexp 4%, AdamW 2%. At 2 thr
 use the second core (the reference's own loops are serial): median 560 ms/step against 840 at 1
 thread in the runs above, 0.67 of it.
 
+Round 3 (issue 11, trainspeed2): the reference's loops on OpenMP threads (attention's heads,
+LayerNorm's and cross-entropy's rows, GELU's and AdamW's elements) and its GEMMs in fixed blocks
+of 256 rows side by side on the same threads, OpenBLAS at one thread — one pool, the same bits for
+any thread count (tests/train_test.cpp). Two pools (OpenBLAS's and OpenMP's) spun against each
+other: 22-25 s of CPU for a 9-step run at 2 threads against 6 s, and libgomp's default spinning
+alone cost 3-4x the CPU time on this shared machine, hence OMP_WAIT_POLICY=passive for both
+sides. Measured 2026-12-04 11:09-11:19 UTC, before = 1ab2482, after = 472caeb, alternated:
+
+    llmlab alone, `--steps 8`, median ms/step (load 2-3, the quietest minutes):
+      2 threads: before 433, 370   after 310, 307    (1.2-1.4x faster)
+      1 thread : before 503        after 513         (the same)
+    CPU ms/step at 1 thread (10-step minus 2-step run, / 8): before 531, 531; after 519, 509
+    this script, `--steps 8 --repeat 3`:
+      load 2-3, 2 threads: after  0.880x (0.880, 0.812, 1.554; llmlab 294-339 ms, PyTorch 239-526)
+                           before 0.976x (0.557, 0.976, 1.069; llmlab 461-1100 ms, PyTorch 492-613)
+                1 thread : after  0.714x (0.701, 0.728, 0.752; llmlab 556-623 ms, PyTorch 410-454)
+                           before 0.753x (0.864, 0.720, 0.753; llmlab 533-593 ms, PyTorch 427-460)
+      load 5-8, 2 threads: after 0.777x, before 1.169x; 1 thread: after 0.755x, before 0.907x —
+                           noise: the per-run ratios span 0.74-1.33 on either binary
+
+So at 2 threads llmlab now gains 1.6x over its 1 thread (PyTorch 1.5-1.9x in the quiet runs) and
+stays ~0.8-0.9x PyTorch; at 1 thread it is ~0.71-0.75x in the quiet runs (PyTorch 410-460
+ms/step): the goal (>= 1.0x at 1 and 2 threads) is not met. What is left is single-thread work outside the GEMMs (PyTorch's GELU, softmax and exp are
+vectorised; ours call expf one element at a time): -O3 on the reference measured no difference
+(CPU 521, 540 against 547, 539 ms/step).
+
 `--backend emu` times llmlab::cuda::Gpt under the emulator instead (the CUDA kernels on the CPU:
 give it a tiny config, e.g. --layers 1 --embd 32 --heads 2 --context 32 --vocab 300 --batch 8,
 where it measured 600 … 1,250 tokens/s on 2 shared, busy cores, ref 16,000 … 73,000);
@@ -49,6 +77,12 @@ import statistics
 import subprocess
 import tempfile
 import time
+
+# Both sides' OpenMP threads sleep when they wait, rather than spin (libgomp reads this once, as
+# it loads: before torch is imported, and inherited by llmlab): on a machine shared with other
+# work, a spinning thread holds a core that the other thread, or another process, needs — llmlab
+# at 2 threads spent 3-4x its CPU time spinning. Set it in the environment to compare another.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import torch
 import torch.nn.functional as F
@@ -101,12 +135,13 @@ def llmlab_step_ms(a):
     """Median ms of llmlab's steps after the first, and the vocabulary size it trained."""
     texts = sorted(str(f) for f in pathlib.Path("/usr/share/common-licenses").iterdir() if f.is_file())
     with tempfile.TemporaryDirectory() as d:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads),
+                   OMP_NUM_THREADS=str(a.threads))
         subprocess.run([str(a.llmlab), "train", "--data", *texts, "--delimiter", "blank", "--vocab-size", str(a.vocab),
                         "--layers", str(a.layers), "--heads", str(a.heads), "--embd", str(a.embd),
                         "--context", str(a.context), "--batch", str(a.batch),
                         "--steps", str(a.steps), "--eval-every", str(10 ** 9), "--out", d + "/run",
-                        "--backend", a.backend],
+                        "--backend", a.backend, "--threads", str(a.threads)],
                        check=True, env=env, stdout=subprocess.DEVNULL)
         metrics = [json.loads(x) for x in pathlib.Path(d, "run", "metrics.jsonl").read_text().split("\n") if x]
         V = len(pathlib.Path(d, "run", "tokenizer.tiktoken").read_text().splitlines()) + len(

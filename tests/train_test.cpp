@@ -1,8 +1,8 @@
 /// \file
 /// \brief Training the reference GPT: the loss falls on a tiny corpus, a run saved and resumed is
-/// bitwise the uninterrupted one, bad checkpoints are refused by name, the batches are the
-/// stream's windows shifted by one, greedy generation continues a learnt pattern, a NaN loss
-/// stops the step.
+/// bitwise the uninterrupted one, and so is a run on 2 or 3 threads (set_cpu_threads), bad
+/// checkpoints are refused by name, the batches are the stream's windows shifted by one, greedy
+/// generation continues a learnt pattern, a NaN loss stops the step.
 
 #include "llmlab/ref/train.hpp"
 
@@ -101,6 +101,35 @@ TEST(Train, ResumeIsBitwiseTheUninterruptedRun) {
   ASSERT_EQ(ta.size(), tc.size());
   for (std::size_t i = 0; i < ta.size(); ++i)
     EXPECT_EQ(std::memcmp(ta[i].data, tc[i].data, ta[i].size * sizeof(float)), 0) << ta[i].name;
+}
+
+TEST(Train, OneTwoAndThreeThreadsAreBitwiseTheSame) {
+  // set_cpu_threads: every row, head and element computed whole by one thread, the GEMMs in
+  // blocks of 256 rows of C, side by side (batch 20: N = 320 rows, blocks of 256 and 64) — the
+  // same bits for any count. Fails if a loop's sum were shared between threads or the GEMMs were
+  // split by the thread count (OpenBLAS's small-matrix kernels round differently: 64 rows in
+  // one call and in two of 32 differed).
+  const auto tokens = tiny_corpus();
+  std::vector<std::vector<double>> losses;
+  std::vector<ref::TrainState> states;
+  for (const int n : {1, 2, 3}) {
+    ref::set_cpu_threads(n);
+    ref::TrainOptions o = options(4);
+    o.batch = 20;
+    states.push_back(ref::train_init(kCfg, o));
+    losses.emplace_back();
+    for (int i = 0; i < 4; ++i) losses.back().push_back(ref::train_step(states.back(), tokens).loss);
+  }
+  ref::set_cpu_threads(1);
+  for (std::size_t r = 1; r < states.size(); ++r) {
+    EXPECT_EQ(losses[0], losses[r]) << r + 1 << " threads";  // every loss, bit for bit
+    auto ta = ref::gpt_tensors(states[0].params), tr = ref::gpt_tensors(states[r].params);
+    ASSERT_EQ(ta.size(), tr.size());
+    for (std::size_t i = 0; i < ta.size(); ++i)
+      EXPECT_EQ(std::memcmp(ta[i].data, tr[i].data, ta[i].size * sizeof(float)), 0)
+          << ta[i].name << ", " << r + 1 << " threads";
+  }
+  expect_error([] { ref::set_cpu_threads(-1); }, {"set_cpu_threads", "n = -1"});
 }
 
 TEST(Train, GradAccumTwoOfFourIsBatchEightUpToRounding) {

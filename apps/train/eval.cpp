@@ -42,9 +42,6 @@
 #include "train/run_files.hpp"
 #include "train/train.hpp"
 
-/// OpenBLAS's thread count (the library is linked through the reference's BLAS matmul).
-extern "C" void openblas_set_num_threads(int);
-
 namespace llmlab::app {
 
 namespace fs = std::filesystem;
@@ -250,7 +247,8 @@ CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& o) {
   c->add_option("--bleu-out", o.bleu_out,
                 "BLEU: write prompts.txt, hypotheses.txt, references.txt, bleu.json here")
       ->needs(bleu);
-  c->add_option("--threads", o.threads, "OpenBLAS's threads (0: its default)")
+  c->add_option("--threads", o.threads,
+                "Threads for the reference (its loops and GEMMs; 0: all)")
       ->capture_default_str();
   c->footer(kEvalFooter);
   return c;
@@ -259,7 +257,7 @@ CLI::App* add_eval_command(CLI::App& app, EvalCliOptions& o) {
 int run_eval(const EvalCliOptions& o) {
   try {
     if (o.threads < 0) throw TokenizeError("--threads must be ≥ 0");
-    if (o.threads > 0) openblas_set_num_threads(o.threads);
+    ref::set_cpu_threads(o.threads);  // 0: one per processor
     const auto [tok, s] = load_run(o.checkpoint);
     if (tok.vocab_size() != static_cast<std::size_t>(s.cfg.vocab_size))  // llmlab train makes them equal
       throw TokenizeError("--checkpoint " + o.checkpoint + ": its tokenizer has " +

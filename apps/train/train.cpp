@@ -38,9 +38,6 @@
 #include "train/report.hpp"
 #include "train/run_files.hpp"
 
-/// OpenBLAS's thread count (the library is linked through the reference's BLAS matmul).
-extern "C" void openblas_set_num_threads(int);
-
 namespace llmlab::app {
 
 namespace fs = std::filesystem;
@@ -80,7 +77,8 @@ CLI::App* add_train_command(CLI::App& app, TrainCliOptions& o) {
       ->capture_default_str();
   c->add_option("--log-every", o.log_every, "Steps between printed lines (not on a terminal)")
       ->capture_default_str();
-  c->add_option("--threads", o.threads, "Threads for OpenBLAS and the tokenizer (0: default)")
+  c->add_option("--threads", o.threads,
+                "Threads for the reference (its loops and GEMMs) and the tokenizer (0: all)")
       ->capture_default_str();
   c->add_option("--samples", o.samples, "Samples printed at the end (at most 1000)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000}))
@@ -288,7 +286,7 @@ void move_dir(const fs::path& from, const fs::path& to) {
 int train(const TrainCliOptions& o) {
   const SigintGuard guard;
   check_options(o);
-  if (o.threads > 0) openblas_set_num_threads(o.threads);
+  ref::set_cpu_threads(o.threads);  // 0: one per processor
   const fs::path out = !o.out.empty() ? fs::path(o.out)
                        : !o.resume.empty() ? fs::path(o.resume)
                                            : fs::path("runs/default");

@@ -32,7 +32,8 @@
 /// `n_layer`, `n_head`, `n_embd`, `block_size` and `vocab_size`, which must be the tokenizer's),
 /// the flags `--layers --heads --embd --context` over it, the defaults under both. `--batch` is the
 /// global batch; `--grad-accum A` computes it as A micro-batches of batch/A sequences (the same
-/// update up to float rounding). `--threads` bounds OpenBLAS's and the tokenizer's threads.
+/// update up to float rounding). `--threads` bounds the reference's threads (ref::set_cpu_threads:
+/// its loops and GEMMs on OpenMP, the same bits for any count) and the tokenizer's (0: all).
 ///
 /// While it trains: on a terminal a progress line on stderr (step, loss, tokens/s, ETA), else a
 /// plain line every `--log-every` steps; the validation loss and perplexity every `--eval-every`
@@ -107,7 +108,7 @@ struct TrainCliOptions {
   std::int64_t eval_every = 50;   ///< steps between evaluations (and checkpoints)
   std::int64_t log_every = 10;    ///< steps between printed lines (not on a terminal)
   std::int64_t stop_at = 0;       ///< stop (checkpointed) once this step is done, 0: at steps
-  int threads = 0;                ///< OpenBLAS's and the tokenizer's threads (0: their default)
+  int threads = 0;                ///< the reference's (OpenMP) and the tokenizer's threads (0: all)
   std::int64_t samples = 3;       ///< samples printed at the end
   std::string out;                ///< the run's directory ("" : --resume's, or runs/default)
   std::string resume;             ///< a run's directory to continue ("" : a fresh run)
@@ -138,7 +139,7 @@ struct EvalCliOptions {
   std::int64_t bleu_prompt_tokens = 32;  ///< P, the prompt: each document's first P tokens
   std::int64_t bleu_tokens = 32;   ///< K, the reference: at most the next K tokens
   std::string bleu_out;            ///< a directory for the prompts, hypotheses and references
-  int threads = 0;                 ///< OpenBLAS's threads (0: its default)
+  int threads = 0;                 ///< the reference's threads, ref::set_cpu_threads (0: all)
 };
 
 /// Adds `train` to `app`, parsing into `opts`. @returns the subcommand

@@ -12,6 +12,7 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xadapt.hpp>
 
+#include "cpu_threads.hpp"
 #include "llmlab/core/error.hpp"
 #include "shape_of.hpp"
 
@@ -99,7 +100,10 @@ T softmax_row(T* row, std::size_t n, std::size_t Tn) {
 
 // Per head: the scores row by row (scores), the row softmax, then O = P V as a GEMM (T×T by
 // T×D); a causal head's P is 0 above the diagonal, so the GEMM over the full square adds nothing
-// for the masked keys (and is still faster than a triangle of dot products).
+// for the masked keys (and is still faster than a triangle of dot products). The B·H heads run
+// on OpenMP threads (set_cpu_threads), each head whole on one thread: first the scores and
+// softmax, then the GEMMs — those side by side only when OpenBLAS is serial (cpu_threads.hpp),
+// else one head after another on OpenBLAS's threads.
 template <class T>
 AttentionForward<T> attention_forward(const xt::xarray<T>& q, const xt::xarray<T>& k,
                                       const xt::xarray<T>& v, bool causal) {
@@ -107,17 +111,23 @@ AttentionForward<T> attention_forward(const xt::xarray<T>& q, const xt::xarray<T
   const std::size_t D = q.shape()[3], heads = q.shape()[0] * q.shape()[1];
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
   AttentionForward<T> r{xt::empty<T>(q.shape()), xt::empty<T>({q.shape()[0], q.shape()[1], Tn})};
-  std::vector<T> p(Tn * Tn), kt(D * padded(Tn));  // S, then P (T, T); Kᵀ
-  auto P = matrix(p.data(), Tn, Tn);
+  std::vector<T> p(heads * Tn * Tn);  // every head's S, then P (T, T)
+#pragma omp parallel for schedule(static)
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
-    const auto V = matrix(v.data() + o, Tn, D);
-    auto O = matrix(r.out.data() + o, Tn, D);
-    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, p.data());  // S = τ Q Kᵀ
+    T* ph = p.data() + h * Tn * Tn;
+    std::vector<T> kt(D * padded(Tn));                            // Kᵀ
+    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, ph);  // S = τ Q Kᵀ
     for (std::size_t i = 0; i < Tn; ++i) {
       const std::size_t n = causal ? i + 1 : Tn;  // keys j < n; the rest are masked to −∞
-      r.lse.data()[h * Tn + i] = softmax_row(p.data() + i * Tn, n, Tn);  // P = softmax(S), L
+      r.lse.data()[h * Tn + i] = softmax_row(ph + i * Tn, n, Tn);  // P = softmax(S), L
     }
+  }
+#pragma omp parallel for schedule(static) if (detail::blas_is_serial())
+  for (std::size_t h = 0; h < heads; ++h) {
+    const std::size_t o = h * Tn * D;
+    const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn), V = matrix(v.data() + o, Tn, D);
+    auto O = matrix(r.out.data() + o, Tn, D);
     xt::blas::gemm(P, V, O, false, false, T(1), T(0));  // O = P V
   }
   return r;
@@ -138,33 +148,52 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
                 "lse is " + shape_of(lse) + " but q is " + shape_of(q) + ": it must be (B, H, T)");
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
   AttentionGrads<T> g{xt::empty<T>(q.shape()), xt::empty<T>(q.shape()), xt::empty<T>(q.shape())};
-  std::vector<T> p(Tn * Tn), ds(Tn * Tn), kt(D * padded(Tn));  // P, dS (T, T); Kᵀ
-  auto P = matrix(p.data(), Tn, Tn);
-  auto dS = matrix(ds.data(), Tn, Tn);
+  // every head's P and dS (T, T); the heads on OpenMP threads, each whole on one, the GEMMs
+  // side by side only when OpenBLAS is serial, as in the forward
+  std::vector<T> p(heads * Tn * Tn), ds(heads * Tn * Tn);
+#pragma omp parallel for schedule(static)
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
-    const auto Q = matrix(q.data() + o, Tn, D), K = matrix(k.data() + o, Tn, D),
-               V = matrix(v.data() + o, Tn, D), dO = matrix(dout.data() + o, Tn, D);
-    auto dQ = matrix(g.dq.data() + o, Tn, D), dK = matrix(g.dk.data() + o, Tn, D),
-         dV = matrix(g.dv.data() + o, Tn, D);
-    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, p.data());  // the forward's S
+    T* ph = p.data() + h * Tn * Tn;
+    std::vector<T> kt(D * padded(Tn));                            // Kᵀ
+    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, ph);  // the forward's S
     for (std::size_t i = 0; i < Tn; ++i) {
       const std::size_t n = causal ? i + 1 : Tn;  // the forward's keys j < n
       const T L = lse.data()[h * Tn + i];
-      T* row = p.data() + i * Tn;
+      T* row = ph + i * Tn;
       for (std::size_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - L);  // P_ij = e^{S_ij − L_i}
       std::fill(row + n, row + Tn, T(0));                                 // masked: P_ij = 0
     }
+  }
+#pragma omp parallel for schedule(static) if (detail::blas_is_serial())
+  for (std::size_t h = 0; h < heads; ++h) {
+    const std::size_t o = h * Tn * D;
+    const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn), V = matrix(v.data() + o, Tn, D),
+               dO = matrix(dout.data() + o, Tn, D);
+    auto dV = matrix(g.dv.data() + o, Tn, D), dS = matrix(ds.data() + h * Tn * Tn, Tn, Tn);
     // forward O = P V:  dV = Pᵀ dO,  dP = dO Vᵀ
     xt::blas::gemm(P, dO, dV, true, false, T(1), T(0));
     xt::blas::gemm(dO, V, dS, false, true, T(1), T(0));  // dS holds dP for now
+  }
+#pragma omp parallel for schedule(static)
+  for (std::size_t h = 0; h < heads; ++h) {
+    const std::size_t o = h * Tn * D;
+    const T* ph = p.data() + h * Tn * Tn;
+    T* dsh = ds.data() + h * Tn * Tn;
     for (std::size_t i = 0; i < Tn; ++i) {
       T Di = 0;  // D_i = Σ_d dO_id O_id  (= Σ_j P_ij dP_ij)
       for (std::size_t d = 0; d < D; ++d)
         Di += dout.data()[o + i * D + d] * out.data()[o + i * D + d];
       for (std::size_t j = 0; j < Tn; ++j)  // forward P = softmax(S):  dS_ij = P_ij (dP_ij − D_i)
-        ds[i * Tn + j] = p[i * Tn + j] * (ds[i * Tn + j] - Di);
+        dsh[i * Tn + j] = ph[i * Tn + j] * (dsh[i * Tn + j] - Di);
     }
+  }
+#pragma omp parallel for schedule(static) if (detail::blas_is_serial())
+  for (std::size_t h = 0; h < heads; ++h) {
+    const std::size_t o = h * Tn * D;
+    const auto Q = matrix(q.data() + o, Tn, D), K = matrix(k.data() + o, Tn, D),
+               dS = matrix(ds.data() + h * Tn * Tn, Tn, Tn);
+    auto dQ = matrix(g.dq.data() + o, Tn, D), dK = matrix(g.dk.data() + o, Tn, D);
     // forward S = τ Q Kᵀ:  dQ = τ dS K,  dK = τ dSᵀ Q
     xt::blas::gemm(dS, K, dQ, false, false, tau, T(0));
     xt::blas::gemm(dS, Q, dK, true, false, tau, T(0));

@@ -52,6 +52,7 @@ xt::xtensor<T, 2> logsumexp(const xt::xtensor<T, 3>& logits) {
   const std::size_t B = logits.shape(0), T_ = logits.shape(1), V = logits.shape(2);
   if (V == 0) throw Error("logsumexp", "logits is " + shape_of(logits) + ": rows of V = 0 logits");
   xt::xtensor<T, 2> lse = xt::empty<T>({B, T_});
+#pragma omp parallel for schedule(static)  // rows on OpenMP threads, each row's sum by one
   for (std::size_t r = 0; r < B * T_; ++r) lse.data()[r] = row_logsumexp(logits.data() + r * V, V);
   return lse;
 }
@@ -101,6 +102,7 @@ xt::xtensor<T, 3> cross_entropy_backward(const xt::xtensor<T, 2>& dlosses,
   const std::size_t V = logits.shape(2);
   const xt::xtensor<T, 2> lse = logsumexp(logits);
   xt::xtensor<T, 3> dlogits = xt::zeros<T>(logits.shape());
+#pragma omp parallel for schedule(static)  // rows on OpenMP threads, each row by one
   for (std::size_t r = 0; r < targets.size(); ++r) {
     const std::int32_t y = targets.data()[r];
     if (y == ignore_index) continue;  // the loss is the constant 0 there: no gradient

@@ -37,6 +37,8 @@ xt::xtensor<T, N> gelu_forward(const xt::xtensor<T, N>& x) {
   const T s = root_two_over_pi<T>();
   const T k = static_cast<T>(0.044715);
   xt::xtensor<T, N> y = xt::empty<T>(x.shape());
+  // Elements on OpenMP threads (set_cpu_threads): each y_i computed whole by one thread.
+#pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < x.size(); ++i) {
     const T xi = x.flat(i);
     const T u = s * (xi + k * xi * xi * xi);  // u = sqrt(2/pi) (x + 0.044715 x^3)
@@ -54,6 +56,7 @@ void gelu_backward(const xt::xtensor<T, N>& dy, const xt::xtensor<T, N>& x, xt::
     throw Error(where, "x is " + shape_of(x) + " but dx is " + shape_of(dx));
   const T s = root_two_over_pi<T>();
   const T k = static_cast<T>(0.044715);
+#pragma omp parallel for schedule(static)  // each dx_i by one thread, as the forward
   for (std::size_t i = 0; i < x.size(); ++i) {
     const T xi = x.flat(i);
     // The forward was y = 1/2 x (1 + tanh u) with u = s (x + k x^3), so by the product rule

@@ -38,6 +38,8 @@ LayerNormForward<T> layernorm_forward(const xt::xtensor<T, 3>& x, const xt::xten
   if (!(eps > 0)) throw Error(where, "eps = " + std::to_string(eps) + " must be > 0");
 
   LayerNormForward<T> out{xt::empty<T>({B, Tn, C}), xt::empty<T>({B, Tn}), xt::empty<T>({B, Tn})};
+  // rows (bi, t) on OpenMP threads (set_cpu_threads), each row's sums by one thread
+#pragma omp parallel for collapse(2) schedule(static)
   for (std::size_t bi = 0; bi < B; ++bi) {
     for (std::size_t t = 0; t < Tn; ++t) {
       // mu = (1/C) sum_c x_c
@@ -85,6 +87,8 @@ void layernorm_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
   require_shape(where, xs, "dw", dw, c1);
   require_shape(where, xs, "db", db, c1);
 
+  // dx: rows (bi, t) on OpenMP threads, each row by one thread (no sum crosses rows)
+#pragma omp parallel for collapse(2) schedule(static)
   for (std::size_t bi = 0; bi < B; ++bi) {
     for (std::size_t t = 0; t < Tn; ++t) {
       const T mu = mean(bi, t);
@@ -104,14 +108,25 @@ void layernorm_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
       for (std::size_t c = 0; c < C; ++c) {
         const T xhat = (x(bi, t, c) - mu) * r;
         const T g = w(c) * dy(bi, t, c);
-        // b_c entered y_c with coefficient 1, w_c with coefficient xhat_c: sum over rows.
-        db(c) += dy(bi, t, c);
-        dw(c) += xhat * dy(bi, t, c);
         // xhat_c depends on x_c directly (r), through mu (-r/C each) and through r
         // (dr/dx_k = -r^3 (x_k - mu) / C): dx_c = r (g_c - mean_g - xhat_c mean_gxhat).
         dx(bi, t, c) += (g - mean_g - xhat * mean_gxhat) * r;
       }
     }
+  }
+  // b_c entered y_c with coefficient 1, w_c with coefficient xhat_c: sums over the rows, in row
+  // order. Blocks of kColumns columns on OpenMP threads, each column's two sums by one thread.
+  constexpr std::size_t kColumns = 16;
+#pragma omp parallel for schedule(static)
+  for (std::size_t c0 = 0; c0 < C; c0 += kColumns) {
+    const std::size_t c1 = std::min(C, c0 + kColumns);
+    for (std::size_t bi = 0; bi < B; ++bi)
+      for (std::size_t t = 0; t < Tn; ++t)
+        for (std::size_t c = c0; c < c1; ++c) {
+          const T xhat = (x(bi, t, c) - mean(bi, t)) * rstd(bi, t);
+          db(c) += dy(bi, t, c);
+          dw(c) += xhat * dy(bi, t, c);
+        }
   }
 }
 

@@ -80,6 +80,7 @@ void adam_family_step(const char* where, bool decoupled, xt::xtensor<T, 1>& para
   const T step_size = lr / bias_correction1;
   const T bias_correction2_sqrt = std::sqrt(bias_correction2);
   const T decay = T(1) - lr * wd;  // AdamW: param.mul_(1 − lr·wd)
+#pragma omp parallel for schedule(static)  // elements on OpenMP threads, each by one
   for (std::size_t i = 0; i < param.size(); ++i) {
     T g = grad(i);
     if (decoupled)

@@ -6,8 +6,10 @@
 #include <malloc.h>
 #endif
 #include <limits>
+#include <omp.h>
 #include <string>
 
+#include "cpu_threads.hpp"
 #include "llmlab/core/error.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/ref/optimizer.hpp"
@@ -26,6 +28,12 @@ xt::xtensor<float, 1> flat(const GptTensor<float>& t) {
 }
 
 }  // namespace
+
+void set_cpu_threads(int n) {
+  if (n < 0) throw Error("set_cpu_threads", "n = " + std::to_string(n) + " (must be ≥ 0)");
+  openblas_set_num_threads(1);  // the GEMMs run side by side on OpenMP's threads (cpu_threads.hpp)
+  omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+}
 
 TrainState train_init(const GptConfig& cfg, const TrainOptions& opt) {
   const auto refuse = [](const std::string& what) { throw Error("train", what); };

@@ -36,6 +36,15 @@ struct TrainOptions {
   std::int64_t grad_accum = 1;  ///< A, micro-batches per step (B/A sequences each; divides B)
 };
 
+/// The CPU threads the reference uses from now on: n OpenMP threads for everything — its own
+/// loops over rows, heads and elements, and its GEMMs, split into blocks of rows (or heads) that
+/// each run on one thread; OpenBLAS itself is set to one thread, so that two thread pools do not
+/// spin against each other. Each row or element is computed whole by one thread and no GEMM's sum
+/// is split, so a step's results are the same bits for any n (tests/train_test.cpp checks 1
+/// against 2 and 3). @param n threads, ≥ 0 (0: one per processor, omp_get_num_procs).
+/// @throws llmlab::Error when n < 0.
+void set_cpu_threads(int n);
+
 /// Everything a run is: the model, its AdamW moments and the steps taken.
 struct TrainState {
   GptConfig cfg;                         ///< the model's sizes
