@@ -159,7 +159,7 @@ class Gpt {
   float* device_grads() { return grads_; }
 
  private:
-  /// Device pointers into the activation buffer for one block.
+  // Device pointers into the activation buffer for one block (private: not in the docs).
   struct Block {
     E* x;          // (N, C) the block's input x^(l)
     E* ln1;        // (N, C)
