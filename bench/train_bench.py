@@ -75,6 +75,7 @@ import os
 import pathlib
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -84,8 +85,25 @@ import time
 # at 2 threads spent 3-4x its CPU time spinning. Set it in the environment to compare another.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-import torch
-import torch.nn.functional as F
+
+def threads_from_argv():
+    """--threads N of the command line (1 when absent), read before torch loads: see below."""
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return "1"
+
+
+# PyTorch's GEMMs are OpenBLAS's (this Debian build: BLAS_INFO=generic, libblas.so.3 -> OpenBLAS),
+# and torch.set_num_threads does not reach OpenBLAS: left alone, OpenBLAS starts one thread per
+# core as torch loads, and "1 thread" PyTorch ran its GEMMs on 2 cores (perf: 14% of its samples
+# in the second thread's sched_yield). OpenBLAS reads this once, as it loads — before the import.
+os.environ["OPENBLAS_NUM_THREADS"] = threads_from_argv()
+
+import torch  # noqa: E402 (after the environment above)
+import torch.nn.functional as F  # noqa: E402
 
 
 def torch_step_ms(a, V, steps):

@@ -8,6 +8,7 @@ The llmlab command line comes from LLMLAB_CLI (set by ctest) or build/default/ap
 import json
 import os
 import pathlib
+import random
 import subprocess
 import sys
 
@@ -28,19 +29,31 @@ def llmlab(*args):
     return r.stdout
 
 
+# Six sentences a model this small learns in seconds; documents are three of them each, so greedy
+# continuations of the test split's documents write whole words and phrases of their references.
+# (On the GPL's paragraphs the same model wrote "ne ne ne" or "ner ner ner" — one unigram match
+# or none in 19 documents, depending on the last bits of the training's arithmetic.)
+SENTENCES = ["the cat sat on the mat.", "a dog ran in the park.", "we read a book at home.",
+             "the sun is warm today.", "my friend likes green tea.", "they walk to the old bridge."]
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A 1-layer model of width 48 trained 500 steps on the GPL's paragraphs (about 6 s, one
-    thread): enough to write words, so that BLEU has matches at several orders."""
+    """A 1-layer model of width 48 trained 500 steps on 300 documents of SENTENCES (a few
+    seconds, one thread): enough to write their words, so that BLEU has matches at every order."""
     if not CLI.exists():
         pytest.fail(f"{CLI} is missing: build the llmlab target")
-    out = tmp_path_factory.mktemp("bleu") / "run"
-    llmlab("train", "--data", TEXT, "--delimiter", "blank", "--val", "0.15", "--test", "0.1",
+    base = tmp_path_factory.mktemp("bleu")
+    rng = random.Random(7)
+    corpus = base / "sentences.txt"
+    corpus.write_text("\n\n".join(" ".join(rng.choice(SENTENCES) for _ in range(3))
+                                   for _ in range(300)) + "\n", encoding="utf-8")
+    out = base / "run"
+    llmlab("train", "--data", corpus, "--delimiter", "blank", "--val", "0.15", "--test", "0.1",
            "--vocab-size", "300", "--layers", "1", "--heads", "2", "--embd", "48", "--context", "32",
            "--batch", "8", "--lr", "1e-2", "--warmup", "5", "--min-lr", "1e-3", "--steps", "500",
            "--eval-every", "500", "--samples", "1", "--threads", "1", "--out", out)
     return out
-
 
 def lines(path):
     # one segment a line, exactly as written (no universal-newline translation: there is none to do)
@@ -70,9 +83,9 @@ def test_bleu_on_the_test_split_is_sacrebleus(run, tmp_path):
                     "--bleu-prompt-tokens", "8", "--bleu-tokens", "24", "--bleu-out", tmp_path / "b")
     want, hyps = rescore(tmp_path / "b", stdout)
     assert "documents of the test split of" in stdout
-    # words match, so the score is not sacrebleu's early 0 (no match at all): the precisions, the
-    # exp smoothing of the orders without a match and BP all enter it
-    assert want.counts[0] > 0 and want.score > 0, "no match to compare: train longer"
+    # words and phrases match, so the score is not sacrebleu's early 0 (no match at all): the
+    # precisions of every order and BP all enter it
+    assert all(c > 0 for c in want.counts) and want.score > 0, f"matches at too few orders: {want}"
     assert len(hyps) > 5
 
 

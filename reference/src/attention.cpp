@@ -15,6 +15,7 @@
 #include "cpu_threads.hpp"
 #include "llmlab/core/error.hpp"
 #include "shape_of.hpp"
+#include "vector_math.hpp"
 
 namespace llmlab::ref {
 
@@ -52,10 +53,10 @@ constexpr std::size_t kScoreBlock = 16;
 /// float baseline they are judged against (tests/attention_test.cpp) keeps its rounding. Kᵀ is
 /// copied first into `kt` (D, Tp), its columns padded with zeros to Tp, a multiple of
 /// kScoreBlock, so that kScoreBlock sums S_ij, …, S_i,j+15 run side by side in registers (one
-/// vector multiply-add per d) and are stored once.
+/// vector multiply and add per d; vector_math.hpp) and are stored once.
 template <class T>
-void scores(const T* qh, const T* kh, std::size_t Tn, std::size_t D, T tau, bool causal,
-            std::vector<T>& kt, T* s) {
+LLMLAB_VECTOR_CLONES void scores(const T* qh, const T* kh, std::size_t Tn, std::size_t D, T tau,
+                                 bool causal, std::vector<T>& kt, T* s) {
   const std::size_t Tp = kt.size() / D;
   for (std::size_t j = 0; j < Tn; ++j)
     for (std::size_t d = 0; d < D; ++d) kt[d * Tp + j] = kh[j * D + d];
@@ -84,16 +85,25 @@ inline std::size_t padded(std::size_t Tn) {
 /// \f$ P_{ij} = e^{S_{ij} - m_i} / \ell_i \f$ for j < n and 0 for the masked j ≥ n (their
 /// \f$ S_{ij} = -\infty \f$). @returns \f$ L_i = m_i + \log \ell_i \f$.
 template <class T>
-T softmax_row(T* row, std::size_t n, std::size_t Tn) {
+LLMLAB_VECTOR_CLONES T softmax_row(T* row, std::size_t n, std::size_t Tn) {
   const T m = *std::max_element(row, row + n);
+#pragma omp simd  // a vector of j at a time (vector_math.hpp)
+  for (std::size_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - m);  // e^{S_ij − m_i}
   T l = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    row[j] = std::exp(row[j] - m);  // row now holds e^{S_ij − m_i}
-    l += row[j];
-  }
+  for (std::size_t j = 0; j < n; ++j) l += row[j];  // left to right, as the float baseline's
+#pragma omp simd
   for (std::size_t j = 0; j < n; ++j) row[j] /= l;
   std::fill(row + n, row + Tn, T(0));
   return m + std::log(l);
+}
+
+/// Row i of P from the forward's S and L: \f$ P_{ij} = e^{S_{ij} - L_i} \f$ for the keys j < n,
+/// 0 for the masked j ≥ n, in place.
+template <class T>
+LLMLAB_VECTOR_CLONES void probabilities_row(T* row, std::size_t n, std::size_t Tn, T L) {
+#pragma omp simd  // a vector of j at a time (vector_math.hpp)
+  for (std::size_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - L);
+  std::fill(row + n, row + Tn, T(0));
 }
 
 }  // namespace
@@ -112,18 +122,18 @@ AttentionForward<T> attention_forward(const xt::xarray<T>& q, const xt::xarray<T
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
   AttentionForward<T> r{xt::empty<T>(q.shape()), xt::empty<T>({q.shape()[0], q.shape()[1], Tn})};
   std::vector<T> p(heads * Tn * Tn);  // every head's S, then P (T, T)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
     T* ph = p.data() + h * Tn * Tn;
-    std::vector<T> kt(D * padded(Tn));                            // Kᵀ
+    std::vector<T> kt(D * padded(Tn));                               // Kᵀ
     scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, ph);  // S = τ Q Kᵀ
     for (std::size_t i = 0; i < Tn; ++i) {
       const std::size_t n = causal ? i + 1 : Tn;  // keys j < n; the rest are masked to −∞
       r.lse.data()[h * Tn + i] = softmax_row(ph + i * Tn, n, Tn);  // P = softmax(S), L
     }
   }
-#pragma omp parallel for schedule(static) if (detail::blas_is_serial())
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
     const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn), V = matrix(v.data() + o, Tn, D);
@@ -151,21 +161,18 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
   // every head's P and dS (T, T); the heads on OpenMP threads, each whole on one, the GEMMs
   // side by side only when OpenBLAS is serial, as in the forward
   std::vector<T> p(heads * Tn * Tn), ds(heads * Tn * Tn);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
     T* ph = p.data() + h * Tn * Tn;
-    std::vector<T> kt(D * padded(Tn));                            // Kᵀ
+    std::vector<T> kt(D * padded(Tn));                               // Kᵀ
     scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, ph);  // the forward's S
     for (std::size_t i = 0; i < Tn; ++i) {
       const std::size_t n = causal ? i + 1 : Tn;  // the forward's keys j < n
-      const T L = lse.data()[h * Tn + i];
-      T* row = ph + i * Tn;
-      for (std::size_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - L);  // P_ij = e^{S_ij − L_i}
-      std::fill(row + n, row + Tn, T(0));                                 // masked: P_ij = 0
+      probabilities_row(ph + i * Tn, n, Tn, lse.data()[h * Tn + i]);
     }
   }
-#pragma omp parallel for schedule(static) if (detail::blas_is_serial())
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
     const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn), V = matrix(v.data() + o, Tn, D),
@@ -175,7 +182,7 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
     xt::blas::gemm(P, dO, dV, true, false, T(1), T(0));
     xt::blas::gemm(dO, V, dS, false, true, T(1), T(0));  // dS holds dP for now
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
     const T* ph = p.data() + h * Tn * Tn;
@@ -188,7 +195,7 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
         dsh[i * Tn + j] = ph[i * Tn + j] * (dsh[i * Tn + j] - Di);
     }
   }
-#pragma omp parallel for schedule(static) if (detail::blas_is_serial())
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
     const auto Q = matrix(q.data() + o, Tn, D), K = matrix(k.data() + o, Tn, D),

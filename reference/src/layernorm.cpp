@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "cpu_threads.hpp"
 #include "llmlab/core/error.hpp"
 #include "shape_of.hpp"
+#include "vector_math.hpp"
 
 namespace llmlab::ref {
 namespace {
@@ -22,6 +24,76 @@ void require_shape(const char* where, const std::string& x_shape, const char* na
                    const S& want) {
   if (!std::equal(got.shape().begin(), got.shape().end(), want.begin(), want.end()))
     throw Error(where, "x is " + x_shape + " but " + name + " is " + shape_of(got));
+}
+
+/// One row of the forward (x, y: C elements): \f$ \mu = \frac1C \sum_c x_c \f$, \f$ \sigma^2 =
+/// \frac1C \sum_c (x_c - \mu)^2 \f$, \f$ r = 1/\sqrt{\sigma^2 + \epsilon} \f$, \f$ y_c = (x_c -
+/// \mu) r w_c + b_c \f$. The sums run left to right (their order fixes the float baseline the
+/// kernels are judged against); the last loop a vector of c at a time (vector_math.hpp).
+template <class T>
+LLMLAB_VECTOR_CLONES void forward_row(const T* x, const T* w, const T* b, T eps, std::size_t C,
+                                      T* y, T& mean, T& rstd) {
+  // mu = (1/C) sum_c x_c
+  T mu = 0;
+  for (std::size_t c = 0; c < C; ++c) mu += x[c];
+  mu /= static_cast<T>(C);
+  // sigma^2 = (1/C) sum_c (x_c - mu)^2   (biased, as PyTorch; second pass over x - mu)
+  T var = 0;
+  for (std::size_t c = 0; c < C; ++c) {
+    const T d = x[c] - mu;
+    var += d * d;
+  }
+  var /= static_cast<T>(C);
+  // r = 1 / sqrt(sigma^2 + eps)
+  const T r = T(1) / std::sqrt(var + eps);
+  // y_c = (x_c - mu) r w_c + b_c
+#pragma omp simd
+  for (std::size_t c = 0; c < C; ++c) y[c] = (x[c] - mu) * r * w[c] + b[c];
+  mean = mu;
+  rstd = r;
+}
+
+/// One row of the backward: dx_c += r (g_c − mean(g) − x̂_c mean(g x̂)), g_c = w_c dy_c.
+template <class T>
+LLMLAB_VECTOR_CLONES void backward_row(const T* dy, const T* x, const T* w, T mu, T r,
+                                       std::size_t C, T* dx) {
+  // The forward was y_c = xhat_c w_c + b_c with xhat_c = (x_c - mu) r. So the gradient reaching
+  // xhat_c is g_c = w_c dy_c; we need its two means over the row:
+  //   mean_g = (1/C) sum_k g_k,   mean_gxhat = (1/C) sum_k g_k xhat_k.
+  T mean_g = 0, mean_gxhat = 0;
+  for (std::size_t c = 0; c < C; ++c) {
+    const T xhat = (x[c] - mu) * r;
+    const T g = w[c] * dy[c];
+    mean_g += g;
+    mean_gxhat += g * xhat;
+  }
+  mean_g /= static_cast<T>(C);
+  mean_gxhat /= static_cast<T>(C);
+#pragma omp simd
+  for (std::size_t c = 0; c < C; ++c) {
+    const T xhat = (x[c] - mu) * r;
+    const T g = w[c] * dy[c];
+    // xhat_c depends on x_c directly (r), through mu (-r/C each) and through r
+    // (dr/dx_k = -r^3 (x_k - mu) / C): dx_c = r (g_c - mean_g - xhat_c mean_gxhat).
+    dx[c] += (g - mean_g - xhat * mean_gxhat) * r;
+  }
+}
+
+/// Columns [c0, c1) of dw and db: sums over the rows, in row order, a vector of columns at a time.
+template <class T>
+LLMLAB_VECTOR_CLONES void parameter_sums(const T* dy, const T* x, const T* mean, const T* rstd,
+                                         std::size_t rows, std::size_t C, std::size_t c0,
+                                         std::size_t c1, T* dw, T* db) {
+  for (std::size_t row = 0; row < rows; ++row) {
+    const T* dyr = dy + row * C;
+    const T* xr = x + row * C;
+#pragma omp simd
+    for (std::size_t c = c0; c < c1; ++c) {
+      const T xhat = (xr[c] - mean[row]) * rstd[row];
+      db[c] += dyr[c];
+      dw[c] += xhat * dyr[c];
+    }
+  }
 }
 
 }  // namespace
@@ -39,31 +111,10 @@ LayerNormForward<T> layernorm_forward(const xt::xtensor<T, 3>& x, const xt::xten
 
   LayerNormForward<T> out{xt::empty<T>({B, Tn, C}), xt::empty<T>({B, Tn}), xt::empty<T>({B, Tn})};
   // rows (bi, t) on OpenMP threads (set_cpu_threads), each row's sums by one thread
-#pragma omp parallel for collapse(2) schedule(static)
-  for (std::size_t bi = 0; bi < B; ++bi) {
-    for (std::size_t t = 0; t < Tn; ++t) {
-      // mu = (1/C) sum_c x_c
-      T mu = 0;
-      for (std::size_t c = 0; c < C; ++c) mu += x(bi, t, c);
-      mu /= static_cast<T>(C);
-      // sigma^2 = (1/C) sum_c (x_c - mu)^2   (biased, as PyTorch; second pass over x - mu)
-      T var = 0;
-      for (std::size_t c = 0; c < C; ++c) {
-        const T d = x(bi, t, c) - mu;
-        var += d * d;
-      }
-      var /= static_cast<T>(C);
-      // r = 1 / sqrt(sigma^2 + eps)
-      const T r = T(1) / std::sqrt(var + static_cast<T>(eps));
-      // y_c = (x_c - mu) r w_c + b_c
-      for (std::size_t c = 0; c < C; ++c) {
-        const T xhat = (x(bi, t, c) - mu) * r;
-        out.y(bi, t, c) = xhat * w(c) + b(c);
-      }
-      out.mean(bi, t) = mu;
-      out.rstd(bi, t) = r;
-    }
-  }
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
+  for (std::size_t row = 0; row < B * Tn; ++row)
+    forward_row(x.data() + row * C, w.data(), b.data(), static_cast<T>(eps), C,
+                out.y.data() + row * C, out.mean.data()[row], out.rstd.data()[row]);
   return out;
 }
 
@@ -88,46 +139,17 @@ void layernorm_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
   require_shape(where, xs, "db", db, c1);
 
   // dx: rows (bi, t) on OpenMP threads, each row by one thread (no sum crosses rows)
-#pragma omp parallel for collapse(2) schedule(static)
-  for (std::size_t bi = 0; bi < B; ++bi) {
-    for (std::size_t t = 0; t < Tn; ++t) {
-      const T mu = mean(bi, t);
-      const T r = rstd(bi, t);
-      // The forward was y_c = xhat_c w_c + b_c with xhat_c = (x_c - mu) r. So the gradient reaching
-      // xhat_c is g_c = w_c dy_c; we need its two means over the row:
-      //   mean_g = (1/C) sum_k g_k,   mean_gxhat = (1/C) sum_k g_k xhat_k.
-      T mean_g = 0, mean_gxhat = 0;
-      for (std::size_t c = 0; c < C; ++c) {
-        const T xhat = (x(bi, t, c) - mu) * r;
-        const T g = w(c) * dy(bi, t, c);
-        mean_g += g;
-        mean_gxhat += g * xhat;
-      }
-      mean_g /= static_cast<T>(C);
-      mean_gxhat /= static_cast<T>(C);
-      for (std::size_t c = 0; c < C; ++c) {
-        const T xhat = (x(bi, t, c) - mu) * r;
-        const T g = w(c) * dy(bi, t, c);
-        // xhat_c depends on x_c directly (r), through mu (-r/C each) and through r
-        // (dr/dx_k = -r^3 (x_k - mu) / C): dx_c = r (g_c - mean_g - xhat_c mean_gxhat).
-        dx(bi, t, c) += (g - mean_g - xhat * mean_gxhat) * r;
-      }
-    }
-  }
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
+  for (std::size_t row = 0; row < B * Tn; ++row)
+    backward_row(dy.data() + row * C, x.data() + row * C, w.data(), mean.data()[row],
+                 rstd.data()[row], C, dx.data() + row * C);
   // b_c entered y_c with coefficient 1, w_c with coefficient xhat_c: sums over the rows, in row
   // order. Blocks of kColumns columns on OpenMP threads, each column's two sums by one thread.
-  constexpr std::size_t kColumns = 16;
-#pragma omp parallel for schedule(static)
-  for (std::size_t c0 = 0; c0 < C; c0 += kColumns) {
-    const std::size_t c1 = std::min(C, c0 + kColumns);
-    for (std::size_t bi = 0; bi < B; ++bi)
-      for (std::size_t t = 0; t < Tn; ++t)
-        for (std::size_t c = c0; c < c1; ++c) {
-          const T xhat = (x(bi, t, c) - mean(bi, t)) * rstd(bi, t);
-          db(c) += dy(bi, t, c);
-          dw(c) += xhat * dy(bi, t, c);
-        }
-  }
+  constexpr std::size_t kColumns = 64;
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
+  for (std::size_t c0 = 0; c0 < C; c0 += kColumns)
+    parameter_sums(dy.data(), x.data(), mean.data(), rstd.data(), B * Tn, C, c0,
+                   std::min(C, c0 + kColumns), dw.data(), db.data());
 }
 
 template LayerNormForward<float> layernorm_forward(const xt::xtensor<float, 3>&,

@@ -23,7 +23,7 @@ constexpr std::size_t kGemmRows = 256;
 /// rejects a leading dimension of 0, and an empty product adds nothing. C's rows go in blocks of
 /// kGemmRows, one GEMM each: row i of C is \f$ C_{i\cdot} \mathrel{+}= \sum_k
 /// \mathrm{op}(A)_{ik} \mathrm{op}(B)_{k\cdot} \f$ in its block's call. The blocks run side by
-/// side on OpenMP threads when OpenBLAS is serial (cpu_threads.hpp), else one after another on
+/// side on set_cpu_threads's OpenMP threads (cpu_threads.hpp), else one after another, each on
 /// OpenBLAS's threads; either way the same calls, the same bits (tests/train_test.cpp).
 template <class T>
 void gemm_accumulate(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt::xtensor<T, 2>& C,
@@ -32,16 +32,18 @@ void gemm_accumulate(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt:
   if (C.size() == 0 || K == 0) return;
   const std::size_t M = C.shape(0), Nc = C.shape(1), blocks = (M + kGemmRows - 1) / kGemmRows;
   using Index = xt::blas_index_t;
-  const auto op = [](bool t) { return t ? cxxblas::Transpose::Trans : cxxblas::Transpose::NoTrans; };
-#pragma omp parallel for schedule(static) if (detail::blas_is_serial())
+  const auto op = [](bool t) {
+    return t ? cxxblas::Transpose::Trans : cxxblas::Transpose::NoTrans;
+  };
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t block = 0; block < blocks; ++block) {
     const std::size_t r0 = block * kGemmRows, r1 = std::min(M, r0 + kGemmRows);  // C's rows
     // rows [r0, r1) of op(A): rows of A, or columns of A when it is transposed
     const T* a = A.data() + (transpose_A ? r0 : r0 * A.shape(1));
     cxxblas::gemm<Index>(cxxblas::StorageOrder::RowMajor, op(transpose_A), op(transpose_B),
-                         static_cast<Index>(r1 - r0), static_cast<Index>(Nc),
-                         static_cast<Index>(K), T(1), a, static_cast<Index>(A.shape(1)),
-                         B.data(), static_cast<Index>(B.shape(1)), T(1), C.data() + r0 * Nc,
+                         static_cast<Index>(r1 - r0), static_cast<Index>(Nc), static_cast<Index>(K),
+                         T(1), a, static_cast<Index>(A.shape(1)), B.data(),
+                         static_cast<Index>(B.shape(1)), T(1), C.data() + r0 * Nc,
                          static_cast<Index>(Nc));
   }
 }

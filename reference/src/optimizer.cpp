@@ -1,5 +1,6 @@
 #include "llmlab/ref/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -7,8 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "cpu_threads.hpp"
 #include "llmlab/core/error.hpp"
 #include "shape_of.hpp"
+#include "vector_math.hpp"
 
 namespace llmlab::ref {
 namespace {
@@ -61,6 +64,23 @@ void adam_update(T& p, T g, T& m, T& v, T beta1, T beta2, T step_size, T bias_co
   p = p - step_size * (m / denom);  // addcdiv_(m, denom, −η/(1 − β1^t))
 }
 
+/// Elements per OpenMP work item of adam_family_step.
+constexpr std::size_t kChunk = 4096;
+
+/// adam_update on n elements, a vector of them at a time (vector_math.hpp): first p ← keep·p
+/// (AdamW's decay; keep = 1 for Adam) and g ← g + l2·p (Adam's L2; l2 = 0 for AdamW).
+template <class T>
+LLMLAB_VECTOR_CLONES void adam_span(T* p, const T* grad, T* m, T* v, std::size_t n, T keep, T l2,
+                                    T beta1, T beta2, T step_size, T bias_correction2_sqrt, T eps) {
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) {
+    T g = grad[i];
+    if (l2 != T(0)) g = g + l2 * p[i];
+    if (keep != T(1)) p[i] = p[i] * keep;
+    adam_update(p[i], g, m[i], v[i], beta1, beta2, step_size, bias_correction2_sqrt, eps);
+  }
+}
+
 /// adam_step and adamw_step: `decoupled` picks AdamW's weight decay over Adam's L2.
 template <class T>
 void adam_family_step(const char* where, bool decoupled, xt::xtensor<T, 1>& param,
@@ -79,15 +99,16 @@ void adam_family_step(const char* where, bool decoupled, xt::xtensor<T, 1>& para
   const T bias_correction2 = T(1) - std::pow(beta2, static_cast<T>(t));
   const T step_size = lr / bias_correction1;
   const T bias_correction2_sqrt = std::sqrt(bias_correction2);
-  const T decay = T(1) - lr * wd;  // AdamW: param.mul_(1 − lr·wd)
-#pragma omp parallel for schedule(static)  // elements on OpenMP threads, each by one
-  for (std::size_t i = 0; i < param.size(); ++i) {
-    T g = grad(i);
-    if (decoupled)
-      param(i) = param(i) * decay;
-    else if (o.weight_decay != 0)
-      g = g + wd * param(i);  // Adam: grad.add(param, alpha=wd)
-    adam_update(param(i), g, m(i), v(i), beta1, beta2, step_size, bias_correction2_sqrt, eps);
+  const T decay = T(1) - lr * wd;      // AdamW: param.mul_(1 − lr·wd)
+  const T l2 = decoupled ? T(0) : wd;  // Adam: grad.add(param, alpha=wd)
+  const T keep = decoupled ? decay : T(1);
+  const std::size_t chunks = (param.size() + kChunk - 1) / kChunk;
+  // Chunks of elements on OpenMP threads, each element by one.
+#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const std::size_t i0 = c * kChunk, n = std::min(kChunk, param.size() - i0);
+    adam_span(param.data() + i0, grad.data() + i0, m.data() + i0, v.data() + i0, n, keep, l2, beta1,
+              beta2, step_size, bias_correction2_sqrt, eps);
   }
 }
 

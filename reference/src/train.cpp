@@ -1,12 +1,14 @@
 #include "llmlab/ref/train.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-#include <limits>
 #include <omp.h>
+
+#include <limits>
 #include <string>
 
 #include "cpu_threads.hpp"
@@ -29,10 +31,16 @@ xt::xtensor<float, 1> flat(const GptTensor<float>& t) {
 
 }  // namespace
 
+namespace {
+std::atomic<int> cpu_thread_count{1};  // detail::cpu_threads(): 1 until set_cpu_threads
+}  // namespace
+
+int detail::cpu_threads() { return cpu_thread_count.load(std::memory_order_relaxed); }
+
 void set_cpu_threads(int n) {
   if (n < 0) throw Error("set_cpu_threads", "n = " + std::to_string(n) + " (must be ≥ 0)");
   openblas_set_num_threads(1);  // the GEMMs run side by side on OpenMP's threads (cpu_threads.hpp)
-  omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+  cpu_thread_count.store(n > 0 ? n : omp_get_num_procs(), std::memory_order_relaxed);
 }
 
 TrainState train_init(const GptConfig& cfg, const TrainOptions& opt) {
@@ -40,8 +48,8 @@ TrainState train_init(const GptConfig& cfg, const TrainOptions& opt) {
   gpt_check_config(cfg);
   if (opt.batch < 1) refuse("batch = " + std::to_string(opt.batch) + " (must be ≥ 1)");
   if (opt.grad_accum < 1 || opt.batch % opt.grad_accum != 0)
-    refuse("grad_accum = " + std::to_string(opt.grad_accum) + " does not divide batch = " +
-           std::to_string(opt.batch) + " into equal micro-batches");
+    refuse("grad_accum = " + std::to_string(opt.grad_accum) +
+           " does not divide batch = " + std::to_string(opt.batch) + " into equal micro-batches");
   if (opt.seq < 0 || opt.seq > cfg.block_size)
     refuse("seq = " + std::to_string(opt.seq) +
            " is outside [0, block_size = " + std::to_string(cfg.block_size) + "]");
@@ -94,8 +102,8 @@ StepStats train_step(TrainState& s, const Batch& batch) {
   const std::int64_t A = std::max<std::int64_t>(s.opt.grad_accum, 1);
   const auto B = static_cast<std::int64_t>(batch.ids.shape(0));
   if (B % A != 0)
-    throw Error("train_step", "grad_accum = " + std::to_string(A) + " does not divide the batch's " +
-                                  std::to_string(B) + " rows");
+    throw Error("train_step", "grad_accum = " + std::to_string(A) +
+                                  " does not divide the batch's " + std::to_string(B) + " rows");
   std::vector<xt::xtensor<float, 1>> grads;
   double loss = 0;
   for (std::int64_t a = 0; a < A; ++a) {  // micro-batch a: rows [a B/A, (a + 1) B/A)
