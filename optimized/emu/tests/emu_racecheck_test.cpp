@@ -65,7 +65,11 @@ TEST(EmuRacecheck, SharedWriteAfterWriteIsCaughtUnderEverySchedule) {
   for (const char* s : kSchedules) {
     const std::string d = run(s, 1, 64, 0, shared_waw, out.get());
     EXPECT_THAT(d, HasSubstr("`emu_races::shared_waw`")) << s;
-    EXPECT_THAT(d, HasSubstr("data race (write after write) on static __shared__ memory")) << s;
+    // The variable is named from the module's STT_TLS symbol, with the offset inside it.
+    EXPECT_THAT(d, HasSubstr("data race (write after write) on static __shared__ memory "
+                             "`emu_races::shared_waw(float*)::last` (4 bytes), byte offset 0 "
+                             "(4-byte element 0):"))
+        << s;
     EXPECT_THAT(d, HasSubstr("write by block (0,0,0) thread (")) << s;
     EXPECT_THAT(d, HasSubstr(line(kWawLine))) << s;
     EXPECT_EQ(run(s, 1, 64, 0, shared_waw_fixed, out.get()), "") << s;
@@ -145,7 +149,9 @@ TEST(EmuRacecheck, WarpSynchronousCodeWithoutSyncwarpIsCaughtUnderEverySchedule)
   DeviceBuffer<float> out(1);
   for (const char* s : kSchedules) {
     const std::string d = run(s, 1, 32, 0, warp_reduce, in.cget(), out.get(), false);
-    EXPECT_THAT(d, HasSubstr("on static __shared__ memory")) << s;
+    EXPECT_THAT(d, HasSubstr("on static __shared__ memory "
+                             "`emu_races::warp_reduce(float const*, float*, bool)::s` (128 bytes)"))
+        << s;
     EXPECT_THAT(d, HasSubstr(line(kWarpLine))) << s;
     EXPECT_THAT(d, HasSubstr("lanes of warp 0: a __syncwarp()")) << s;
     EXPECT_EQ(run(s, 1, 32, 0, warp_reduce, in.cget(), out.get(), true), "") << s;
@@ -234,7 +240,9 @@ TEST(EmuRacecheck, UninitialisedStaticSharedReadIsReported) {
   DeviceBuffer<float> out(128);
   for (const char* s : kSchedules) {
     const std::string d = run(s, 2, 64, 0, uninit_shared, out.get(), 48u);
-    EXPECT_THAT(d, HasSubstr("read of uninitialised static __shared__ memory")) << s;
+    EXPECT_THAT(d, HasSubstr("read of uninitialised static __shared__ memory "
+                             "`emu_races::uninit_shared(float*, unsigned int)::s` (256 bytes), byte offset "))
+        << s;
     EXPECT_THAT(d, HasSubstr(line(kUninitSharedLine))) << s;
     // Every block starts poisoned: the first block's writes do not count for the second.
     EXPECT_EQ(run(s, 2, 64, 0, uninit_shared, out.get(), 64u), "") << s;
@@ -312,7 +320,8 @@ TEST(EmuRacecheck, SameValueSharedWritesAreAWarningAndDifferentValuesARace) {
     EXPECT_EQ(d, "") << s;
     EXPECT_THAT(err, HasSubstr("llmlab emu: warning: kernel `emu_races::same_value_flag` block (0,0,0): "
                                "same-value writes without synchronisation (a benign race) on static "
-                               "__shared__ memory"))
+                               "__shared__ memory `emu_races::same_value_flag(float*, bool)::flag` "
+                               "(4 bytes), byte offset 0 (4-byte element 0):"))
         << s;
     EXPECT_THAT(err, HasSubstr(line(kSameValueLine))) << s;
     EXPECT_THAT(err, HasSubstr("(63 such write(s) in the launch of")) << s;
