@@ -73,7 +73,7 @@ std::string memory_at(const LaunchContext& launch, const char* space, std::size_
     s << " — the cudaMalloc'd buffer of " << a.size << " bytes at " << hex_address(a.begin);
   }
   if (space == kStaticShared) {  // the variable, from the module's symbol table (read only now)
-    if (const auto v = static_variable(launch.kernel ? launch.kernel->address : nullptr, byte_offset)) {
+    if (const auto v = static_variable(launch.race->module_code, byte_offset)) {
       s << " `" << v->name << "` (" << v->size << " bytes)";
       byte_offset = v->offset;
     } else {
@@ -184,6 +184,7 @@ std::unique_ptr<RaceLaunch> make_race_launch(const void* kernel_address) {
   r->serial = launch_serials.fetch_add(1, std::memory_order_relaxed) + 1;  // 2^32 launches: wraps
   TlsQuery q;
   q.address = reinterpret_cast<std::uintptr_t>(kernel_address);
+  r->module_code = kernel_address;
   ::dl_iterate_phdr(find_tls, &q);
   r->tls_module = q.module;
   r->tls_size = q.size;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <llmlab/cuda/kernel.cuh>
+#include <llmlab/emu/chevrons.hpp>
 
 #include "llmlab/testing/device.hpp"
 #include "llmlab/testing/env.hpp"
@@ -74,6 +75,20 @@ TEST(EmuRacecheck, SharedWriteAfterWriteIsCaughtUnderEverySchedule) {
     EXPECT_THAT(d, HasSubstr(line(kWawLine))) << s;
     EXPECT_EQ(run(s, 1, 64, 0, shared_waw_fixed, out.get()), "") << s;
   }
+}
+
+// A <<<>>> launch (llmlab-cudapp's rewrite, launch_chevrons: no kernel address, only a label)
+// checks and names static __shared__ memory too, through the module of its thread function.
+TEST(EmuRacecheck, ChevronLaunchChecksStaticSharedToo) {
+  DeviceBuffer<float> out(64);
+  ::testing::internal::CaptureStderr();  // the failed launch's report, printed as <<<>>> does
+  llmlab::emu::launch_chevrons(llmlab::emu::Chevrons(1, 64), "shared_waw",
+                               [&](auto&&... p) { shared_waw(p...); }, out.get());
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  EXPECT_THAT(llmlab::emu::last_diagnostic(),
+              HasSubstr("kernel `shared_waw` block (0,0,0): data race (write after write) on static "
+                        "__shared__ memory `emu_races::shared_waw(float*)::last` (4 bytes)"));
 }
 
 // The neighbour's element without a barrier: read after write or write after read, by order.
