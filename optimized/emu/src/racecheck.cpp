@@ -446,8 +446,8 @@ void Block::note_outside_write(std::uintptr_t address, std::size_t size, std::ui
 
 void Block::report_uninit(const char* space, std::size_t byte_offset, int allocation, std::uintptr_t pc) {
   std::ostringstream s;
-  s << context() << ": read of uninitialised " << memory_at(*launch_, space, byte_offset, allocation) << ", at "
-    << source_line(pc) << ": nothing wrote this byte "
+  s << context() << ": read of uninitialised " << memory_at(*launch_, space, byte_offset, allocation)
+    << ", at " << source_line(pc) << ": nothing wrote this byte "
     << (allocation >= 0 ? "since cudaMalloc (no kernel, cudaMemcpy or cudaMemset)"
                         : "in this block before the read")
     << "\n  (LLMLAB_EMU_INITCHECK=0 turns this check off)";

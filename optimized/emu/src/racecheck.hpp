@@ -104,9 +104,9 @@ struct RaceLaunch {
 };
 
 /// Builds the checks' state for a launch of `kernel_address` (or another address in the kernel's
-/// module: it finds the module's thread-local block, static __shared__ memory), or null when every check is off
-/// (LLMLAB_EMU_RACECHECK=0, LLMLAB_EMU_INITCHECK=0 and no LLMLAB_EMU_PROFILE, or a build whose
-/// kernels are not instrumented).
+/// module: it finds the module's thread-local block, static __shared__ memory), or null when every
+/// check is off (LLMLAB_EMU_RACECHECK=0, LLMLAB_EMU_INITCHECK=0 and no LLMLAB_EMU_PROFILE, or a
+/// build whose kernels are not instrumented).
 std::unique_ptr<RaceLaunch> make_race_launch(const void* kernel_address);
 
 /// The runtime's side: cudaMalloc registers (`poisoned`: its bytes start uninitialised), cudaFree

@@ -87,8 +87,8 @@ TEST(EmuRacecheck, ChevronLaunchChecksStaticSharedToo) {
   ::testing::internal::GetCapturedStderr();
   ASSERT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
   EXPECT_THAT(llmlab::emu::last_diagnostic(),
-              HasSubstr("kernel `shared_waw` block (0,0,0): data race (write after write) on static "
-                        "__shared__ memory `emu_races::shared_waw(float*)::last` (4 bytes)"));
+              HasSubstr("kernel `shared_waw` block (0,0,0): data race (write after write) on "
+                        "static __shared__ memory `emu_races::shared_waw(float*)::last` (4 bytes)"));
 }
 
 // The neighbour's element without a barrier: read after write or write after read, by order.
@@ -255,8 +255,8 @@ TEST(EmuRacecheck, UninitialisedStaticSharedReadIsReported) {
   DeviceBuffer<float> out(128);
   for (const char* s : kSchedules) {
     const std::string d = run(s, 2, 64, 0, uninit_shared, out.get(), 48u);
-    EXPECT_THAT(d, HasSubstr("read of uninitialised static __shared__ memory "
-                             "`emu_races::uninit_shared(float*, unsigned int)::s` (256 bytes), byte offset "))
+    EXPECT_THAT(d, HasSubstr("read of uninitialised static __shared__ memory `emu_races::"
+                             "uninit_shared(float*, unsigned int)::s` (256 bytes), byte offset "))
         << s;
     EXPECT_THAT(d, HasSubstr(line(kUninitSharedLine))) << s;
     // Every block starts poisoned: the first block's writes do not count for the second.
