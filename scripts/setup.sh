@@ -24,7 +24,7 @@ done
 packages=(
   build-essential cmake ninja-build ccache git pkg-config
   libboost-context-dev libboost-stacktrace-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libpcre2-dev libelf-dev
   pybind11-dev doxygen graphviz libjs-mathjax openmpi-bin libopenmpi-dev
   python3-venv python3-dev
   clang libclang-rt-14-dev

@@ -203,7 +203,10 @@ cudaError_t launch_spec(const LaunchSpec& spec) {
   }
   ctx.seed ^= launch_counter.fetch_add(1) * 0xD1B54A32D192ED03ull;  // launches differ, reruns repeat
   // The memory checks (racecheck.cpp): state for this launch only, freed when it ends.
-  const std::unique_ptr<RaceLaunch> race = make_race_launch(spec.kernel_address);
+  // A <<<>>> launch has no kernel address: its thread function, instantiated where the launch is
+  // written, finds the kernel's module (whose thread-local block holds its static __shared__).
+  const std::unique_ptr<RaceLaunch> race = make_race_launch(
+      spec.kernel_address ? spec.kernel_address : reinterpret_cast<const void*>(spec.run_thread));
   ctx.race = race.get();
   const char* barrier_env = std::getenv("LLMLAB_EMU_BARRIERCHECK");
   ctx.barrier_check = !(barrier_env && std::string(barrier_env) == "0");

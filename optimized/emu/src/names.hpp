@@ -1,8 +1,11 @@
 #pragma once
 // Names for reports: a kernel's demangled name and where it is defined, found from its address
 // with Boost.Stacktrace (libbacktrace backend: the symbol table and DWARF line tables, so kernels
-// with internal linkage and template kernels are named too), and a launch's one-line description.
+// with internal linkage and template kernels are named too), a launch's one-line description, and
+// a static __shared__ variable's name from its thread-local offset (libelf, src/tls_names.cpp).
 
+#include <cstddef>
+#include <optional>
 #include <string>
 
 #include "llmlab/emu/emu.hpp"
@@ -30,6 +33,19 @@ std::string source_line_of(const void* pc);
 
 /// "void (anonymous namespace)::k<float, 4>(float*)" → "(anonymous namespace)::k<float, 4>".
 std::string strip_signature(std::string demangled);
+
+/// A static `__shared__` variable (a thread-local of the kernel's module) as reports name it.
+struct StaticVariable {
+  std::string name;        ///< demangled: "ns::k(float*)::tile" for one declared in kernel k
+  std::size_t size = 0;    ///< its bytes
+  std::size_t offset = 0;  ///< the byte asked about, counted from the variable's start
+};
+
+/// The static `__shared__` variable at byte `tls_offset` of the thread-local block of the module
+/// that holds `code_address` (the kernel's entry), from the module's `STT_TLS` symbols
+/// (src/tls_names.cpp: libelf; read on the first report about a module, then cached; thread-safe). Empty when no symbol
+/// covers the offset (a stripped module, or a variable the symbol table does not size).
+std::optional<StaticVariable> static_variable(const void* code_address, std::size_t tls_offset);
 
 /// "kernel `k` (k.cu:12) with grid (2,1,1) and block (64,1,1)".
 std::string describe_launch(const KernelInfo& kernel, const LaunchSpec& spec);

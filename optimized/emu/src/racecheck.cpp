@@ -59,6 +59,31 @@ std::string hex_address(std::uintptr_t a) {
   return s.str();
 }
 
+// Block::on_access's name for the kernel module's thread-local block; reports name the variable.
+constexpr const char* kStaticShared = "static __shared__ memory";
+
+// What a report is about: "global memory — the cudaMalloc'd buffer of 128 bytes at 0x…, byte offset
+// 64 (4-byte element 16)"; for static __shared__ memory, the variable.
+std::string memory_at(const LaunchContext& launch, const char* space, std::size_t byte_offset,
+                      int allocation) {
+  std::ostringstream s;
+  s << space;
+  if (allocation >= 0) {
+    const Allocation& a = *launch.race->allocations[allocation];
+    s << " — the cudaMalloc'd buffer of " << a.size << " bytes at " << hex_address(a.begin);
+  }
+  if (space == kStaticShared) {  // the variable, from the module's symbol table (read only now)
+    if (const auto v = static_variable(launch.race->module_code, byte_offset)) {
+      s << " `" << v->name << "` (" << v->size << " bytes)";
+      byte_offset = v->offset;
+    } else {
+      s << " (offsets count from the start of the kernel library's thread-local block)";
+    }
+  }
+  s << ", byte offset " << byte_offset << " (4-byte element " << byte_offset / 4 << ')';
+  return s.str();
+}
+
 }  // namespace
 
 void note_hook_seen() { instrumented.store(true, std::memory_order_relaxed); }
@@ -159,6 +184,7 @@ std::unique_ptr<RaceLaunch> make_race_launch(const void* kernel_address) {
   r->serial = launch_serials.fetch_add(1, std::memory_order_relaxed) + 1;  // 2^32 launches: wraps
   TlsQuery q;
   q.address = reinterpret_cast<std::uintptr_t>(kernel_address);
+  r->module_code = kernel_address;
   ::dl_iterate_phdr(find_tls, &q);
   r->tls_module = q.module;
   r->tls_size = q.size;
@@ -239,8 +265,7 @@ void Block::on_access(std::uintptr_t address, std::size_t size, AccessKind kind,
     space = "dynamic shared memory";
   } else if (address - static_shared_ < static_shared_bytes_) {
     shadow = static_shadow_.data(), base = static_shared_, bytes = static_shared_bytes_;
-    space = "static __shared__ memory (offsets count from the start of the kernel library's "
-            "thread-local block)";
+    space = kStaticShared;
   } else {
     if (last_allocation_ < 0 ||
         address - race_->allocations[last_allocation_]->begin >= race_->allocations[last_allocation_]->size) {
@@ -368,12 +393,7 @@ void Block::report_race(const Access& prev, bool prev_write, const Access& now, 
   std::ostringstream s;
   s << "kernel `" << launch_->kernel_name << "` " << block_name(block_linear_) << ": data race ("
     << (prev_write ? (now_write ? "write after write" : "read after write") : "write after read")
-    << ") on " << space;
-  if (allocation >= 0) {
-    const Allocation& a = *race_->allocations[allocation];
-    s << " — the cudaMalloc'd buffer of " << a.size << " bytes at " << hex_address(a.begin);
-  }
-  s << ", byte offset " << byte_offset << " (4-byte element " << byte_offset / 4 << "):\n  "
+    << ") on " << memory_at(*launch_, space, byte_offset, allocation) << ":\n  "
     << what(now, now_write) << " by " << who(now) << " at " << source_line(now.pc) << "\n  "
     << what(prev, prev_write) << " by " << who(prev) << " at " << source_line(prev.pc)
     << " (earlier, not ordered before it)\n  missing synchronisation: ";
@@ -400,12 +420,8 @@ void Block::resolve_benign() {
   const auto who = [&](const Access& a) { return block_name(a.block) + ' ' + thread_name(a.thread); };
   std::ostringstream s;
   s << "kernel `" << launch_->kernel_name << "` " << block_name(block_linear_)
-    << ": same-value writes without synchronisation (a benign race) on " << benign_.space;
-  if (benign_.allocation >= 0) {
-    const Allocation& a = *race_->allocations[benign_.allocation];
-    s << " — the cudaMalloc'd buffer of " << a.size << " bytes at " << hex_address(a.begin);
-  }
-  s << ", byte offset " << benign_.offset << " (4-byte element " << benign_.offset / 4 << "):\n  write by "
+    << ": same-value writes without synchronisation (a benign race) on "
+    << memory_at(*launch_, benign_.space, benign_.offset, benign_.allocation) << ":\n  write by "
     << who(benign_.now) << " at " << source_line(benign_.now.pc) << "\n  write by " << who(benign_.prev)
     << " at " << source_line(benign_.prev.pc)
     << " (earlier, not ordered before it)\n  both stored the same bytes, so the result does not depend "
@@ -430,13 +446,8 @@ void Block::note_outside_write(std::uintptr_t address, std::size_t size, std::ui
 
 void Block::report_uninit(const char* space, std::size_t byte_offset, int allocation, std::uintptr_t pc) {
   std::ostringstream s;
-  s << context() << ": read of uninitialised " << space;
-  if (allocation >= 0) {
-    const Allocation& a = *race_->allocations[allocation];
-    s << " — the cudaMalloc'd buffer of " << a.size << " bytes at " << hex_address(a.begin);
-  }
-  s << ", byte offset " << byte_offset << " (4-byte element " << byte_offset / 4 << "), at "
-    << source_line(pc) << ": nothing wrote this byte "
+  s << context() << ": read of uninitialised " << memory_at(*launch_, space, byte_offset, allocation)
+    << ", at " << source_line(pc) << ": nothing wrote this byte "
     << (allocation >= 0 ? "since cudaMalloc (no kernel, cudaMemcpy or cudaMemset)"
                         : "in this block before the read")
     << "\n  (LLMLAB_EMU_INITCHECK=0 turns this check off)";

@@ -87,6 +87,7 @@ struct RaceLaunch {
   bool init = true;   // LLMLAB_EMU_INITCHECK
   std::vector<std::shared_ptr<Allocation>> allocations;
   std::uint32_t serial = 0;  // this launch's tag in the global shadow
+  const void* module_code = nullptr;  // code of the kernel's module (reports name its TLS symbols)
   std::uintptr_t tls_module = 0;  // the kernel's module's TLS (static __shared__), 0 if none
   std::size_t tls_size = 0;
   std::shared_ptr<ProfileLaunch> profile;  // the memory-traffic counters, null when off
@@ -102,9 +103,10 @@ struct RaceLaunch {
   std::string first_outside_write;  ///< "write of 4 bytes … at file.cu:31, …" or ""
 };
 
-/// Builds the checks' state for a launch of `kernel_address`, or null when every check is off
-/// (LLMLAB_EMU_RACECHECK=0, LLMLAB_EMU_INITCHECK=0 and no LLMLAB_EMU_PROFILE, or a build whose
-/// kernels are not instrumented).
+/// Builds the checks' state for a launch of `kernel_address` (or another address in the kernel's
+/// module: it finds the module's thread-local block, static __shared__ memory), or null when every
+/// check is off (LLMLAB_EMU_RACECHECK=0, LLMLAB_EMU_INITCHECK=0 and no LLMLAB_EMU_PROFILE, or a
+/// build whose kernels are not instrumented).
 std::unique_ptr<RaceLaunch> make_race_launch(const void* kernel_address);
 
 /// The runtime's side: cudaMalloc registers (`poisoned`: its bytes start uninitialised), cudaFree

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <llmlab/cuda/kernel.cuh>
+#include <llmlab/emu/chevrons.hpp>
 
 #include "llmlab/testing/device.hpp"
 #include "llmlab/testing/env.hpp"
@@ -65,11 +66,29 @@ TEST(EmuRacecheck, SharedWriteAfterWriteIsCaughtUnderEverySchedule) {
   for (const char* s : kSchedules) {
     const std::string d = run(s, 1, 64, 0, shared_waw, out.get());
     EXPECT_THAT(d, HasSubstr("`emu_races::shared_waw`")) << s;
-    EXPECT_THAT(d, HasSubstr("data race (write after write) on static __shared__ memory")) << s;
+    // The variable is named from the module's STT_TLS symbol, with the offset inside it.
+    EXPECT_THAT(d, HasSubstr("data race (write after write) on static __shared__ memory "
+                             "`emu_races::shared_waw(float*)::last` (4 bytes), byte offset 0 "
+                             "(4-byte element 0):"))
+        << s;
     EXPECT_THAT(d, HasSubstr("write by block (0,0,0) thread (")) << s;
     EXPECT_THAT(d, HasSubstr(line(kWawLine))) << s;
     EXPECT_EQ(run(s, 1, 64, 0, shared_waw_fixed, out.get()), "") << s;
   }
+}
+
+// A <<<>>> launch (llmlab-cudapp's rewrite, launch_chevrons: no kernel address, only a label)
+// checks and names static __shared__ memory too, through the module of its thread function.
+TEST(EmuRacecheck, ChevronLaunchChecksStaticSharedToo) {
+  DeviceBuffer<float> out(64);
+  ::testing::internal::CaptureStderr();  // the failed launch's report, printed as <<<>>> does
+  llmlab::emu::launch_chevrons(llmlab::emu::Chevrons(1, 64), "shared_waw",
+                               [&](auto&&... p) { shared_waw(p...); }, out.get());
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(cudaGetLastError(), cudaErrorLaunchFailure);
+  EXPECT_THAT(llmlab::emu::last_diagnostic(),
+              HasSubstr("kernel `shared_waw` block (0,0,0): data race (write after write) on "
+                        "static __shared__ memory `emu_races::shared_waw(float*)::last` (4 bytes)"));
 }
 
 // The neighbour's element without a barrier: read after write or write after read, by order.
@@ -145,7 +164,9 @@ TEST(EmuRacecheck, WarpSynchronousCodeWithoutSyncwarpIsCaughtUnderEverySchedule)
   DeviceBuffer<float> out(1);
   for (const char* s : kSchedules) {
     const std::string d = run(s, 1, 32, 0, warp_reduce, in.cget(), out.get(), false);
-    EXPECT_THAT(d, HasSubstr("on static __shared__ memory")) << s;
+    EXPECT_THAT(d, HasSubstr("on static __shared__ memory "
+                             "`emu_races::warp_reduce(float const*, float*, bool)::s` (128 bytes)"))
+        << s;
     EXPECT_THAT(d, HasSubstr(line(kWarpLine))) << s;
     EXPECT_THAT(d, HasSubstr("lanes of warp 0: a __syncwarp()")) << s;
     EXPECT_EQ(run(s, 1, 32, 0, warp_reduce, in.cget(), out.get(), true), "") << s;
@@ -234,7 +255,9 @@ TEST(EmuRacecheck, UninitialisedStaticSharedReadIsReported) {
   DeviceBuffer<float> out(128);
   for (const char* s : kSchedules) {
     const std::string d = run(s, 2, 64, 0, uninit_shared, out.get(), 48u);
-    EXPECT_THAT(d, HasSubstr("read of uninitialised static __shared__ memory")) << s;
+    EXPECT_THAT(d, HasSubstr("read of uninitialised static __shared__ memory `emu_races::"
+                             "uninit_shared(float*, unsigned int)::s` (256 bytes), byte offset "))
+        << s;
     EXPECT_THAT(d, HasSubstr(line(kUninitSharedLine))) << s;
     // Every block starts poisoned: the first block's writes do not count for the second.
     EXPECT_EQ(run(s, 2, 64, 0, uninit_shared, out.get(), 64u), "") << s;
@@ -312,7 +335,8 @@ TEST(EmuRacecheck, SameValueSharedWritesAreAWarningAndDifferentValuesARace) {
     EXPECT_EQ(d, "") << s;
     EXPECT_THAT(err, HasSubstr("llmlab emu: warning: kernel `emu_races::same_value_flag` block (0,0,0): "
                                "same-value writes without synchronisation (a benign race) on static "
-                               "__shared__ memory"))
+                               "__shared__ memory `emu_races::same_value_flag(float*, bool)::flag` "
+                               "(4 bytes), byte offset 0 (4-byte element 0):"))
         << s;
     EXPECT_THAT(err, HasSubstr(line(kSameValueLine))) << s;
     EXPECT_THAT(err, HasSubstr("(63 such write(s) in the launch of")) << s;
