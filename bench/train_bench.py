@@ -62,6 +62,33 @@ ms/step): the goal (>= 1.0x at 1 and 2 threads) is not met. What is left is sing
 vectorised; ours call expf one element at a time): -O3 on the reference measured no difference
 (CPU 521, 540 against 547, 539 ms/step).
 
+Round 4 (issue 11, 2026-12-04 13:40-14:20 UTC, before = 92e11a6, after = ced3ff7). First a fix to
+this script: PyTorch's GEMMs are OpenBLAS's and torch.set_num_threads does not reach OpenBLAS, so
+the "1 thread" PyTorch above ran its GEMMs on both cores (perf: 14% of its samples in the second
+thread's sched_yield); OPENBLAS_NUM_THREADS is now set to --threads before torch loads. Then the
+reference: its exp loops (GELU, attention's softmax, cross-entropy) run through glibc's vector
+exp (libmvec), and those loops, the attention scores, LayerNorm's and AdamW's are compiled for
+AVX-512, AVX2 and baseline x86-64 with the widest picked at start-up
+(reference/src/vector_math.hpp); sums keep their left-to-right order, so only exp's last bits
+moved. perf at 1 thread, after: OpenBLAS 68% of the samples (GEMM kernel 56%, packing 12%), the
+scores 2.5%, xtensor's allocations and copies ~7%, LayerNorm 4%, exp 1.4%. llmlab alone, median
+ms/step of `--steps 8` at 1 thread, alternated (14:22): before 653, 665, 577; after 604, 450, 458
+(after, at 13:48: 405, 420).
+This script, `--steps 8 --repeat 3` and `--steps 10 --repeat 5`, on a machine whose neighbours
+moved single runs by 1.5x even at load 1 (the same binary measured 405 ms/step at 13:48 and
+509-648 at 14:15):
+
+    1 thread : 0.930x (0.902, 0.932, 0.963; llmlab 403 ms, PyTorch 375), 1.023x (0.939, 0.832,
+               1.134), 0.911x (0.934, 0.734, 1.164, 0.874, 0.847; llmlab 558 ms, PyTorch 509)
+    2 threads: 0.681x (0.681, 0.573, 0.844), 0.885x (0.959, 0.663, 0.971, 1.015, 0.875; llmlab
+               432 ms, PyTorch 383)
+
+So about 0.9-1.0x at 1 thread and 0.7-0.9x at 2 threads, against 0.71-0.75x and 0.8-0.9x before
+(and the earlier 1-thread ratios flattered PyTorch less than they seemed: it had two cores for its
+GEMMs). The goal (>= 1.0x at 1 and 2 threads) is not met. What is left outside the GEMMs is mostly
+allocation and copying between xtensor containers (the composition's xarray round trips in
+residual_add and reshaped, zero-filled gradient buffers each step), serial at 2 threads.
+
 `--backend emu` times llmlab::cuda::Gpt under the emulator instead (the CUDA kernels on the CPU:
 give it a tiny config, e.g. --layers 1 --embd 32 --heads 2 --context 32 --vocab 300 --batch 8,
 where it measured 600 … 1,250 tokens/s on 2 shared, busy cores, ref 16,000 … 73,000);
