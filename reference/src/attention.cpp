@@ -136,7 +136,8 @@ AttentionForward<T> attention_forward(const xt::xarray<T>& q, const xt::xarray<T
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
-    const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn), V = matrix(v.data() + o, Tn, D);
+    const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn);
+    const auto V = matrix(v.data() + o, Tn, D);
     auto O = matrix(r.out.data() + o, Tn, D);
     xt::blas::gemm(P, V, O, false, false, T(1), T(0));  // O = P V
   }
@@ -175,8 +176,9 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
-    const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn), V = matrix(v.data() + o, Tn, D),
-               dO = matrix(dout.data() + o, Tn, D);
+    const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn);
+    const auto V = matrix(v.data() + o, Tn, D);
+    const auto dO = matrix(dout.data() + o, Tn, D);
     auto dV = matrix(g.dv.data() + o, Tn, D), dS = matrix(ds.data() + h * Tn * Tn, Tn, Tn);
     // forward O = P V:  dV = Pᵀ dO,  dP = dO Vᵀ
     xt::blas::gemm(P, dO, dV, true, false, T(1), T(0));
@@ -198,8 +200,9 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
-    const auto Q = matrix(q.data() + o, Tn, D), K = matrix(k.data() + o, Tn, D),
-               dS = matrix(ds.data() + h * Tn * Tn, Tn, Tn);
+    const auto Q = matrix(q.data() + o, Tn, D);
+    const auto K = matrix(k.data() + o, Tn, D);
+    const auto dS = matrix(ds.data() + h * Tn * Tn, Tn, Tn);
     auto dQ = matrix(g.dq.data() + o, Tn, D), dK = matrix(g.dk.data() + o, Tn, D);
     // forward S = τ Q Kᵀ:  dQ = τ dS K,  dK = τ dSᵀ Q
     xt::blas::gemm(dS, K, dQ, false, false, tau, T(0));
