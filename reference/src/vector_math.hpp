@@ -16,15 +16,19 @@
 /// Which one ran can change the last bits of a result, never between runs on one machine.
 
 extern "C" {
+/// \f$ e^x \f$ in float, declared with its vector versions (libmvec's `_ZGV{b,c,d,e}N*v_expf`).
 #pragma omp declare simd notinbranch
-float expf(float) noexcept;  // glibc: also _ZGV{b,c,d,e}N*v_expf in libmvec
+float expf(float) noexcept;
+/// \f$ e^x \f$ in double, declared with its vector versions (libmvec's `_ZGV{b,c,d,e}N*v_exp`).
 #pragma omp declare simd notinbranch
-double exp(double) noexcept;  // glibc: also _ZGV{b,c,d,e}N*v_exp in libmvec
+double exp(double) noexcept;
 }
 
+/// \cond PRIVATE
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 /// Compiles the function it marks for AVX-512, AVX2 and baseline x86-64; the loader picks one.
 #define LLMLAB_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define LLMLAB_VECTOR_CLONES  // clang: no target_clones on templates; one baseline version
 #endif
+/// \endcond

@@ -159,7 +159,9 @@ class Gpt {
   float* device_grads() { return grads_; }
 
  private:
-  // Device pointers into the activation buffer for one block (private: not in the docs).
+  /// \cond PRIVATE
+  // Device pointers into the activation buffer for one block. Hidden from Doxygen: a private
+  // nested class made it link a "Classes" section that it does not write.
   struct Block {
     E* x;          // (N, C) the block's input x^(l)
     E* ln1;        // (N, C)
@@ -173,6 +175,7 @@ class Gpt {
     E* fc;    // (N, 4C)
     E* gelu;  // (N, 4C)
   };
+  /// \endcond
   /// Tensor i of gpt_tensor_layout: its parameters and its gradient.
   E* param(std::size_t i) const { return params_ + layout_[i].offset; }
   float* grad(std::size_t i) const { return grads_ + layout_[i].offset; }
