@@ -83,7 +83,16 @@ moved single runs by 1.5x even at load 1 (the same binary measured 405 ms/step a
     2 threads: 0.681x (0.681, 0.573, 0.844), 0.885x (0.959, 0.663, 0.971, 1.015, 0.875; llmlab
                432 ms, PyTorch 383)
 
-So about 0.9-1.0x at 1 thread and 0.7-0.9x at 2 threads, against 0.71-0.75x and 0.8-0.9x before
+Then cross-entropy's row maximum as a vector reduction (exact in any order; the NaN case guarded,
+tests/cross_entropy_test.cpp): at 2 threads perf had shown row_logsumexp at 10% of the samples,
+its scalar max and sum each a 4,096-long dependency chain per row. llmlab alone, `--steps 10`,
+2 threads: before 433, 438, after 325, 348 ms/step; 1 thread `--steps 8`: 513, 479 -> 423, 474.
+This script, `--steps 10 --repeat 5` (15:08, load 1.4):
+
+    1 thread : 0.917x (1.417, 0.897, 0.917, 0.871, 0.886; llmlab 420 ms, PyTorch 385)
+    2 threads: 0.913x (0.998, 1.159, 0.658, 0.854, 0.964; llmlab 273 ms, PyTorch 249)
+
+So about 0.9x at 1 and 2 threads, against 0.71-0.75x and 0.8-0.9x before
 (and the earlier 1-thread ratios flattered PyTorch less than they seemed: it had two cores for its
 GEMMs). The goal (>= 1.0x at 1 and 2 threads) is not met. What is left outside the GEMMs is mostly
 allocation and copying between xtensor containers (the composition's xarray round trips in

@@ -295,6 +295,22 @@ TEST_P(CrossEntropyNonFinite, NanAndInfinityInARowGoWhereTheReferencesGo) {
                    only(expected, {"dlogits"}), run_backward<float>(k, GetParam()));
 }
 
+// The reference's row maximum is a vector reduction (reference/src/cross_entropy.cpp), where a NaN
+// may or may not win: wherever the NaN sits (each lane of a 16-wide vector, the tail), and whether
+// the rest of the row is finite or all −∞, the row's lse must still be NaN.
+TEST(CrossEntropyReference, ANanAnywhereInARowMakesItsLogsumexpNan) {
+  constexpr std::size_t V = 37;  // two 16-wide vectors and a tail of 5
+  for (const bool rest_minus_inf : {false, true})
+    for (std::size_t at = 0; at < V; ++at) {
+      xt::xtensor<float, 3> logits = xt::zeros<float>({std::size_t{1}, std::size_t{1}, V});
+      for (std::size_t v = 0; v < V; ++v)
+        logits(0, 0, v) = rest_minus_inf ? -INFINITY : 0.1f * static_cast<float>(v);
+      logits(0, 0, at) = NAN;
+      EXPECT_TRUE(std::isnan(llmlab::ref::logsumexp<float>(logits)(0, 0)))
+          << "NaN at " << at << (rest_minus_inf ? " among -inf" : " among finite logits");
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryVersion, CrossEntropyNonFinite,
                          ::testing::Range(0, llmlab::cuda::cross_entropy_forward_versions + 1),
                          version_name);

@@ -42,8 +42,13 @@ void check_targets(const char* where, const xt::xtensor<T, 3>& logits,
 template <class T>
 LLMLAB_VECTOR_CLONES T row_logsumexp(const T* x, std::size_t V) {
   T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)  // exact in any order; a NaN may or may not win (see below)
   for (std::size_t v = 0; v < V; ++v) m = std::max(m, x[v]);
-  if (m == -std::numeric_limits<T>::infinity()) return m;  // (−∞) − (−∞) below would be NaN
+  if (m == -std::numeric_limits<T>::infinity()) {  // (−∞) − (−∞) below would be NaN
+    for (std::size_t v = 0; v < V; ++v)
+      if (std::isnan(x[v])) return x[v];  // a NaN among −∞s: the row's lse is NaN
+    return m;
+  }
   constexpr std::size_t kBlock = 64;
   T sum = 0;
   for (std::size_t v0 = 0; v0 < V; v0 += kBlock) {
