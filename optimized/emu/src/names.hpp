@@ -5,6 +5,7 @@
 // a static __shared__ variable's name from its thread-local offset (libelf, src/tls_names.cpp).
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -34,6 +35,17 @@ std::string source_line_of(const void* pc);
 /// "void (anonymous namespace)::k<float, 4>(float*)" → "(anonymous namespace)::k<float, 4>".
 std::string strip_signature(std::string demangled);
 
+/// A loaded module (the program or a shared library), found from an address in its code.
+struct LoadedModule {
+  const char* path = "";          ///< its file, "" for the main program (dl_iterate_phdr's name)
+  std::uintptr_t base = 0;        ///< where it is loaded
+  std::uintptr_t tls_module = 0;  ///< its TLS module id (static __shared__ lives there), 0 if none
+  std::size_t tls_size = 0;       ///< its TLS block's bytes
+};
+
+/// The module whose loaded segments hold `code_address` (src/tls_names.cpp); empty if none does.
+std::optional<LoadedModule> module_of(const void* code_address);
+
 /// A static `__shared__` variable (a thread-local of the kernel's module) as reports name it.
 struct StaticVariable {
   std::string name;        ///< demangled: "ns::k(float*)::tile" for one declared in kernel k
@@ -43,8 +55,9 @@ struct StaticVariable {
 
 /// The static `__shared__` variable at byte `tls_offset` of the thread-local block of the module
 /// that holds `code_address` (the kernel's entry), from the module's `STT_TLS` symbols
-/// (src/tls_names.cpp: libelf; read on the first report about a module, then cached; thread-safe). Empty when no symbol
-/// covers the offset (a stripped module, or a variable the symbol table does not size).
+/// (src/tls_names.cpp: libelf; read on the first report about a module, then cached;
+/// thread-safe). Empty when no symbol covers the offset (a stripped module, or a variable the
+/// symbol table does not size).
 std::optional<StaticVariable> static_variable(const void* code_address, std::size_t tls_offset);
 
 /// "kernel `k` (k.cu:12) with grid (2,1,1) and block (64,1,1)".

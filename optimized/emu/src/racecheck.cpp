@@ -2,7 +2,6 @@
 // (docs/emulator.md "Memory checks"). The access hooks (tsan_hooks.cpp) call Block::on_access.
 
 #include <dlfcn.h>
-#include <link.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -28,29 +27,6 @@ std::atomic<std::uint32_t> block_serials{0};
 bool env_on(const char* name) {
   const char* v = std::getenv(name);
   return !(v && std::strcmp(v, "0") == 0);
-}
-
-struct TlsQuery {
-  std::uintptr_t address = 0;
-  std::uintptr_t module = 0;
-  std::size_t size = 0;
-};
-
-// The TLS segment (module id and size) of the module that holds `address`: where the kernel's static
-// __shared__ variables (`static thread_local`) live.
-int find_tls(dl_phdr_info* info, std::size_t, void* data) {
-  auto* q = static_cast<TlsQuery*>(data);
-  bool holds = false;
-  std::size_t tls = 0;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type == PT_LOAD && q->address - (info->dlpi_addr + ph.p_vaddr) < ph.p_memsz) holds = true;
-    if (ph.p_type == PT_TLS) tls = ph.p_memsz;
-  }
-  if (!holds) return 0;
-  q->module = tls ? info->dlpi_tls_modid : 0;
-  q->size = tls;
-  return 1;
 }
 
 std::string hex_address(std::uintptr_t a) {
@@ -182,12 +158,11 @@ std::unique_ptr<RaceLaunch> make_race_launch(const void* kernel_address) {
   }
   static std::atomic<std::uint32_t> launch_serials{0};
   r->serial = launch_serials.fetch_add(1, std::memory_order_relaxed) + 1;  // 2^32 launches: wraps
-  TlsQuery q;
-  q.address = reinterpret_cast<std::uintptr_t>(kernel_address);
   r->module_code = kernel_address;
-  ::dl_iterate_phdr(find_tls, &q);
-  r->tls_module = q.module;
-  r->tls_size = q.size;
+  if (const auto m = module_of(kernel_address)) {  // its TLS: the kernel's static __shared__
+    r->tls_module = m->tls_module;
+    r->tls_size = m->tls_size;
+  }
   return r;
 }
 

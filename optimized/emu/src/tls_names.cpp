@@ -1,4 +1,5 @@
-// Names of static __shared__ variables for reports (names.hpp): the kernel module's STT_TLS
+// The loaded module that holds a kernel (its TLS block: static __shared__ memory), and the names
+// of static __shared__ variables for reports (names.hpp): the kernel module's STT_TLS
 // symbols, read with libelf (elfutils) from its symbol table, once per module and only when a
 // report asks. dladdr does not resolve thread-local addresses and libbacktrace reads only function
 // and object symbols, hence libelf.
@@ -31,22 +32,23 @@ struct TlsSymbol {
 
 struct ModuleQuery {
   std::uintptr_t address = 0;  // in: an address in the module's code
-  std::string path;            // out: its file ("" for the main program)
-  std::uintptr_t base = 0;     // out: where it is loaded
+  LoadedModule module;         // out
 };
 
-// The loaded module whose PT_LOAD segments hold `address`.
+// The loaded module whose PT_LOAD segments hold `address`, and its TLS segment.
 int find_module(dl_phdr_info* info, std::size_t, void* data) {
   auto* q = static_cast<ModuleQuery*>(data);
+  bool holds = false;
+  std::size_t tls = 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type == PT_LOAD && q->address - (info->dlpi_addr + ph.p_vaddr) < ph.p_memsz) {
-      q->path = info->dlpi_name ? info->dlpi_name : "";
-      q->base = info->dlpi_addr;
-      return 1;
-    }
+    if (ph.p_type == PT_LOAD && q->address - (info->dlpi_addr + ph.p_vaddr) < ph.p_memsz) holds = true;
+    if (ph.p_type == PT_TLS) tls = ph.p_memsz;
   }
-  return 0;
+  if (!holds) return 0;
+  q->module = {info->dlpi_name ? info->dlpi_name : "", info->dlpi_addr,
+               tls ? info->dlpi_tls_modid : 0, tls};
+  return 1;
 }
 
 // The STT_TLS symbols `elf` defines, from .symtab (local ones too: a function-local
@@ -88,17 +90,23 @@ std::vector<TlsSymbol> read_tls_symbols(const std::string& path) {
 
 }  // namespace
 
-std::optional<StaticVariable> static_variable(const void* code_address, std::size_t tls_offset) {
+std::optional<LoadedModule> module_of(const void* code_address) {
   ModuleQuery q;
   q.address = reinterpret_cast<std::uintptr_t>(code_address);
   if (!code_address || !::dl_iterate_phdr(find_module, &q)) return std::nullopt;
+  return q.module;
+}
+
+std::optional<StaticVariable> static_variable(const void* code_address, std::size_t tls_offset) {
+  const std::optional<LoadedModule> m = module_of(code_address);
+  if (!m) return std::nullopt;
   static std::mutex mutex;
   static std::map<std::pair<std::string, std::uintptr_t>, std::vector<TlsSymbol>> cache;
   std::lock_guard lock(mutex);
-  const auto key = std::make_pair(q.path, q.base);
+  const auto key = std::make_pair(std::string(m->path), m->base);
   auto it = cache.find(key);
   if (it == cache.end()) {
-    const std::string file = q.path.empty() ? "/proc/self/exe" : q.path;
+    const std::string file = *m->path ? m->path : "/proc/self/exe";
     it = cache.emplace(key, read_tls_symbols(file)).first;
   }
   const std::vector<TlsSymbol>& symbols = it->second;
