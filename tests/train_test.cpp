@@ -130,6 +130,7 @@ TEST(Train, OneTwoAndThreeThreadsAreBitwiseTheSame) {
           << ta[i].name << ", " << r + 1 << " threads";
   }
   expect_error([] { ref::set_cpu_threads(-1); }, {"set_cpu_threads", "n = -1"});
+  expect_error([] { ref::set_cpu_threads(100000); }, {"set_cpu_threads", "n = 100000", "1024"});
 }
 
 TEST(Train, GradAccumTwoOfFourIsBatchEightUpToRounding) {

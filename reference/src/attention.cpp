@@ -111,9 +111,8 @@ LLMLAB_VECTOR_CLONES void probabilities_row(T* row, std::size_t n, std::size_t T
 // Per head: the scores row by row (scores), the row softmax, then O = P V as a GEMM (T×T by
 // T×D); a causal head's P is 0 above the diagonal, so the GEMM over the full square adds nothing
 // for the masked keys (and is still faster than a triangle of dot products). The B·H heads run
-// on OpenMP threads (set_cpu_threads), each head whole on one thread: first the scores and
-// softmax, then the GEMMs — those side by side only when OpenBLAS is serial (cpu_threads.hpp),
-// else one head after another on OpenBLAS's threads.
+// on set_cpu_threads's OpenMP threads, each head whole on one thread (OpenBLAS then runs each
+// GEMM on its caller's thread); by default one head after another, each GEMM on OpenBLAS's threads.
 template <class T>
 AttentionForward<T> attention_forward(const xt::xarray<T>& q, const xt::xarray<T>& k,
                                       const xt::xarray<T>& v, bool causal) {
@@ -121,22 +120,16 @@ AttentionForward<T> attention_forward(const xt::xarray<T>& q, const xt::xarray<T
   const std::size_t D = q.shape()[3], heads = q.shape()[0] * q.shape()[1];
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
   AttentionForward<T> r{xt::empty<T>(q.shape()), xt::empty<T>({q.shape()[0], q.shape()[1], Tn})};
-  std::vector<T> p(heads * Tn * Tn);  // every head's S, then P (T, T)
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
-    T* ph = p.data() + h * Tn * Tn;
-    std::vector<T> kt(D * padded(Tn));                               // Kᵀ
-    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, ph);  // S = τ Q Kᵀ
+    std::vector<T> p(Tn * Tn), kt(D * padded(Tn));                         // S, then P (T, T); Kᵀ
+    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, p.data());  // S = τ Q Kᵀ
     for (std::size_t i = 0; i < Tn; ++i) {
       const std::size_t n = causal ? i + 1 : Tn;  // keys j < n; the rest are masked to −∞
-      r.lse.data()[h * Tn + i] = softmax_row(ph + i * Tn, n, Tn);  // P = softmax(S), L
+      r.lse.data()[h * Tn + i] = softmax_row(p.data() + i * Tn, n, Tn);  // P = softmax(S), L
     }
-  }
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t h = 0; h < heads; ++h) {
-    const std::size_t o = h * Tn * D;
-    const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn);
+    const auto P = matrix(p.data(), Tn, Tn);
     const auto V = matrix(v.data() + o, Tn, D);
     auto O = matrix(r.out.data() + o, Tn, D);
     xt::blas::gemm(P, V, O, false, false, T(1), T(0));  // O = P V
@@ -159,51 +152,34 @@ AttentionGrads<T> attention_backward(const xt::xarray<T>& dout, const xt::xarray
                 "lse is " + shape_of(lse) + " but q is " + shape_of(q) + ": it must be (B, H, T)");
   const T tau = T(1) / std::sqrt(static_cast<T>(D));
   AttentionGrads<T> g{xt::empty<T>(q.shape()), xt::empty<T>(q.shape()), xt::empty<T>(q.shape())};
-  // every head's P and dS (T, T); the heads on OpenMP threads, each whole on one, the GEMMs
-  // side by side only when OpenBLAS is serial, as in the forward
-  std::vector<T> p(heads * Tn * Tn), ds(heads * Tn * Tn);
+  // the heads on set_cpu_threads's OpenMP threads, each whole on one, as in the forward
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t h = 0; h < heads; ++h) {
     const std::size_t o = h * Tn * D;
-    T* ph = p.data() + h * Tn * Tn;
-    std::vector<T> kt(D * padded(Tn));                               // Kᵀ
-    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, ph);  // the forward's S
+    std::vector<T> p(Tn * Tn), ds(Tn * Tn), kt(D * padded(Tn));            // P, dS (T, T); Kᵀ
+    scores(q.data() + o, k.data() + o, Tn, D, tau, causal, kt, p.data());  // the forward's S
     for (std::size_t i = 0; i < Tn; ++i) {
       const std::size_t n = causal ? i + 1 : Tn;  // the forward's keys j < n
-      probabilities_row(ph + i * Tn, n, Tn, lse.data()[h * Tn + i]);
+      probabilities_row(p.data() + i * Tn, n, Tn, lse.data()[h * Tn + i]);
     }
-  }
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t h = 0; h < heads; ++h) {
-    const std::size_t o = h * Tn * D;
-    const auto P = matrix(p.data() + h * Tn * Tn, Tn, Tn);
+    const auto P = matrix(p.data(), Tn, Tn);
+    const auto Q = matrix(q.data() + o, Tn, D);
+    const auto K = matrix(k.data() + o, Tn, D);
     const auto V = matrix(v.data() + o, Tn, D);
     const auto dO = matrix(dout.data() + o, Tn, D);
-    auto dV = matrix(g.dv.data() + o, Tn, D), dS = matrix(ds.data() + h * Tn * Tn, Tn, Tn);
+    auto dS = matrix(ds.data(), Tn, Tn);
+    auto dQ = matrix(g.dq.data() + o, Tn, D), dK = matrix(g.dk.data() + o, Tn, D),
+         dV = matrix(g.dv.data() + o, Tn, D);
     // forward O = P V:  dV = Pᵀ dO,  dP = dO Vᵀ
     xt::blas::gemm(P, dO, dV, true, false, T(1), T(0));
     xt::blas::gemm(dO, V, dS, false, true, T(1), T(0));  // dS holds dP for now
-  }
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t h = 0; h < heads; ++h) {
-    const std::size_t o = h * Tn * D;
-    const T* ph = p.data() + h * Tn * Tn;
-    T* dsh = ds.data() + h * Tn * Tn;
     for (std::size_t i = 0; i < Tn; ++i) {
       T Di = 0;  // D_i = Σ_d dO_id O_id  (= Σ_j P_ij dP_ij)
       for (std::size_t d = 0; d < D; ++d)
         Di += dout.data()[o + i * D + d] * out.data()[o + i * D + d];
       for (std::size_t j = 0; j < Tn; ++j)  // forward P = softmax(S):  dS_ij = P_ij (dP_ij − D_i)
-        dsh[i * Tn + j] = ph[i * Tn + j] * (dsh[i * Tn + j] - Di);
+        ds[i * Tn + j] = p[i * Tn + j] * (ds[i * Tn + j] - Di);
     }
-  }
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t h = 0; h < heads; ++h) {
-    const std::size_t o = h * Tn * D;
-    const auto Q = matrix(q.data() + o, Tn, D);
-    const auto K = matrix(k.data() + o, Tn, D);
-    const auto dS = matrix(ds.data() + h * Tn * Tn, Tn, Tn);
-    auto dQ = matrix(g.dq.data() + o, Tn, D), dK = matrix(g.dk.data() + o, Tn, D);
     // forward S = τ Q Kᵀ:  dQ = τ dS K,  dK = τ dSᵀ Q
     xt::blas::gemm(dS, K, dQ, false, false, tau, T(0));
     xt::blas::gemm(dS, Q, dK, true, false, tau, T(0));

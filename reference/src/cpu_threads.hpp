@@ -7,9 +7,10 @@
 /// the same cores. Left alone (the tests, `llmlab verify`, the Python module), the loops run on the
 /// calling thread and each GEMM on OpenBLAS's threads.
 
-/// OpenBLAS's thread count (cblas.h's; linked through xtensor-blas).
-extern "C" int openblas_get_num_threads(void);
-/// Sets OpenBLAS's thread count (set_cpu_threads).
+#include <algorithm>
+#include <cstddef>
+
+/// Sets OpenBLAS's thread count (cblas.h's; linked through xtensor-blas; set_cpu_threads).
 extern "C" void openblas_set_num_threads(int);
 
 namespace llmlab::ref::detail {
@@ -20,5 +21,18 @@ namespace llmlab::ref::detail {
 /// forked child's next parallel region waits forever for its parent's pool threads (`llmlab
 /// verify` forks a worker per component after computing references in the parent).
 int cpu_threads();
+
+/// Elements per work item of for_each_chunk: 16 KiB of floats.
+constexpr std::size_t kChunk = 4096;
+
+/// Calls `f(i0, n)` for the chunks [i0, i0 + n) of kChunk elements (the last one shorter) that
+/// cover [0, size), the chunks on cpu_threads() OpenMP threads: each element is computed whole by
+/// one thread, so the results are the same bits for any thread count.
+template <class F>
+void for_each_chunk(std::size_t size, F&& f) {
+  const std::size_t chunks = (size + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) num_threads(cpu_threads())
+  for (std::size_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(kChunk, size - c * kChunk));
+}
 
 }  // namespace llmlab::ref::detail

@@ -32,9 +32,6 @@ inline T tanh_of(T u) {
   return std::copysign((T(1) - e) / (T(1) + e), u);
 }
 
-/// Elements per OpenMP work item: a chunk of 16 KiB of floats, each handed whole to one thread.
-constexpr std::size_t kChunk = 4096;
-
 /// y_i = GELU(x_i) for i < n: \f$ y = \tfrac12 x (1 + \tanh u) \f$, \f$ u = \sqrt{2/\pi}\,(x +
 /// 0.044715 x^3) \f$; the loop runs a vector of elements at a time (vector_math.hpp).
 template <class T>
@@ -73,13 +70,9 @@ LLMLAB_VECTOR_CLONES void backward_span(const T* dy, const T* x, T* dx, std::siz
 template <class T, std::size_t N>
 xt::xtensor<T, N> gelu_forward(const xt::xtensor<T, N>& x) {
   xt::xtensor<T, N> y = xt::empty<T>(x.shape());
-  // Chunks of elements on OpenMP threads (set_cpu_threads): each y_i computed whole by one thread.
-  const std::size_t chunks = (x.size() + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t c = 0; c < chunks; ++c) {
-    const std::size_t i0 = c * kChunk;
-    forward_span(x.data() + i0, y.data() + i0, std::min(kChunk, x.size() - i0));
-  }
+  detail::for_each_chunk(x.size(), [&](std::size_t i0, std::size_t n) {
+    forward_span(x.data() + i0, y.data() + i0, n);  // each y_i whole on one thread
+  });
   return y;
 }
 
@@ -90,12 +83,9 @@ void gelu_backward(const xt::xtensor<T, N>& dy, const xt::xtensor<T, N>& x, xt::
     throw Error(where, "x is " + shape_of(x) + " but dy is " + shape_of(dy));
   if (!std::equal(dx.shape().begin(), dx.shape().end(), x.shape().begin(), x.shape().end()))
     throw Error(where, "x is " + shape_of(x) + " but dx is " + shape_of(dx));
-  const std::size_t chunks = (x.size() + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t c = 0; c < chunks; ++c) {  // each dx_i by one thread, as the forward
-    const std::size_t i0 = c * kChunk;
-    backward_span(dy.data() + i0, x.data() + i0, dx.data() + i0, std::min(kChunk, x.size() - i0));
-  }
+  detail::for_each_chunk(x.size(), [&](std::size_t i0, std::size_t n) {
+    backward_span(dy.data() + i0, x.data() + i0, dx.data() + i0, n);  // each dx_i on one thread
+  });
 }
 
 template xt::xtensor<float, 1> gelu_forward(const xt::xtensor<float, 1>&);

@@ -64,9 +64,6 @@ void adam_update(T& p, T g, T& m, T& v, T beta1, T beta2, T step_size, T bias_co
   p = p - step_size * (m / denom);  // addcdiv_(m, denom, −η/(1 − β1^t))
 }
 
-/// Elements per OpenMP work item of adam_family_step.
-constexpr std::size_t kChunk = 4096;
-
 /// adam_update on n elements, a vector of them at a time (vector_math.hpp): first p ← keep·p
 /// (AdamW's decay; keep = 1 for Adam) and g ← g + l2·p (Adam's L2; l2 = 0 for AdamW).
 template <class T>
@@ -102,14 +99,10 @@ void adam_family_step(const char* where, bool decoupled, xt::xtensor<T, 1>& para
   const T decay = T(1) - lr * wd;      // AdamW: param.mul_(1 − lr·wd)
   const T l2 = decoupled ? T(0) : wd;  // Adam: grad.add(param, alpha=wd)
   const T keep = decoupled ? decay : T(1);
-  const std::size_t chunks = (param.size() + kChunk - 1) / kChunk;
-  // Chunks of elements on OpenMP threads, each element by one.
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t c = 0; c < chunks; ++c) {
-    const std::size_t i0 = c * kChunk, n = std::min(kChunk, param.size() - i0);
+  detail::for_each_chunk(param.size(), [&](std::size_t i0, std::size_t n) {  // each element whole
     adam_span(param.data() + i0, grad.data() + i0, m.data() + i0, v.data() + i0, n, keep, l2, beta1,
               beta2, step_size, bias_correction2_sqrt, eps);
-  }
+  });
 }
 
 }  // namespace

@@ -1,17 +1,13 @@
 #include "llmlab/ref/train.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-#include <omp.h>
-
 #include <limits>
 #include <string>
 
-#include "cpu_threads.hpp"
 #include "llmlab/core/error.hpp"
 #include "llmlab/core/rng.hpp"
 #include "llmlab/ref/optimizer.hpp"
@@ -30,18 +26,6 @@ xt::xtensor<float, 1> flat(const GptTensor<float>& t) {
 }
 
 }  // namespace
-
-namespace {
-std::atomic<int> cpu_thread_count{1};  // detail::cpu_threads(): 1 until set_cpu_threads
-}  // namespace
-
-int detail::cpu_threads() { return cpu_thread_count.load(std::memory_order_relaxed); }
-
-void set_cpu_threads(int n) {
-  if (n < 0) throw Error("set_cpu_threads", "n = " + std::to_string(n) + " (must be ≥ 0)");
-  openblas_set_num_threads(1);  // the GEMMs run side by side on OpenMP's threads (cpu_threads.hpp)
-  cpu_thread_count.store(n > 0 ? n : omp_get_num_procs(), std::memory_order_relaxed);
-}
 
 TrainState train_init(const GptConfig& cfg, const TrainOptions& opt) {
   const auto refuse = [](const std::string& what) { throw Error("train", what); };

@@ -15,6 +15,9 @@
 /// and the widest the processor has is picked when the program starts (GCC's `target_clones`).
 /// Which one ran can change the last bits of a result, never between runs on one machine.
 
+#include <cmath>  // first: it defines __GLIBC__, and these declarations must follow glibc's
+
+#if defined(__GLIBC__) && defined(__x86_64__)  // libmvec (linked in reference/CMakeLists.txt)
 extern "C" {
 /// \f$ e^x \f$ in float, declared with its vector versions (libmvec's `_ZGV{b,c,d,e}N*v_expf`).
 #pragma omp declare simd notinbranch
@@ -23,6 +26,7 @@ float expf(float) noexcept;
 #pragma omp declare simd notinbranch
 double exp(double) noexcept;
 }
+#endif
 
 /// \cond PRIVATE
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)

@@ -41,8 +41,8 @@ struct TrainOptions {
 /// each run on one thread; OpenBLAS itself is set to one thread, so that two thread pools do not
 /// spin against each other. Each row or element is computed whole by one thread and no GEMM's sum
 /// is split, so a step's results are the same bits for any n (tests/train_test.cpp checks 1
-/// against 2 and 3). @param n threads, ≥ 0 (0: one per processor, omp_get_num_procs).
-/// @throws llmlab::Error when n < 0.
+/// against 2 and 3). @param n threads, in [0, 1024] (0: one per processor, omp_get_num_procs).
+/// @throws llmlab::Error when n < 0 or n > 1024.
 void set_cpu_threads(int n);
 
 /// Everything a run is: the model, its AdamW moments and the steps taken.
