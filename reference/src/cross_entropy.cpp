@@ -35,30 +35,44 @@ void check_targets(const char* where, const xt::xtensor<T, 3>& logits,
     }
 }
 
-/// m + log Σ_v e^{x_v − m} of one row of V logits, m its maximum; −∞ entries add e^{−∞} = 0, and
-/// a row of only −∞ gives −∞. The exps run a vector at a time (vector_math.hpp), kBlock of them
-/// into a buffer; the sum runs left to right, an order that fixes the float baseline the kernels
-/// are judged against (a vector sum's regrouping would tighten it: tests/cross_entropy_test.cpp).
-template <class T>
-LLMLAB_VECTOR_CLONES T row_logsumexp(const T* x, std::size_t V) {
-  T m = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : m)  // exact in any order; a NaN may or may not win (see below)
-  for (std::size_t v = 0; v < V; ++v) m = std::max(m, x[v]);
-  if (m == -std::numeric_limits<T>::infinity()) {  // (−∞) − (−∞) below would be NaN
-    for (std::size_t v = 0; v < V; ++v)
-      if (std::isnan(x[v])) return x[v];  // a NaN among −∞s: the row's lse is NaN
-    return m;
+/// The logsumexp of R consecutive rows of V logits: lse_r = m_r + log Σ_v e^{x_rv − m_r}, m_r the
+/// row's maximum; −∞ entries add e^{−∞} = 0, and a row of only −∞ gives −∞. The exps run a vector
+/// at a time (vector_math.hpp), kBlock of them per row into a buffer. Each row's sum runs left to
+/// right, an order that fixes the float baseline the kernels are judged against (a vector sum's
+/// regrouping would tighten it: tests/cross_entropy_test.cpp); the R rows' sums are interleaved,
+/// so that the CPU overlaps R chains of dependent additions instead of waiting on one — the same
+/// additions in the same order per row, so the same bits for any R.
+template <class T, std::size_t R>
+LLMLAB_VECTOR_CLONES void rows_logsumexp(const T* x, std::size_t V, T* lse) {
+  T m[R], sum[R];
+  for (std::size_t r = 0; r < R; ++r) {
+    T mr = -std::numeric_limits<T>::infinity();
+    const T* row = x + r * V;
+#pragma omp simd reduction(max : mr)  // exact in any order; a NaN may or may not win (see below)
+    for (std::size_t v = 0; v < V; ++v) mr = std::max(mr, row[v]);
+    m[r] = mr;
+    sum[r] = 0;
   }
   constexpr std::size_t kBlock = 64;
-  T sum = 0;
   for (std::size_t v0 = 0; v0 < V; v0 += kBlock) {
     const std::size_t n = std::min(kBlock, V - v0);
-    T e[kBlock];
+    T e[R][kBlock];
+    for (std::size_t r = 0; r < R; ++r) {
+      const T* row = x + r * V + v0;
 #pragma omp simd
-    for (std::size_t j = 0; j < n; ++j) e[j] = std::exp(x[v0 + j] - m);
-    for (std::size_t j = 0; j < n; ++j) sum += e[j];
+      for (std::size_t j = 0; j < n; ++j) e[r][j] = std::exp(row[j] - m[r]);
+    }
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t r = 0; r < R; ++r) sum[r] += e[r][j];
   }
-  return m + std::log(sum);
+  for (std::size_t r = 0; r < R; ++r) {
+    lse[r] = m[r] + std::log(sum[r]);
+    if (m[r] == -std::numeric_limits<T>::infinity()) {  // (−∞) − (−∞) above gave NaN
+      lse[r] = m[r];
+      for (std::size_t v = 0; v < V; ++v)
+        if (std::isnan(x[r * V + v])) lse[r] = x[r * V + v];  // a NaN among −∞s: lse is NaN
+    }
+  }
 }
 
 /// One row of the cross-entropy's gradient: dx_v = (e^{x_v − lse} − [v = y]) dℓ, a vector of
@@ -78,9 +92,14 @@ xt::xtensor<T, 2> logsumexp(const xt::xtensor<T, 3>& logits) {
   const std::size_t B = logits.shape(0), T_ = logits.shape(1), V = logits.shape(2);
   if (V == 0) throw Error("logsumexp", "logits is " + shape_of(logits) + ": rows of V = 0 logits");
   xt::xtensor<T, 2> lse = xt::empty<T>({B, T_});
-  // Rows on OpenMP threads, each row's sum by one.
+  // Groups of kRows rows on OpenMP threads, each group by one; the rows left over one at a time.
+  constexpr std::size_t kRows = 8;
+  const std::size_t rows = B * T_, groups = rows / kRows;
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t r = 0; r < B * T_; ++r) lse.data()[r] = row_logsumexp(logits.data() + r * V, V);
+  for (std::size_t g = 0; g < groups; ++g)
+    rows_logsumexp<T, kRows>(logits.data() + g * kRows * V, V, lse.data() + g * kRows);
+  for (std::size_t r = groups * kRows; r < rows; ++r)
+    rows_logsumexp<T, 1>(logits.data() + r * V, V, lse.data() + r);
   return lse;
 }
 
