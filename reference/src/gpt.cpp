@@ -63,12 +63,6 @@ void check_params(const char* where, const GptConfig& cfg, const GptParams<T>& p
   want(where, "ln_f.bias", p.ln_f_b, {C});
 }
 
-template <class T, class E>
-void push(std::vector<GptTensor<T>>& out, std::string name, E& t) {
-  out.push_back({std::move(name), std::vector<std::size_t>(t.shape().begin(), t.shape().end()),
-                 t.data(), t.size()});
-}
-
 }  // namespace
 
 void gpt_check_config(const GptConfig& cfg) {
@@ -84,26 +78,10 @@ std::int64_t gpt_num_params(const GptConfig& cfg) {
 template <class T>
 std::vector<GptTensor<T>> gpt_tensors(GptParams<T>& p) {
   std::vector<GptTensor<T>> out;
-  push(out, "transformer.wte.weight", p.wte);
-  push(out, "transformer.wpe.weight", p.wpe);
-  for (std::size_t l = 0; l < p.h.size(); ++l) {
-    auto& b = p.h[l];
-    const std::string n = "transformer.h." + std::to_string(l) + ".";
-    push(out, n + "ln_1.weight", b.ln_1_w);
-    push(out, n + "ln_1.bias", b.ln_1_b);
-    push(out, n + "attn.c_attn.weight", b.attn.c_attn_w);
-    push(out, n + "attn.c_attn.bias", b.attn.c_attn_b);
-    push(out, n + "attn.c_proj.weight", b.attn.c_proj_w);
-    push(out, n + "attn.c_proj.bias", b.attn.c_proj_b);
-    push(out, n + "ln_2.weight", b.ln_2_w);
-    push(out, n + "ln_2.bias", b.ln_2_b);
-    push(out, n + "mlp.c_fc.weight", b.fc_w);
-    push(out, n + "mlp.c_fc.bias", b.fc_b);
-    push(out, n + "mlp.c_proj.weight", b.proj_w);
-    push(out, n + "mlp.c_proj.bias", b.proj_b);
-  }
-  push(out, "transformer.ln_f.weight", p.ln_f_w);
-  push(out, "transformer.ln_f.bias", p.ln_f_b);
+  gpt_for_each_tensor(p, [&](const std::string& name, auto& t) {
+    out.push_back(
+        {name, std::vector<std::size_t>(t.shape().begin(), t.shape().end()), t.data(), t.size()});
+  });
   return out;
 }
 
@@ -164,8 +142,8 @@ GptForward<T> gpt_forward(const GptConfig& cfg, const GptParams<T>& p,
     s.ln_2 = layernorm_forward<T>(s.u, b.ln_2_w, b.ln_2_b);
     s.fc = matmul_forward_blas<T>(reshaped<T, 2>(s.ln_2.y, {N, C}), b.fc_w, b.fc_b);
     s.gelu = gelu_forward<T, 2>(s.fc);
-    const xt::xtensor<T, 2> mlp = matmul_forward_blas<T>(s.gelu, b.proj_w, b.proj_b);
-    x = residual_add(s.u, reshaped<T, 3>(mlp, {B, Tn, C}));
+    x = residual_add(
+        s.u, reshaped<T, 3>(matmul_forward_blas<T>(s.gelu, b.proj_w, b.proj_b), {B, Tn, C}));
     f.h.push_back(std::move(s));
   }
   f.x_final = std::move(x);
@@ -203,37 +181,36 @@ GptParams<T> gpt_backward(const GptConfig& cfg, const GptParams<T>& p,
   for (std::size_t i = 0; i < targets.size(); ++i)
     if (targets.data()[i] != kIgnoreIndex) dlosses.data()[i] = T(1) / static_cast<T>(counted);
   // forward: losses = cross_entropy(logits, targets)
-  const xt::xtensor<T, 3> dlogits = cross_entropy_backward<T>(dlosses, f.logits, targets);
+  xt::xtensor<T, 3> dlogits = cross_entropy_backward<T>(dlosses, f.logits, targets);
   // forward: logits = ln_f.y wteᵀ (the tied lm_head)
   xt::xtensor<T, 2> dlnf = xt::zeros<T>({N, C});
-  matmul_backward_blas<T>(reshaped<T, 2>(dlogits, {N, V}), reshaped<T, 2>(f.ln_f.y, {N, C}), p.wte,
-                          dlnf, g.wte);
+  matmul_backward_blas<T>(reshaped<T, 2>(std::move(dlogits), {N, V}),
+                          reshaped<T, 2>(f.ln_f.y, {N, C}), p.wte, dlnf, g.wte);
   // forward: ln_f.y = LN_f(x_final)
   xt::xtensor<T, 3> dx = xt::zeros<T>(f.x_final.shape());
-  layernorm_backward<T>(reshaped<T, 3>(dlnf, {B, Tn, C}), f.x_final, p.ln_f_w, f.ln_f.mean,
-                        f.ln_f.rstd, dx, g.ln_f_w, g.ln_f_b);
+  layernorm_backward<T>(reshaped<T, 3>(std::move(dlnf), {B, Tn, C}), f.x_final, p.ln_f_w,
+                        f.ln_f.mean, f.ln_f.rstd, dx, g.ln_f_w, g.ln_f_b);
   for (std::size_t l = p.h.size(); l-- > 0;) {
     const GptBlockParams<T>& b = p.h[l];
     const GptBlockSaved<T>& s = f.h[l];
     GptBlockParams<T>& gb = g.h[l];
     // forward: x_next = u + mlp — the gradient reaches u and the MLP's output unchanged
-    xt::xtensor<T, 3> du = xt::zeros<T>(dx.shape()), dmlp = xt::zeros<T>(dx.shape());
-    residual_add_backward(dx, du, dmlp);
+    // (residual_add_backward into zeros, which is a copy): du = dx, and dmlp is dx itself
+    xt::xtensor<T, 3> du = dx;
+    const xt::xtensor<T, 2> dmlp = reshaped<T, 2>(std::move(dx), {N, C});
     // forward: mlp = gelu c_projᵀ + b, gelu = GELU(fc), fc = ln_2.y c_fcᵀ + b
     xt::xtensor<T, 2> dgelu = xt::zeros<T>(s.gelu.shape()), dfc = xt::zeros<T>(s.fc.shape()),
                       dln2 = xt::zeros<T>({N, C});
-    matmul_backward_blas<T>(reshaped<T, 2>(dmlp, {N, C}), s.gelu, b.proj_w, dgelu, gb.proj_w,
-                            gb.proj_b);
+    matmul_backward_blas<T>(dmlp, s.gelu, b.proj_w, dgelu, gb.proj_w, gb.proj_b);
     gelu_backward<T, 2>(dgelu, s.fc, dfc);
     matmul_backward_blas<T>(dfc, reshaped<T, 2>(s.ln_2.y, {N, C}), b.fc_w, dln2, gb.fc_w, gb.fc_b);
     // forward: ln_2.y = LN_2(u) — accumulates into du
-    layernorm_backward<T>(reshaped<T, 3>(dln2, {B, Tn, C}), s.u, b.ln_2_w, s.ln_2.mean, s.ln_2.rstd,
-                          du, gb.ln_2_w, gb.ln_2_b);
-    // forward: u = x + attn(ln_1.y)
-    xt::xtensor<T, 3> dxl = xt::zeros<T>(dx.shape()), dattn = xt::zeros<T>(dx.shape()),
-                      dln1 = xt::zeros<T>(dx.shape());
-    residual_add_backward(du, dxl, dattn);
-    attention_block_backward<T>(dattn, s.ln_1.y, b.attn, s.attn, cfg.n_head, dln1, gb.attn);
+    layernorm_backward<T>(reshaped<T, 3>(std::move(dln2), {B, Tn, C}), s.u, b.ln_2_w, s.ln_2.mean,
+                          s.ln_2.rstd, du, gb.ln_2_w, gb.ln_2_b);
+    // forward: u = x + attn(ln_1.y) — as above: dx of the block's input starts as du, and the
+    // attention's output gradient is du itself
+    xt::xtensor<T, 3> dxl = du, dln1 = xt::zeros<T>(du.shape());
+    attention_block_backward<T>(du, s.ln_1.y, b.attn, s.attn, cfg.n_head, dln1, gb.attn);
     // forward: ln_1.y = LN_1(x) — accumulates into dx of the block's input
     layernorm_backward<T>(dln1, s.x, b.ln_1_w, s.ln_1.mean, s.ln_1.rstd, dxl, gb.ln_1_w, gb.ln_1_b);
     dx = std::move(dxl);

@@ -7,11 +7,12 @@
 
 #include <array>
 #include <cstddef>
-#include <xtensor/xarray.hpp>
+#include <string>
+#include <utility>
 #include <xtensor/xstrided_view.hpp>
 #include <xtensor/xtensor.hpp>
 
-#include "llmlab/ref/residual.hpp"
+#include "llmlab/core/error.hpp"
 
 namespace llmlab::ref {
 
@@ -24,23 +25,51 @@ xt::xtensor<T, M> reshaped(const E& e, const std::array<std::size_t, M>& shape) 
   return xt::reshape_view(e, shape);
 }
 
-/// The residual connection \f$ a + b \f$ on (B, T, C) activations (residual_forward).
-/// @throws llmlab::Error as residual_forward when the shapes differ.
-template <class T>
-xt::xtensor<T, 3> residual_add(const xt::xtensor<T, 3>& a, const xt::xtensor<T, 3>& b) {
-  return residual_forward<T>(xt::xarray<T>(a), xt::xarray<T>(b));
+/// `e` in another shape, its elements moved, not copied: for a tensor no longer needed in its own
+/// shape (a temporary, or `std::move(t)`), which is left empty.
+/// @tparam T the scalar   @tparam M the result's rank   @tparam K e's rank
+/// @param e the tensor to take the elements of   @param shape the result's shape, of e's size
+/// @throws llmlab::Error "reshaped: …" when the shape's product is not e's size.
+template <class T, std::size_t M, std::size_t K>
+xt::xtensor<T, M> reshaped(xt::xtensor<T, K>&& e, const std::array<std::size_t, M>& shape) {
+  std::size_t size = 1;
+  for (const std::size_t d : shape) size *= d;
+  if (size != e.size())
+    throw Error("reshaped", "a tensor of " + std::to_string(e.size()) +
+                                " elements into a shape of " + std::to_string(size));
+  xt::xtensor<T, M> out;
+  out.storage() = std::move(e.storage());
+  out.resize(shape);  // the storage already has the size: only the shape and strides change
+  e.resize(std::array<std::size_t, K>{});
+  return out;
 }
 
-/// Backward of residual_add: \f$ \mathrm{da} \mathrel{+}= \mathrm{dout} \f$ and
-/// \f$ \mathrm{db} \mathrel{+}= \mathrm{dout} \f$ (residual_backward; both accumulate).
+/// The residual connection \f$ a + b \f$ on (B, T, C) activations: residual_forward's
+/// \f$ \mathrm{out}_i = a_i + b_i \f$ and errors, without its copies into xt::xarray
+/// (reference/src/residual.cpp holds both).
+/// @param a (B, T, C)   @param b the shape of a   @returns the shape of a
+/// @throws llmlab::Error as residual_forward when the shapes differ.
+template <class T>
+xt::xtensor<T, 3> residual_add(const xt::xtensor<T, 3>& a, const xt::xtensor<T, 3>& b);
+
+/// Backward of residual_add (residual_backward's): both inputs get the gradient unchanged,
+/// \f$ \mathrm{da} \mathrel{+}= \mathrm{dout} \f$ and \f$ \mathrm{db} \mathrel{+}= \mathrm{dout}
+/// \f$ (both accumulate).
+/// @param dout (B, T, C)   @param da, db the shape of dout, accumulated into
 /// @throws llmlab::Error as residual_backward when a shape differs from dout's.
 template <class T>
 void residual_add_backward(const xt::xtensor<T, 3>& dout, xt::xtensor<T, 3>& da,
-                           xt::xtensor<T, 3>& db) {
-  xt::xarray<T> a = da, b = db;
-  residual_backward<T>(xt::xarray<T>(dout), a, b);
-  da = a;
-  db = b;
-}
+                           xt::xtensor<T, 3>& db);
+
+/// \cond EXPLICIT_INSTANTIATIONS
+extern template xt::xtensor<float, 3> residual_add(const xt::xtensor<float, 3>&,
+                                                   const xt::xtensor<float, 3>&);
+extern template xt::xtensor<double, 3> residual_add(const xt::xtensor<double, 3>&,
+                                                    const xt::xtensor<double, 3>&);
+extern template void residual_add_backward(const xt::xtensor<float, 3>&, xt::xtensor<float, 3>&,
+                                           xt::xtensor<float, 3>&);
+extern template void residual_add_backward(const xt::xtensor<double, 3>&, xt::xtensor<double, 3>&,
+                                           xt::xtensor<double, 3>&);
+/// \endcond
 
 }  // namespace llmlab::ref
