@@ -105,6 +105,18 @@ void adam_family_step(const char* where, bool decoupled, xt::xtensor<T, 1>& para
   });
 }
 
+/// \f$ \sum_i x_i^2 \f$ of n elements in double, the sum in vector lanes: its order regrouped,
+/// which moves only the last bits of a double sum (a float's square is exact in double) — far
+/// below what the clipping's float gradients carry — and runs the additions side by side instead
+/// of one chain of 4M dependent ones (~1.5% of a training step at the bench's size).
+template <class T>
+LLMLAB_VECTOR_CLONES double sum_of_squares(const T* x, std::size_t n) {
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  return sum;
+}
+
 }  // namespace
 
 template <class T>
@@ -154,8 +166,7 @@ double clip_grad_norm(std::span<xt::xtensor<T, 1>* const> grads, double max_norm
     throw Error("clip_grad_norm", named("max_norm", max_norm) + " must be finite and >= 0");
   double sum_sq = 0;  // in double for both T: the norm is the reference's, not float's
   for (const xt::xtensor<T, 1>* g : grads)
-    if (g != nullptr)
-      for (const T x : *g) sum_sq += static_cast<double>(x) * static_cast<double>(x);
+    if (g != nullptr) sum_sq += sum_of_squares(g->data(), g->size());
   const double norm = std::sqrt(sum_sq);
   const double clip = max_norm / (norm + 1e-6);
   if (clip < 1)

@@ -1,15 +1,20 @@
 #include "llmlab/ref/train.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <xtensor/xadapt.hpp>
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/core/rng.hpp"
+#include "llmlab/ref/compose.hpp"
 #include "llmlab/ref/optimizer.hpp"
 
 namespace llmlab::ref {
@@ -17,13 +22,6 @@ namespace llmlab::ref {
 namespace {
 
 std::int64_t seq_of(const TrainState& s) { return s.opt.seq > 0 ? s.opt.seq : s.cfg.block_size; }
-
-/// A flat copy of one tensor (the optimizer reference steps xtensor<T, 1>).
-xt::xtensor<float, 1> flat(const GptTensor<float>& t) {
-  xt::xtensor<float, 1> r = xt::empty<float>({t.size});
-  std::copy_n(t.data, t.size, r.begin());
-  return r;
-}
 
 }  // namespace
 
@@ -104,13 +102,14 @@ StepStats train_step(TrainState& s, const Batch& batch) {
       throw Error("train_step", "the loss is " + std::to_string(f.loss) + " at step " +
                                     std::to_string(s.step + 1) + " (the parameters are kept)");
     GptParams<float> g = gpt_backward(s.cfg, s.params, ids, tg, f);
-    const auto gt = gpt_tensors(g);
-    for (std::size_t i = 0; i < gt.size(); ++i) {
-      if (a == 0)
-        grads.push_back(flat(gt[i]));
+    std::size_t i = 0;
+    gpt_for_each_tensor(g, [&](const std::string&, auto& t) {
+      if (a == 0)  // the first micro-batch's gradient, flat: its storage moved, not copied
+        grads.push_back(reshaped<float, 1>(std::move(t), {t.size()}));
       else
-        grads[i] += flat(gt[i]);
-    }
+        grads[i] += xt::adapt(t.data(), t.size(), xt::no_ownership(), std::array{t.size()});
+      ++i;
+    });
     loss += static_cast<double>(f.loss);
   }
   if (A > 1) {  // the mean over micro-batches (A = 1 stays exactly the one batch's gradient)
@@ -123,14 +122,18 @@ StepStats train_step(TrainState& s, const Batch& batch) {
   const double norm =
       clip_grad_norm<float>(ptrs, s.opt.clip > 0 ? s.opt.clip : std::numeric_limits<double>::max());
   const double lr = lr_at(s.step, s.opt.lr, s.opt.min_lr, s.opt.warmup, s.opt.steps);
-  auto tensors = gpt_tensors(s.params);
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
+  std::size_t i = 0;
+  gpt_for_each_tensor(s.params, [&](const std::string&, auto& t) {
+    constexpr std::size_t rank = std::remove_reference_t<decltype(t)>::rank;
     const AdamOptions o{lr, s.opt.beta1, s.opt.beta2, s.opt.eps,
-                        tensors[i].shape.size() == 2 ? s.opt.weight_decay : 0.0};
-    xt::xtensor<float, 1> p = flat(tensors[i]);
+                        rank == 2 ? s.opt.weight_decay : 0.0};  // no decay on biases and gains
+    const auto shape = t.shape();
+    // the optimizer steps flat tensors: t's storage is moved in and back, not copied
+    xt::xtensor<float, 1> p = reshaped<float, 1>(std::move(t), {t.size()});
     adamw_step<float>(p, grads[i], s.m[i], s.v[i], s.step + 1, o);
-    std::copy(p.begin(), p.end(), tensors[i].data);
-  }
+    t = reshaped<float, rank>(std::move(p), shape);
+    ++i;
+  });
   ++s.step;
   return {loss, lr, norm};
 }

@@ -74,6 +74,35 @@ struct GptTensor {
   std::size_t size;                ///< the product of shape
 };
 
+/// Calls `f(name, tensor)` for every parameter tensor of p in nanoGPT's state_dict order (as
+/// gpt_tensors), `tensor` the xt::xtensor<T, 1> or xt::xtensor<T, 2> itself — for code that takes
+/// or replaces a tensor's storage (ref::train_step moves each one into the optimizer's flat form
+/// and back, no copy).
+/// @param p the parameters (or gradients)   @param f called as f(const std::string&, auto&)
+template <class T, class F>
+void gpt_for_each_tensor(GptParams<T>& p, F&& f) {
+  f("transformer.wte.weight", p.wte);
+  f("transformer.wpe.weight", p.wpe);
+  for (std::size_t l = 0; l < p.h.size(); ++l) {
+    GptBlockParams<T>& b = p.h[l];
+    const std::string n = "transformer.h." + std::to_string(l) + ".";
+    f(n + "ln_1.weight", b.ln_1_w);
+    f(n + "ln_1.bias", b.ln_1_b);
+    f(n + "attn.c_attn.weight", b.attn.c_attn_w);
+    f(n + "attn.c_attn.bias", b.attn.c_attn_b);
+    f(n + "attn.c_proj.weight", b.attn.c_proj_w);
+    f(n + "attn.c_proj.bias", b.attn.c_proj_b);
+    f(n + "ln_2.weight", b.ln_2_w);
+    f(n + "ln_2.bias", b.ln_2_b);
+    f(n + "mlp.c_fc.weight", b.fc_w);
+    f(n + "mlp.c_fc.bias", b.fc_b);
+    f(n + "mlp.c_proj.weight", b.proj_w);
+    f(n + "mlp.c_proj.bias", b.proj_b);
+  }
+  f("transformer.ln_f.weight", p.ln_f_w);
+  f("transformer.ln_f.bias", p.ln_f_b);
+}
+
 /// The parameters as named flat tensors, in nanoGPT's state_dict order (wte, wpe, each block's
 /// ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj — weight then bias — then ln_f;
 /// lm_head.weight is left out: it is wte). The views alias p; they live as long as p's tensors.
