@@ -44,33 +44,47 @@ auto matrix(P* data, std::size_t rows, std::size_t cols) {
   return xt::adapt(data, rows * cols, xt::no_ownership(), std::array<std::size_t, 2>{rows, cols});
 }
 
-/// Scores kept in registers at a time by scores (a multiple of the 4 or 8 floats of a vector).
+/// Scores of one row kept in registers at a time by scores (a multiple of the 4 or 8 floats of a
+/// vector).
 constexpr std::size_t kScoreBlock = 16;
+/// Rows of scores computed side by side: kScoreRows independent chains of additions for the CPU
+/// to overlap (one would wait on each addition's latency), sharing each load of Kᵀ.
+constexpr std::size_t kScoreRows = 4;
 
 /// S = τ Q Kᵀ for one head, row i over the keys j < n_i it sees (n_i = i + 1 when causal, T
 /// otherwise; the rest of the row is left for softmax_row to mask): \f$ S_{ij} = \tau \sum_d
 /// Q_{id} K_{jd} \f$, each a D-term sum in d order — the order of the kernels' dot products, so the
 /// float baseline they are judged against (tests/attention_test.cpp) keeps its rounding. Kᵀ is
 /// copied first into `kt` (D, Tp), its columns padded with zeros to Tp, a multiple of
-/// kScoreBlock, so that kScoreBlock sums S_ij, …, S_i,j+15 run side by side in registers (one
-/// vector multiply and add per d; vector_math.hpp) and are stored once.
+/// kScoreBlock, so that kScoreBlock sums S_ij, …, S_i,j+15 of kScoreRows rows i run side by side
+/// in registers (one vector multiply and add per row and d; vector_math.hpp) and are stored once.
 template <class T>
 LLMLAB_VECTOR_CLONES void scores(const T* qh, const T* kh, std::size_t Tn, std::size_t D, T tau,
                                  bool causal, std::vector<T>& kt, T* s) {
   const std::size_t Tp = kt.size() / D;
   for (std::size_t j = 0; j < Tn; ++j)
     for (std::size_t d = 0; d < D; ++d) kt[d * Tp + j] = kh[j * D + d];
-  for (std::size_t i = 0; i < Tn; ++i) {
-    const std::size_t n = causal ? i + 1 : Tn;
-    for (std::size_t j0 = 0; j0 < n; j0 += kScoreBlock) {
-      std::array<T, kScoreBlock> acc{};  // S_ij for j in [j0, j0 + kScoreBlock)
+  for (std::size_t i0 = 0; i0 < Tn; i0 += kScoreRows) {
+    const std::size_t rows = std::min(kScoreRows, Tn - i0);
+    std::array<const T*, kScoreRows> q{};  // the group's rows of Q; past the end, its first again
+    for (std::size_t r = 0; r < kScoreRows; ++r) q[r] = qh + (i0 + (r < rows ? r : 0)) * D;
+    const std::size_t widest = causal ? i0 + rows : Tn;  // the keys the group's last row sees
+    for (std::size_t j0 = 0; j0 < widest; j0 += kScoreBlock) {
+      T acc[kScoreRows][kScoreBlock] = {};  // S_ij for the rows i, j in [j0, j0 + kScoreBlock)
       for (std::size_t d = 0; d < D; ++d) {
-        const T qid = qh[i * D + d];
         const T* ktd = kt.data() + d * Tp + j0;
-        for (std::size_t jj = 0; jj < kScoreBlock; ++jj) acc[jj] += qid * ktd[jj];  // d in order
+#pragma GCC unroll 4  // kScoreRows: the accumulators stay in registers
+        for (std::size_t r = 0; r < kScoreRows; ++r) {
+          const T qid = q[r][d];
+          for (std::size_t jj = 0; jj < kScoreBlock; ++jj)
+            acc[r][jj] += qid * ktd[jj];  // d in order
+        }
       }
-      for (std::size_t jj = 0; jj < kScoreBlock && j0 + jj < n; ++jj)
-        s[i * Tn + j0 + jj] = tau * acc[jj];
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t i = i0 + r, n = causal ? i + 1 : Tn;
+        for (std::size_t jj = 0; jj < kScoreBlock && j0 + jj < n; ++jj)
+          s[i * Tn + j0 + jj] = tau * acc[r][jj];
+      }
     }
   }
 }

@@ -9,6 +9,7 @@
 
 #include "llmlab/core/error.hpp"
 #include "llmlab/ref/attention.hpp"
+#include "llmlab/ref/compose.hpp"
 #include "llmlab/ref/matmul.hpp"
 #include "shape_of.hpp"
 
@@ -67,14 +68,6 @@ void merge_heads(const xt::xarray<T>& a, std::size_t part, const Dims& s, xt::xt
                     rows.data() + (b * s.T + t) * width + part * s.C + h * s.D);
 }
 
-/// x (B, T, C) as rows (B·T, C) (a copy).
-template <class T>
-xt::xtensor<T, 2> as_rows(const xt::xtensor<T, 3>& x) {
-  xt::xtensor<T, 2> r = xt::empty<T>({x.shape()[0] * x.shape()[1], x.shape()[2]});
-  std::copy(x.begin(), x.end(), r.begin());
-  return r;
-}
-
 }  // namespace
 
 template <class T>
@@ -90,7 +83,8 @@ AttentionBlockForward<T> attention_block_forward(const xt::xtensor<T, 3>& x,
   const Dims s = check_block("attention_block_forward", x, p, H);
   // (N, 3C); the BLAS matmul, as the model's MLP (the same result as matmul_forward's loops,
   // up to the order of the sums: tests/matmul_test.cpp)
-  const xt::xtensor<T, 2> qkv = matmul_forward_blas<T>(as_rows(x), p.c_attn_w, p.c_attn_b);
+  const xt::xtensor<T, 2> qkv =
+      matmul_forward_blas<T>(reshaped<T, 2>(x, {s.B * s.T, s.C}), p.c_attn_w, p.c_attn_b);
   AttentionBlockSaved<T> saved{
       split_heads(qkv, 0, s),        split_heads(qkv, 1, s), split_heads(qkv, 2, s), {}, {},
       xt::zeros<T>({s.B * s.T, s.C})};
@@ -98,10 +92,8 @@ AttentionBlockForward<T> attention_block_forward(const xt::xtensor<T, 3>& x,
   saved.att = std::move(att.out);
   saved.lse = std::move(att.lse);
   merge_heads(saved.att, 0, s, saved.merged);  // (N, C)
-  const xt::xtensor<T, 2> y = matmul_forward_blas<T>(saved.merged, p.c_proj_w, p.c_proj_b);
-  AttentionBlockForward<T> r{xt::empty<T>(x.shape()), std::move(saved)};
-  std::copy(y.begin(), y.end(), r.y.begin());
-  return r;
+  xt::xtensor<T, 2> y = matmul_forward_blas<T>(saved.merged, p.c_proj_w, p.c_proj_b);
+  return {reshaped<T, 3>(std::move(y), {s.B, s.T, s.C}), std::move(saved)};  // (B, T, C)
 }
 
 template <class T>
@@ -117,8 +109,8 @@ void attention_block_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 
     throw Error(where, "dx is " + shape_of(dx) + " but x is " + shape_of(x));
   // forward y = merged c_proj_wᵀ + c_proj_b
   xt::xtensor<T, 2> dmerged = xt::zeros<T>({s.B * s.T, s.C});
-  matmul_backward_blas<T>(as_rows(dy), saved.merged, p.c_proj_w, dmerged, grads.c_proj_w,
-                          grads.c_proj_b);
+  matmul_backward_blas<T>(reshaped<T, 2>(dy, {s.B * s.T, s.C}), saved.merged, p.c_proj_w, dmerged,
+                          grads.c_proj_w, grads.c_proj_b);
   // forward merged = merge(att):  datt = split(dmerged)
   const xt::xarray<T> datt = split_heads(dmerged, 0, s);
   // forward att = attention(q, k, v)
@@ -130,9 +122,11 @@ void attention_block_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 
   merge_heads(g.dk, 1, s, dqkv);
   merge_heads(g.dv, 2, s, dqkv);
   // forward qkv = x c_attn_wᵀ + c_attn_b
-  xt::xtensor<T, 2> dx_rows = as_rows(dx);
-  matmul_backward_blas<T>(dqkv, as_rows(x), p.c_attn_w, dx_rows, grads.c_attn_w, grads.c_attn_b);
-  std::copy(dx_rows.begin(), dx_rows.end(), dx.begin());
+  // (dx's storage moved into rows and back: accumulated into, not copied)
+  xt::xtensor<T, 2> dx_rows = reshaped<T, 2>(std::move(dx), {s.B * s.T, s.C});
+  matmul_backward_blas<T>(dqkv, reshaped<T, 2>(x, {s.B * s.T, s.C}), p.c_attn_w, dx_rows,
+                          grads.c_attn_w, grads.c_attn_b);
+  dx = reshaped<T, 3>(std::move(dx_rows), {s.B, s.T, s.C});
 }
 
 template AttentionBlockParams<float> attention_block_zero_grads(std::int64_t);

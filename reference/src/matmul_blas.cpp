@@ -10,6 +10,7 @@
 #include "cpu_threads.hpp"
 #include "llmlab/ref/matmul.hpp"
 #include "matmul_shapes.hpp"
+#include "vector_math.hpp"
 
 namespace llmlab::ref {
 namespace {
@@ -48,13 +49,30 @@ void gemm_accumulate(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt:
   }
 }
 
+/// db_o += Σ_n dy_no for the `out` columns of dy (N, out): each column's sum over n in order,
+/// a row of dy at a time — the columns side by side, a vector of them per instruction
+/// (vector_math.hpp's clones), each still its own sum in the same order.
+template <class T>
+LLMLAB_VECTOR_CLONES void column_sums_into(const T* dy, std::size_t N, std::size_t out, T* db) {
+  std::vector<T> sum(out, T(0));
+  for (std::size_t n = 0; n < N; ++n) {
+    const T* row = dy + n * out;
+    T* s = sum.data();
+#pragma omp simd
+    for (std::size_t o = 0; o < out; ++o) s[o] += row[o];
+  }
+  for (std::size_t o = 0; o < out; ++o) db[o] += sum[o];
+}
+
 template <class T>
 xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& x, const xt::xtensor<T, 2>& w,
                           const xt::xtensor<T, 1>* b) {
   detail::check_forward<T>("matmul_forward_blas", x, w, b);
   const std::size_t N = x.shape(0), out = w.shape(0);
-  xt::xtensor<T, 2> y = xt::zeros<T>({N, out});
-  if (b != nullptr)  // y = b on every row, then y += x W^T
+  // y = b on every row (or 0 without a bias), then y += x W^T
+  xt::xtensor<T, 2> y =
+      b != nullptr ? xt::xtensor<T, 2>::from_shape({N, out}) : xt::zeros<T>({N, out});
+  if (b != nullptr)
     for (std::size_t n = 0; n < N; ++n) std::copy(b->begin(), b->end(), y.data() + n * out);
   gemm_accumulate<T>(x, w, y, false, true);
   return y;
@@ -66,13 +84,7 @@ void backward(const xt::xtensor<T, 2>& dy, const xt::xtensor<T, 2>& x, const xt:
   detail::check_backward<T>("matmul_backward_blas", dy, x, w, dx, dw, db);
   gemm_accumulate<T>(dy, w, dx, false, false);  // dx (N, in) += dy (N, out) W (out, in)
   gemm_accumulate<T>(dy, x, dw, true, false);   // dW (out, in) += dy^T (out, N) x (N, in)
-  if (db != nullptr) {  // db_o += sum_n dy_no, each sum over n in order, row by row of dy
-    const std::size_t N = dy.shape(0), out = dy.shape(1);
-    std::vector<T> sum(out, T(0));
-    for (std::size_t n = 0; n < N; ++n)
-      for (std::size_t o = 0; o < out; ++o) sum[o] += dy.data()[n * out + o];
-    for (std::size_t o = 0; o < out; ++o) (*db)(o) += sum[o];
-  }
+  if (db != nullptr) column_sums_into(dy.data(), dy.shape(0), dy.shape(1), db->data());
 }
 
 }  // namespace
