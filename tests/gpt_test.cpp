@@ -19,6 +19,8 @@
 #include "llmlab/core/npy.hpp"
 #include "llmlab/oracle/gtest.hpp"
 #include "llmlab/oracle/oracle.hpp"
+#include "llmlab/ref/compose.hpp"
+#include "llmlab/ref/residual.hpp"
 #include "llmlab/ref/train.hpp"
 #include "llmlab/testing/expect.hpp"
 #include "llmlab/testing/gpt_golden.hpp"
@@ -184,6 +186,46 @@ TEST(GptReference, RejectsBadConfigurationsAndInputsByName) {
         ref::gpt_forward(cfg, p, xt::xtensor<std::int32_t, 2>{{1, 2}}, none);
       },
       {"gpt_forward", "h.0.mlp.c_fc.bias is (7)"});
+}
+
+// The composition's glue (compose.hpp): a temporary reshaped keeps its elements where they are,
+// and the residual on (B, T, C) is residual_forward's sum with its errors.
+TEST(GptCompose, ReshapedMovesATemporarysElementsAndChecksTheSize) {
+  xt::xtensor<float, 3> t = xt::empty<float>({2, 3, 4});
+  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<float>(i);
+  const float* storage = t.data();
+  const xt::xtensor<float, 2> rows = ref::reshaped<float, 2>(std::move(t), {6, 4});
+  EXPECT_EQ(rows.data(), storage);  // moved, not copied
+  EXPECT_EQ(rows(1, 0), 4.0f);      // row-major: (0, 1, 0) is row 1
+  EXPECT_EQ(rows(5, 3), 23.0f);
+  const xt::xtensor<float, 3> copy = ref::reshaped<float, 3>(rows, {3, 2, 4});  // an lvalue: copied
+  EXPECT_NE(copy.data(), rows.data());
+  EXPECT_EQ(copy(2, 1, 3), 23.0f);
+  xt::xtensor<float, 2> other = xt::zeros<float>({5, 5});
+  expect_error([&] { ref::reshaped<float, 1>(std::move(other), {24}); },
+               {"reshaped", "25 elements", "24"});
+}
+
+TEST(GptCompose, ResidualAddIsTheResidualComponentOnActivations) {
+  xt::xtensor<double, 3> a = xt::empty<double>({2, 3, 4}), b = a;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    a.data()[i] = 0.1 * static_cast<double>(i);
+    b.data()[i] = 1.0 / (1.0 + static_cast<double>(i));
+  }
+  const xt::xtensor<double, 3> sum = ref::residual_add(a, b);
+  const xt::xarray<double> expected = ref::residual_forward<double>(a, b);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(sum.data()[i], expected.data()[i]);
+  xt::xtensor<double, 3> da = xt::ones<double>({2, 3, 4}), db = xt::zeros<double>({2, 3, 4});
+  ref::residual_add_backward(b, da, db);  // both accumulate dout
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(da.data()[i], 1.0 + b.data()[i]);
+    EXPECT_EQ(db.data()[i], b.data()[i]);
+  }
+  xt::xtensor<double, 3> wrong = xt::zeros<double>({2, 3, 5});
+  expect_error([&] { ref::residual_add(a, wrong); },
+               {"residual_forward", "a is (2, 3, 4) but b is (2, 3, 5)"});
+  expect_error([&] { ref::residual_add_backward(a, da, wrong); },
+               {"residual_backward", "db is (2, 3, 5)"});
 }
 
 }  // namespace
