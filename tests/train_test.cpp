@@ -105,7 +105,7 @@ TEST(Train, ResumeIsBitwiseTheUninterruptedRun) {
 
 TEST(Train, OneTwoAndThreeThreadsAreBitwiseTheSame) {
   // set_cpu_threads: every row, head and element computed whole by one thread, the GEMMs in
-  // blocks of 256 rows of C, side by side (batch 20: N = 320 rows, blocks of 256 and 64) — the
+  // blocks of 512 rows of C, side by side (batch 40: N = 640 rows, blocks of 512 and 128) — the
   // same bits for any count. Fails if a loop's sum were shared between threads or the GEMMs were
   // split by the thread count (OpenBLAS's small-matrix kernels round differently: 64 rows in
   // one call and in two of 32 differed).
@@ -115,7 +115,7 @@ TEST(Train, OneTwoAndThreeThreadsAreBitwiseTheSame) {
   for (const int n : {1, 2, 3}) {
     ref::set_cpu_threads(n);
     ref::TrainOptions o = options(4);
-    o.batch = 20;
+    o.batch = 40;
     states.push_back(ref::train_init(kCfg, o));
     losses.emplace_back();
     for (int i = 0; i < 4; ++i) losses.back().push_back(ref::train_step(states.back(), tokens).loss);

@@ -16,9 +16,12 @@ namespace llmlab::ref {
 namespace {
 
 /// Rows of C per GEMM call in gemm_accumulate: a constant, so that the calls — and so the bits,
-/// since OpenBLAS picks its kernel by a call's sizes — are the same for any thread count.
-/// 256 costs ~3% against one call at the bench's sizes on one thread (bench/train_bench.py).
-constexpr std::size_t kGemmRows = 256;
+/// since OpenBLAS picks its kernel by a call's sizes — are the same for any thread count. Each
+/// call packs the whole of op(B) again, so larger blocks cost less: at the bench's sizes
+/// (bench/train_bench.py, N = 1024 rows, one block per core of a 2-core machine) 512 measured
+/// ~3% faster than 256 on one thread, and one call per GEMM ~3% faster again; smaller blocks
+/// would give more than two threads work on 1024 rows.
+constexpr std::size_t kGemmRows = 512;
 
 /// C (+)= α op(A) op(B) with β = 1 (C is already filled), skipped when a dimension is 0: BLAS
 /// rejects a leading dimension of 0, and an empty product adds nothing. C's rows go in blocks of
