@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -164,6 +165,42 @@ TEST(MatmulReferenceBackward, GradientsAccumulateIntoWhatIsAlreadyThere) {
       LLMLAB_EXPECT_AGREES(compare_golden(
           std::string(blas ? "blas " : "loop ") + name + " += ", want, got, Rule::relative(1e-10)));
     }
+  }
+}
+
+TEST(MatmulReferenceBlas, BlocksOfRowsAndOfColumnsAgreeWithTheTripleLoop) {
+  // matmul_blas.cpp runs a GEMM in blocks of 512 rows of its result, or, when the result has at
+  // most 512 rows, of 512 columns — each block its own pointers into A, B and C, with or without
+  // a transpose. These shapes reach every such path with more than one block (the golden cases
+  // are too small to): N = 600 rows (y and dx by rows), out = 530 (y by columns, B transposed;
+  // dW by rows, A transposed), in = 1100 (dx and dW by columns). Both paths sum the same products
+  // in double, in different orders: 1e-10 of max|y| as in InDoubleMatchesPyTorchFloat64ToTenDigits;
+  // a block that started at the wrong row or column errs by ~1e-1.
+  std::uint64_t state = 42;
+  const auto fill = [&](auto& t) {
+    for (auto& v : t) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      v = static_cast<double>(state >> 11) / 9007199254740992.0 * 2.0 - 1.0;  // [-1, 1)
+    }
+  };
+  for (const auto& [N, in, out] :
+       {std::array<std::size_t, 3>{600, 5, 7}, {3, 1100, 530}, {4, 1030, 5}}) {
+    M64 x = xt::empty<double>({N, in}), w = xt::empty<double>({out, in}),
+        dy = xt::empty<double>({N, out});
+    V64 b = xt::empty<double>({out});
+    fill(x), fill(w), fill(dy), fill(b);
+    const std::string n =
+        "N " + std::to_string(N) + " in " + std::to_string(in) + " out " + std::to_string(out);
+    const Rule rule = Rule::relative(1e-10);
+    LLMLAB_EXPECT_AGREES(compare_golden(n + " y", widened(llmlab::ref::matmul_forward(x, w, b)),
+                                        widened(llmlab::ref::matmul_forward_blas(x, w, b)), rule));
+    M64 dx = xt::zeros<double>(x.shape()), dw = xt::zeros<double>(w.shape()), dx2 = dx, dw2 = dw;
+    V64 db = xt::zeros<double>(b.shape()), db2 = db;
+    llmlab::ref::matmul_backward(dy, x, w, dx, dw, db);
+    llmlab::ref::matmul_backward_blas(dy, x, w, dx2, dw2, db2);
+    LLMLAB_EXPECT_AGREES(compare_golden(n + " dx", widened(dx), widened(dx2), rule));
+    LLMLAB_EXPECT_AGREES(compare_golden(n + " dw", widened(dw), widened(dw2), rule));
+    LLMLAB_EXPECT_AGREES(compare_golden(n + " db", widened(db), widened(db2), rule));
   }
 }
 

@@ -26,29 +26,43 @@ constexpr std::size_t kGemmRows = 512;
 /// C (+)= α op(A) op(B) with β = 1 (C is already filled), skipped when a dimension is 0: BLAS
 /// rejects a leading dimension of 0, and an empty product adds nothing. C's rows go in blocks of
 /// kGemmRows, one GEMM each: row i of C is \f$ C_{i\cdot} \mathrel{+}= \sum_k
-/// \mathrm{op}(A)_{ik} \mathrm{op}(B)_{k\cdot} \f$ in its block's call. The blocks run side by
-/// side on set_cpu_threads's OpenMP threads (cpu_threads.hpp), else one after another, each on
-/// OpenBLAS's threads; either way the same calls, the same bits (tests/train_test.cpp).
+/// \mathrm{op}(A)_{ik} \mathrm{op}(B)_{k\cdot} \f$ in its block's call. A C of one block of rows
+/// (a weight's gradient with few outputs, e.g. mlp.c_proj's C × 4C) goes in blocks of kGemmRows
+/// columns instead, so that it too has blocks for two threads. The blocks run side by side on
+/// set_cpu_threads's OpenMP threads (cpu_threads.hpp), else one after another, each on OpenBLAS's
+/// threads; either way the same calls, the same bits (tests/train_test.cpp).
 template <class T>
 void gemm_accumulate(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt::xtensor<T, 2>& C,
                      bool transpose_A, bool transpose_B) {
   const std::size_t K = transpose_A ? A.shape(0) : A.shape(1);
   if (C.size() == 0 || K == 0) return;
-  const std::size_t M = C.shape(0), Nc = C.shape(1), blocks = (M + kGemmRows - 1) / kGemmRows;
+  const std::size_t M = C.shape(0), Nc = C.shape(1);
+  const bool by_columns = M <= kGemmRows;  // one block of rows: split the columns instead
+  const std::size_t blocks = ((by_columns ? Nc : M) + kGemmRows - 1) / kGemmRows;
   using Index = xt::blas_index_t;
   const auto op = [](bool t) {
     return t ? cxxblas::Transpose::Trans : cxxblas::Transpose::NoTrans;
   };
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t block = 0; block < blocks; ++block) {
-    const std::size_t r0 = block * kGemmRows, r1 = std::min(M, r0 + kGemmRows);  // C's rows
-    // rows [r0, r1) of op(A): rows of A, or columns of A when it is transposed
-    const T* a = A.data() + (transpose_A ? r0 : r0 * A.shape(1));
+    const std::size_t i0 = block * kGemmRows;  // C's first row, or first column
+    const T* a = A.data();
+    const T* b = B.data();
+    T* c = C.data();
+    std::size_t rows = M, cols = Nc;
+    if (by_columns) {  // columns [i0, i1) of op(B): columns of B, or rows of B when transposed
+      cols = std::min(Nc, i0 + kGemmRows) - i0;
+      b += transpose_B ? i0 * B.shape(1) : i0;
+      c += i0;
+    } else {  // rows [i0, i1) of op(A): rows of A, or columns of A when transposed
+      rows = std::min(M, i0 + kGemmRows) - i0;
+      a += transpose_A ? i0 : i0 * A.shape(1);
+      c += i0 * Nc;
+    }
     cxxblas::gemm<Index>(cxxblas::StorageOrder::RowMajor, op(transpose_A), op(transpose_B),
-                         static_cast<Index>(r1 - r0), static_cast<Index>(Nc), static_cast<Index>(K),
-                         T(1), a, static_cast<Index>(A.shape(1)), B.data(),
-                         static_cast<Index>(B.shape(1)), T(1), C.data() + r0 * Nc,
-                         static_cast<Index>(Nc));
+                         static_cast<Index>(rows), static_cast<Index>(cols), static_cast<Index>(K),
+                         T(1), a, static_cast<Index>(A.shape(1)), b, static_cast<Index>(B.shape(1)),
+                         T(1), c, static_cast<Index>(Nc));
   }
 }
 
