@@ -100,7 +100,9 @@ inline std::size_t padded(std::size_t Tn) {
 /// \f$ S_{ij} = -\infty \f$). @returns \f$ L_i = m_i + \log \ell_i \f$.
 template <class T>
 LLMLAB_VECTOR_CLONES T softmax_row(T* row, std::size_t n, std::size_t Tn) {
-  const T m = *std::max_element(row, row + n);
+  T m = row[0];
+#pragma omp simd reduction(max : m)  // exact in any order (a NaN score makes the row NaN anyway)
+  for (std::size_t j = 1; j < n; ++j) m = std::max(m, row[j]);
 #pragma omp simd  // a vector of j at a time (vector_math.hpp)
   for (std::size_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - m);  // e^{S_ij − m_i}
   T l = 0;

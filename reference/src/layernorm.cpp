@@ -26,56 +26,70 @@ void require_shape(const char* where, const std::string& x_shape, const char* na
     throw Error(where, "x is " + x_shape + " but " + name + " is " + shape_of(got));
 }
 
-/// One row of the forward (x, y: C elements): \f$ \mu = \frac1C \sum_c x_c \f$, \f$ \sigma^2 =
-/// \frac1C \sum_c (x_c - \mu)^2 \f$, \f$ r = 1/\sqrt{\sigma^2 + \epsilon} \f$, \f$ y_c = (x_c -
-/// \mu) r w_c + b_c \f$. The sums run left to right (their order fixes the float baseline the
-/// kernels are judged against); the last loop a vector of c at a time (vector_math.hpp).
-template <class T>
-LLMLAB_VECTOR_CLONES void forward_row(const T* x, const T* w, const T* b, T eps, std::size_t C,
-                                      T* y, T& mean, T& rstd) {
+/// R rows of the forward (x, y: R rows of C elements), each row: \f$ \mu = \frac1C \sum_c x_c
+/// \f$, \f$ \sigma^2 = \frac1C \sum_c (x_c - \mu)^2 \f$, \f$ r = 1/\sqrt{\sigma^2 + \epsilon}
+/// \f$, \f$ y_c = (x_c - \mu) r w_c + b_c \f$. Each row's sums run left to right (their order
+/// fixes the float baseline the kernels are judged against); the R rows' sums are interleaved, so
+/// that the CPU overlaps R chains of dependent additions — the same additions per row, the same
+/// bits for any R. The last loop runs a vector of c at a time (vector_math.hpp).
+template <class T, std::size_t R>
+LLMLAB_VECTOR_CLONES void forward_rows(const T* x, const T* w, const T* b, T eps, std::size_t C,
+                                       T* y, T* mean, T* rstd) {
   // mu = (1/C) sum_c x_c
-  T mu = 0;
-  for (std::size_t c = 0; c < C; ++c) mu += x[c];
-  mu /= static_cast<T>(C);
+  T mu[R] = {}, var[R] = {};
+  for (std::size_t c = 0; c < C; ++c)
+#pragma GCC unroll 8  // R: the sums stay in registers
+    for (std::size_t r = 0; r < R; ++r) mu[r] += x[r * C + c];
+  for (std::size_t r = 0; r < R; ++r) mu[r] /= static_cast<T>(C);
   // sigma^2 = (1/C) sum_c (x_c - mu)^2   (biased, as PyTorch; second pass over x - mu)
-  T var = 0;
-  for (std::size_t c = 0; c < C; ++c) {
-    const T d = x[c] - mu;
-    var += d * d;
-  }
-  var /= static_cast<T>(C);
-  // r = 1 / sqrt(sigma^2 + eps)
-  const T r = T(1) / std::sqrt(var + eps);
-  // y_c = (x_c - mu) r w_c + b_c
+  for (std::size_t c = 0; c < C; ++c)
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r) {
+      const T d = x[r * C + c] - mu[r];
+      var[r] += d * d;
+    }
+  for (std::size_t r = 0; r < R; ++r) {
+    // r = 1 / sqrt(sigma^2 + eps)
+    const T rr = T(1) / std::sqrt(var[r] / static_cast<T>(C) + eps);
+    const T* xr = x + r * C;
+    T* yr = y + r * C;
+    // y_c = (x_c - mu) r w_c + b_c
 #pragma omp simd
-  for (std::size_t c = 0; c < C; ++c) y[c] = (x[c] - mu) * r * w[c] + b[c];
-  mean = mu;
-  rstd = r;
+    for (std::size_t c = 0; c < C; ++c) yr[c] = (xr[c] - mu[r]) * rr * w[c] + b[c];
+    mean[r] = mu[r];
+    rstd[r] = rr;
+  }
 }
 
-/// One row of the backward: dx_c += r (g_c − mean(g) − x̂_c mean(g x̂)), g_c = w_c dy_c.
-template <class T>
-LLMLAB_VECTOR_CLONES void backward_row(const T* dy, const T* x, const T* w, T mu, T r,
-                                       std::size_t C, T* dx) {
+/// R rows of the backward: dx_c += r (g_c − mean(g) − x̂_c mean(g x̂)), g_c = w_c dy_c; each
+/// row's two sums left to right, the R rows' sums interleaved (as forward_rows).
+template <class T, std::size_t R>
+LLMLAB_VECTOR_CLONES void backward_rows(const T* dy, const T* x, const T* w, const T* mu,
+                                        const T* r, std::size_t C, T* dx) {
   // The forward was y_c = xhat_c w_c + b_c with xhat_c = (x_c - mu) r. So the gradient reaching
   // xhat_c is g_c = w_c dy_c; we need its two means over the row:
   //   mean_g = (1/C) sum_k g_k,   mean_gxhat = (1/C) sum_k g_k xhat_k.
-  T mean_g = 0, mean_gxhat = 0;
-  for (std::size_t c = 0; c < C; ++c) {
-    const T xhat = (x[c] - mu) * r;
-    const T g = w[c] * dy[c];
-    mean_g += g;
-    mean_gxhat += g * xhat;
-  }
-  mean_g /= static_cast<T>(C);
-  mean_gxhat /= static_cast<T>(C);
+  T mean_g[R] = {}, mean_gxhat[R] = {};
+  for (std::size_t c = 0; c < C; ++c)
+#pragma GCC unroll 8  // R: the sums stay in registers
+    for (std::size_t i = 0; i < R; ++i) {
+      const T xhat = (x[i * C + c] - mu[i]) * r[i];
+      const T g = w[c] * dy[i * C + c];
+      mean_g[i] += g;
+      mean_gxhat[i] += g * xhat;
+    }
+  for (std::size_t i = 0; i < R; ++i) {
+    const T mg = mean_g[i] / static_cast<T>(C), mgx = mean_gxhat[i] / static_cast<T>(C);
+    const T *dyi = dy + i * C, *xi = x + i * C;
+    T* dxi = dx + i * C;
 #pragma omp simd
-  for (std::size_t c = 0; c < C; ++c) {
-    const T xhat = (x[c] - mu) * r;
-    const T g = w[c] * dy[c];
-    // xhat_c depends on x_c directly (r), through mu (-r/C each) and through r
-    // (dr/dx_k = -r^3 (x_k - mu) / C): dx_c = r (g_c - mean_g - xhat_c mean_gxhat).
-    dx[c] += (g - mean_g - xhat * mean_gxhat) * r;
+    for (std::size_t c = 0; c < C; ++c) {
+      const T xhat = (xi[c] - mu[i]) * r[i];
+      const T g = w[c] * dyi[c];
+      // xhat_c depends on x_c directly (r), through mu (-r/C each) and through r
+      // (dr/dx_k = -r^3 (x_k - mu) / C): dx_c = r (g_c - mean_g - xhat_c mean_gxhat).
+      dxi[c] += (g - mg - xhat * mgx) * r[i];
+    }
   }
 }
 
@@ -110,11 +124,17 @@ LayerNormForward<T> layernorm_forward(const xt::xtensor<T, 3>& x, const xt::xten
   if (!(eps > 0)) throw Error(where, "eps = " + std::to_string(eps) + " must be > 0");
 
   LayerNormForward<T> out{xt::empty<T>({B, Tn, C}), xt::empty<T>({B, Tn}), xt::empty<T>({B, Tn})};
-  // rows (bi, t) on OpenMP threads (set_cpu_threads), each row's sums by one thread
+  // groups of kRows rows (bi, t) on OpenMP threads (set_cpu_threads), each group by one thread;
+  // the rows left over one at a time
+  constexpr std::size_t kRows = 8;
+  const std::size_t rows = B * Tn, groups = rows / kRows;
+  const auto run = [&]<std::size_t R>(std::size_t row) {
+    forward_rows<T, R>(x.data() + row * C, w.data(), b.data(), static_cast<T>(eps), C,
+                       out.y.data() + row * C, out.mean.data() + row, out.rstd.data() + row);
+  };
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t row = 0; row < B * Tn; ++row)
-    forward_row(x.data() + row * C, w.data(), b.data(), static_cast<T>(eps), C,
-                out.y.data() + row * C, out.mean.data()[row], out.rstd.data()[row]);
+  for (std::size_t g = 0; g < groups; ++g) run.template operator()<kRows>(g * kRows);
+  for (std::size_t row = groups * kRows; row < rows; ++row) run.template operator()<1>(row);
   return out;
 }
 
@@ -138,11 +158,17 @@ void layernorm_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
   require_shape(where, xs, "dw", dw, c1);
   require_shape(where, xs, "db", db, c1);
 
-  // dx: rows (bi, t) on OpenMP threads, each row by one thread (no sum crosses rows)
+  // dx: groups of kRows rows (bi, t) on OpenMP threads, each group by one thread (no sum crosses
+  // rows); the rows left over one at a time
+  constexpr std::size_t kRows = 8;
+  const std::size_t rows = B * Tn, groups = rows / kRows;
+  const auto run = [&]<std::size_t R>(std::size_t row) {
+    backward_rows<T, R>(dy.data() + row * C, x.data() + row * C, w.data(), mean.data() + row,
+                        rstd.data() + row, C, dx.data() + row * C);
+  };
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t row = 0; row < B * Tn; ++row)
-    backward_row(dy.data() + row * C, x.data() + row * C, w.data(), mean.data()[row],
-                 rstd.data()[row], C, dx.data() + row * C);
+  for (std::size_t g = 0; g < groups; ++g) run.template operator()<kRows>(g * kRows);
+  for (std::size_t row = groups * kRows; row < rows; ++row) run.template operator()<1>(row);
   // b_c entered y_c with coefficient 1, w_c with coefficient xhat_c: sums over the rows, in row
   // order. Blocks of kColumns columns on OpenMP threads, each column's two sums by one thread.
   constexpr std::size_t kColumns = 64;

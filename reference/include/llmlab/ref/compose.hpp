@@ -5,6 +5,7 @@
 /// chapter 07's lab): moving between activations (B, T, C) and the rows (N, C) = (B·T, C) that
 /// matmul takes, and the residual connection on (B, T, C) tensors through the residual component.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <string>
@@ -16,6 +17,19 @@
 
 namespace llmlab::ref {
 
+namespace detail {
+/// Throws llmlab::Error "reshaped: a tensor of n elements into a shape of m" unless the
+/// product m of `shape` is n.
+template <std::size_t M>
+void check_reshape(std::size_t n, const std::array<std::size_t, M>& shape) {
+  std::size_t size = 1;
+  for (const std::size_t d : shape) size *= d;
+  if (size != n)
+    throw Error("reshaped", "a tensor of " + std::to_string(n) + " elements into a shape of " +
+                                std::to_string(size));
+}
+}  // namespace detail
+
 /// A copy of `e` in another shape with the same elements in the same (row-major) order: (B, T, C)
 /// as rows (N, C) with N = B·T, or rows back as (B, T, C).
 /// @tparam T the scalar   @tparam M the result's rank
@@ -25,6 +39,18 @@ xt::xtensor<T, M> reshaped(const E& e, const std::array<std::size_t, M>& shape) 
   return xt::reshape_view(e, shape);
 }
 
+/// reshaped for a tensor (contiguous, row-major): the same copy, element by element in memory
+/// order, without going through a view.
+/// @param e the tensor   @param shape the result's shape, of e's size
+/// @throws llmlab::Error "reshaped: …" when the shape's product is not e's size.
+template <class T, std::size_t M, std::size_t K>
+xt::xtensor<T, M> reshaped(const xt::xtensor<T, K>& e, const std::array<std::size_t, M>& shape) {
+  detail::check_reshape(e.size(), shape);
+  xt::xtensor<T, M> out = xt::xtensor<T, M>::from_shape(shape);
+  std::copy(e.data(), e.data() + e.size(), out.data());
+  return out;
+}
+
 /// `e` in another shape, its elements moved, not copied: for a tensor no longer needed in its own
 /// shape (a temporary, or `std::move(t)`), which is left empty.
 /// @tparam T the scalar   @tparam M the result's rank   @tparam K e's rank
@@ -32,11 +58,7 @@ xt::xtensor<T, M> reshaped(const E& e, const std::array<std::size_t, M>& shape) 
 /// @throws llmlab::Error "reshaped: …" when the shape's product is not e's size.
 template <class T, std::size_t M, std::size_t K>
 xt::xtensor<T, M> reshaped(xt::xtensor<T, K>&& e, const std::array<std::size_t, M>& shape) {
-  std::size_t size = 1;
-  for (const std::size_t d : shape) size *= d;
-  if (size != e.size())
-    throw Error("reshaped", "a tensor of " + std::to_string(e.size()) +
-                                " elements into a shape of " + std::to_string(size));
+  detail::check_reshape(e.size(), shape);
   xt::xtensor<T, M> out;
   out.storage() = std::move(e.storage());
   out.resize(shape);  // the storage already has the size: only the shape and strides change
