@@ -9,8 +9,9 @@ config, batch and threads, in the same run; prints tokens/s of both and the rati
 llmlab's time is the median `ms` of metrics.jsonl over the steps after the first (`--threads N`:
 ref::set_cpu_threads, N OpenMP threads for the reference's loops and its GEMMs, OpenBLAS at one);
 PyTorch's the median wall time of the same number of forward + backward + clip + AdamW steps
-(torch.set_num_threads). Both run with OMP_WAIT_POLICY=passive unless the environment says
-otherwise (below). Both train on the same text
+(torch.set_num_threads). The last line also compares the fastest step of all runs, each side:
+the one least disturbed by the machine's other work. Both run with OMP_WAIT_POLICY=passive
+unless the environment says otherwise (below). Both train on the same text
 (the licences under /usr/share/common-licenses), tokenized by llmlab's trained vocabulary. The two
 are run --repeat times, alternated, and the medians compared: on a shared machine one run's
 ratio swings by 1.5x.
@@ -98,6 +99,34 @@ GEMMs). The goal (>= 1.0x at 1 and 2 threads) is not met. What is left outside t
 allocation and copying between xtensor containers (the composition's xarray round trips in
 residual_add and reshaped, zero-filled gradient buffers each step), serial at 2 threads.
 
+Round 5 (issue 11, 2026-12-04 15:50-16:40 UTC, before = 3de435f, after = this commit). perf of the
+steps alone (samples under train_step) showed what was left besides OpenBLAS's kernel: its packing
+(~12%, each block of rows repacking the other operand), copies and zero fills (~6%), and sums
+waiting on their own previous addition. Changed, every one keeping the training losses bit for
+bit (compared on 3-step runs of this config at 1 and 2 threads):
+  - cross-entropy's logsumexp and LayerNorm's rows 8 at a time, attention's scores 4 rows at a
+    time: each row's sum still left to right, the rows' chains interleaved;
+  - no xarray round trips in residual_add, no copy of a temporary in reshaped (the 16 MB logits
+    and dlogits), the residual backward into zeros as a copy, the optimizer stepping the
+    parameters and gradients in place of three 17 MB copies a step, matmul's output filled with
+    the bias without zeroing it first, the bias gradient and clip_grad_norm's sum a vector at a
+    time;
+  - GEMMs in blocks of 512 rows (was 256: half the repacking), and a result with a single block
+    of rows split by columns, so that mlp.c_proj's weight gradient uses both threads.
+llmlab alone, min ms/step of `--steps 8` runs, median of 3-4 alternated runs: 1 thread 409-462
+(before) -> 352-365; 2 threads ~300-400 -> 222-227. This script, `--steps 10 --repeat 7` (16:37,
+load 0.9-1.6):
+
+    1 thread : 1.064x (1.222, 1.030, 0.951, 1.100, 1.078, 1.087, 1.046; llmlab 372 ms, PyTorch
+               396); fastest step 338.5 against 363.3 ms: 1.073x
+    2 threads: 1.513x (1.060, 1.509, 1.749, 1.514, 1.639, 2.251, 1.293; llmlab 240 ms, PyTorch
+               363); fastest step 205.2 against 240.6 ms: 1.173x
+
+So the goal (>= 1.0x at 1 and 2 threads) is met, at 1 thread by a margin (~6%) smaller than one
+run's noise on this machine: the per-run ratios above span 0.95-1.22. PyTorch's GEMMs are the same
+OpenBLAS kernel (perf: 45% of its samples), so what separates the two is everything else. The
+PyTorch side at 2 threads suffers more from a busy neighbour (its median steps 254-484 ms).
+
 `--backend emu` times llmlab::cuda::Gpt under the emulator instead (the CUDA kernels on the CPU:
 give it a tiny config, e.g. --layers 1 --embd 32 --heads 2 --context 32 --vocab 300 --batch 8,
 where it measured 600 … 1,250 tokens/s on 2 shared, busy cores, ref 16,000 … 73,000);
@@ -182,11 +211,11 @@ def torch_step_ms(a, V, steps):
         torch.nn.utils.clip_grad_norm_(list(P.values()), 1.0)
         opt.step()
         times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times[1:])
+    return statistics.median(times[1:]), min(times[1:])
 
 
 def llmlab_step_ms(a):
-    """Median ms of llmlab's steps after the first, and the vocabulary size it trained."""
+    """Median and least ms of llmlab's steps after the first, and the vocabulary size it trained."""
     texts = sorted(str(f) for f in pathlib.Path("/usr/share/common-licenses").iterdir() if f.is_file())
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads),
@@ -200,7 +229,8 @@ def llmlab_step_ms(a):
         metrics = [json.loads(x) for x in pathlib.Path(d, "run", "metrics.jsonl").read_text().split("\n") if x]
         V = len(pathlib.Path(d, "run", "tokenizer.tiktoken").read_text().splitlines()) + len(
             json.loads(pathlib.Path(d, "run", "tokenizer.tiktoken.specials.json").read_text()))
-        return statistics.median(m["ms"] for m in metrics[1:]), V
+        ms = [m["ms"] for m in metrics[1:]]
+        return statistics.median(ms), min(ms), V
 
 
 def main():
@@ -216,13 +246,17 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     tokens = a.batch * a.context
-    ours, theirs = [], []
+    ours, theirs, ours_best, theirs_best = [], [], [], []
     for r in range(a.repeat):  # alternated, so that a busy spell of a shared machine hits both
-        ms, V = llmlab_step_ms(a)
+        ms, best, V = llmlab_step_ms(a)
         ours.append(ms)
-        theirs.append(torch_step_ms(a, V, a.steps))
+        ours_best.append(best)
+        ms, best = torch_step_ms(a, V, a.steps)
+        theirs.append(ms)
+        theirs_best.append(best)
         print(f"run {r + 1}: llmlab {ours[-1]:8.1f} ms/step, PyTorch {theirs[-1]:8.1f} ms/step, "
-              f"ratio {theirs[-1] / ours[-1]:.3f}x", flush=True)
+              f"ratio {theirs[-1] / ours[-1]:.3f}x (fastest steps {ours_best[-1]:.1f}, "
+              f"{theirs_best[-1]:.1f} ms)", flush=True)
     ours_ms, theirs_ms = statistics.median(ours), statistics.median(theirs)
     print(f"config: {a.layers} layers, width {a.embd}, {a.heads} heads, context {a.context}, "
           f"vocab {V}, batch {a.batch}; {a.threads} thread(s); median of {a.steps - 1} steps, "
@@ -231,6 +265,10 @@ def main():
     print(f"PyTorch (CPU)     : {theirs_ms:8.1f} ms/step  {tokens / theirs_ms * 1e3:9.0f} tokens/s")
     print(f"ratio llmlab / PyTorch tokens/s: {theirs_ms / ours_ms:.3f}x "
           f"(per run: {', '.join(f'{t / o:.3f}' for o, t in zip(ours, theirs))})")
+    # The fastest step of all runs, each side: the least disturbed by other work on the machine
+    # (what timeit reports, and for the same reason) — a second view, not a replacement.
+    print(f"fastest step: llmlab {min(ours_best):.1f} ms, PyTorch {min(theirs_best):.1f} ms, "
+          f"ratio {min(theirs_best) / min(ours_best):.3f}x")
 
 
 if __name__ == "__main__":
