@@ -114,7 +114,7 @@ bit (compared on 3-step runs of this config at 1 and 2 threads):
   - GEMMs in blocks of 512 rows (was 256: half the repacking), and a result with a single block
     of rows split by columns, so that mlp.c_proj's weight gradient uses both threads.
 llmlab alone, min ms/step of `--steps 8` runs, median of 3-4 alternated runs: 1 thread 409-462
-(before) -> 352-365; 2 threads ~300-400 -> 222-227. This script, `--steps 10 --repeat 7` (16:37,
+(before) -> 352-365; 2 threads 297-425 -> 222-227. This script, `--steps 10 --repeat 7` (16:37,
 load 0.9-1.6):
 
     1 thread : 1.064x (1.222, 1.030, 0.951, 1.100, 1.078, 1.087, 1.046; llmlab 372 ms, PyTorch
