@@ -169,12 +169,12 @@ TEST(MatmulReferenceBackward, GradientsAccumulateIntoWhatIsAlreadyThere) {
 }
 
 TEST(MatmulReferenceBlas, BlocksOfRowsAndOfColumnsAgreeWithTheTripleLoop) {
-  // matmul_blas.cpp runs a GEMM in blocks of 512 rows of its result, or, when the result has at
-  // most 512 rows, of 512 columns — each block its own pointers into A, B and C, with or without
-  // a transpose. These shapes reach every such path with more than one block (the golden cases
-  // are too small to): N = 600 rows (y and dx by rows), out = 530 (y by columns, B transposed;
-  // dW by rows, A transposed), in = 1100 (dx and dW by columns). Both paths sum the same products
-  // in double, in different orders: 1e-10 of max|y| as in InDoubleMatchesPyTorchFloat64ToTenDigits;
+  // matmul_blas.cpp runs a GEMM in blocks of rows or of columns of its result (at most 512, two
+  // at least from 256 on), each block its own pointers into A, B and C, with or without a
+  // transpose. These shapes reach every such path with more than one block (the golden cases are
+  // too small to): N = 600 (y and dx by rows), out = 600 (dW by rows, A transposed; y by columns,
+  // B transposed), in = 1100 and 1030 (dx and dW by columns). Both paths sum the same products in
+  // double, in different orders: 1e-10 of max|y| as in InDoubleMatchesPyTorchFloat64ToTenDigits;
   // a block that started at the wrong row or column errs by ~1e-1.
   std::uint64_t state = 42;
   const auto fill = [&](auto& t) {
@@ -184,7 +184,7 @@ TEST(MatmulReferenceBlas, BlocksOfRowsAndOfColumnsAgreeWithTheTripleLoop) {
     }
   };
   for (const auto& [N, in, out] :
-       {std::array<std::size_t, 3>{600, 5, 7}, {3, 1100, 530}, {4, 1030, 5}}) {
+       {std::array<std::size_t, 3>{600, 5, 7}, {3, 1100, 530}, {4, 1030, 5}, {4, 5, 600}}) {
     M64 x = xt::empty<double>({N, in}), w = xt::empty<double>({out, in}),
         dy = xt::empty<double>({N, out});
     V64 b = xt::empty<double>({out});

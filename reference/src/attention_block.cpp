@@ -47,7 +47,7 @@ Dims check_block(const char* where, const xt::xtensor<T, 3>& x, const AttentionB
 /// \mathrm{rows}_{bT+t,\ \mathrm{part}\cdot C + hD + d} \f$.
 template <class T>
 xt::xarray<T> split_heads(const xt::xtensor<T, 2>& rows, std::size_t part, const Dims& s) {
-  xt::xarray<T> a = xt::empty<T>({s.B, s.H, s.T, s.D});
+  xt::xarray<T> a = xt::xarray<T>::from_shape({s.B, s.H, s.T, s.D});  // (not copied in)
   const std::size_t width = rows.shape()[1];
   for (std::size_t b = 0; b < s.B; ++b)
     for (std::size_t h = 0; h < s.H; ++h)

@@ -15,20 +15,30 @@
 namespace llmlab::ref {
 namespace {
 
-/// Rows of C per GEMM call in gemm_accumulate: a constant, so that the calls — and so the bits,
-/// since OpenBLAS picks its kernel by a call's sizes — are the same for any thread count. Each
-/// call packs the whole of op(B) again, so larger blocks cost less: at the bench's sizes
-/// (bench/train_bench.py, N = 1024 rows, one block per core of a 2-core machine) 512 measured
-/// ~3% faster than 256 on one thread, and one call per GEMM ~3% faster again; smaller blocks
-/// would give more than two threads work on 1024 rows.
+/// The most rows (or columns) of C per GEMM call in gemm_accumulate. The blocks are a function of
+/// C's shape alone, so that the calls — and so the bits, since OpenBLAS picks its kernel by a
+/// call's sizes — are the same for any thread count. Each call packs the whole of the other operand
+/// again, so larger blocks cost less: at the bench's sizes (bench/train_bench.py, N = 1024 rows,
+/// one block per core of a 2-core machine) 512 measured ~3% faster than 256 on one thread, and one
+/// call per GEMM ~3% faster again; smaller blocks would give more than two threads work on 1024
+/// rows.
 constexpr std::size_t kGemmRows = 512;
 
+/// How C's `extent` rows (or columns) are cut: into equal blocks of at most kGemmRows — two at
+/// least from kGemmRows / 2 on, so that a 256-row product still has a block for each of two
+/// threads, and 768 rows go as 384 + 384 rather than 512 + 256. @returns the rows per block.
+inline std::size_t block_rows(std::size_t extent) {
+  std::size_t blocks = (extent + kGemmRows - 1) / kGemmRows;
+  if (extent >= kGemmRows / 2) blocks = std::max<std::size_t>(blocks, 2);
+  return (extent + blocks - 1) / blocks;
+}
+
 /// C (+)= α op(A) op(B) with β = 1 (C is already filled), skipped when a dimension is 0: BLAS
-/// rejects a leading dimension of 0, and an empty product adds nothing. C's rows go in blocks of
-/// kGemmRows, one GEMM each: row i of C is \f$ C_{i\cdot} \mathrel{+}= \sum_k
-/// \mathrm{op}(A)_{ik} \mathrm{op}(B)_{k\cdot} \f$ in its block's call. A C of one block of rows
-/// (a weight's gradient with few outputs, e.g. mlp.c_proj's C × 4C) goes in blocks of kGemmRows
-/// columns instead, so that it too has blocks for two threads. The blocks run side by side on
+/// rejects a leading dimension of 0, and an empty product adds nothing. C goes in blocks of rows
+/// (block_rows), one GEMM each: row i of C is \f$ C_{i\cdot} \mathrel{+}= \sum_k
+/// \mathrm{op}(A)_{ik} \mathrm{op}(B)_{k\cdot} \f$ in its block's call — or in blocks of columns
+/// when those repack less (a wide C with few rows, e.g. mlp.c_proj's C × 4C weight gradient).
+/// The blocks run side by side on
 /// set_cpu_threads's OpenMP threads (cpu_threads.hpp), else one after another, each on OpenBLAS's
 /// threads; either way the same calls, the same bits (tests/train_test.cpp).
 template <class T>
@@ -37,25 +47,34 @@ void gemm_accumulate(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt:
   const std::size_t K = transpose_A ? A.shape(0) : A.shape(1);
   if (C.size() == 0 || K == 0) return;
   const std::size_t M = C.shape(0), Nc = C.shape(1);
-  const bool by_columns = M <= kGemmRows;  // one block of rows: split the columns instead
-  const std::size_t blocks = ((by_columns ? Nc : M) + kGemmRows - 1) / kGemmRows;
+  // Each call packs its slice of one operand and the whole of the other: blocks of rows repack
+  // op(B) (K·Nc) per block, blocks of columns op(A) (M·K). Cut along the one that packs less,
+  // unless only one of them has more than one block.
+  const std::size_t per_row_block = block_rows(M), per_col_block = block_rows(Nc);
+  const std::size_t row_blocks = (M + per_row_block - 1) / per_row_block,
+                    col_blocks = (Nc + per_col_block - 1) / per_col_block;
+  const bool by_columns = row_blocks == 1 ? col_blocks > 1  // the only cut with blocks for threads
+                          : col_blocks == 1 ? false
+                                            : col_blocks * M + Nc < M + row_blocks * Nc;
+  const std::size_t per_block = by_columns ? per_col_block : per_row_block,
+                    blocks = by_columns ? col_blocks : row_blocks;
   using Index = xt::blas_index_t;
   const auto op = [](bool t) {
     return t ? cxxblas::Transpose::Trans : cxxblas::Transpose::NoTrans;
   };
 #pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
   for (std::size_t block = 0; block < blocks; ++block) {
-    const std::size_t i0 = block * kGemmRows;  // C's first row, or first column
+    const std::size_t i0 = block * per_block;  // C's first row, or first column
     const T* a = A.data();
     const T* b = B.data();
     T* c = C.data();
     std::size_t rows = M, cols = Nc;
     if (by_columns) {  // columns [i0, i1) of op(B): columns of B, or rows of B when transposed
-      cols = std::min(Nc, i0 + kGemmRows) - i0;
+      cols = std::min(Nc, i0 + per_block) - i0;
       b += transpose_B ? i0 * B.shape(1) : i0;
       c += i0;
     } else {  // rows [i0, i1) of op(A): rows of A, or columns of A when transposed
-      rows = std::min(M, i0 + kGemmRows) - i0;
+      rows = std::min(M, i0 + per_block) - i0;
       a += transpose_A ? i0 : i0 * A.shape(1);
       c += i0 * Nc;
     }
