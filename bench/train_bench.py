@@ -111,8 +111,9 @@ bit (compared on 3-step runs of this config at 1 and 2 threads):
     parameters and gradients in place of three 17 MB copies a step, matmul's output filled with
     the bias without zeroing it first, the bias gradient and clip_grad_norm's sum a vector at a
     time;
-  - GEMMs in blocks of 512 rows (was 256: half the repacking), and a result with a single block
-    of rows split by columns, so that mlp.c_proj's weight gradient uses both threads.
+  - GEMMs in blocks of at most 512 rows (was 256: half the repacking), of equal size, two at
+    least from 256 on, cut along rows or columns by which repacks less — so that mlp.c_proj's and
+    attn.c_proj's weight gradients use both threads, and c_attn's splits 384 + 384.
 llmlab alone, min ms/step of `--steps 8` runs, median of 3-4 alternated runs: 1 thread 409-462
 (before) -> 352-365; 2 threads 297-425 -> 222-227. This script, `--steps 10 --repeat 7` (16:37,
 load 0.9-1.6):
@@ -122,8 +123,15 @@ load 0.9-1.6):
     2 threads: 1.513x (1.060, 1.509, 1.749, 1.514, 1.639, 2.251, 1.293; llmlab 240 ms, PyTorch
                363); fastest step 205.2 against 240.6 ms: 1.173x
 
-So the goal (>= 1.0x at 1 and 2 threads) is met, at 1 thread by a margin (~6%) smaller than one
-run's noise on this machine: the per-run ratios above span 0.95-1.22. PyTorch's GEMMs are the same
+and again at 17:09-17:10 (load 1.2-1.5), with the equal blocks:
+
+    1 thread : 1.038x (1.119, 1.100, 1.173, 1.005, 1.084, 1.088, 1.065; llmlab 384 ms, PyTorch
+               399); fastest step 342.6 against 368.0 ms: 1.074x
+    2 threads: 1.292x (1.476, 0.937, 1.315, 1.229, 1.344, 1.292, 1.202; llmlab 295 ms, PyTorch
+               381); fastest step 226.5 against 248.8 ms: 1.098x
+
+So the goal (>= 1.0x at 1 and 2 threads) is met, at 1 thread by a margin (4-7%) smaller than one
+run's noise on this machine: single runs' ratios span 0.95-1.22. PyTorch's GEMMs are the same
 OpenBLAS kernel (perf: 45% of its samples), so what separates the two is everything else. The
 PyTorch side at 2 threads suffers more from a busy neighbour (its median steps 254-484 ms).
 
