@@ -7,6 +7,7 @@
 #include "llmlab/ref/train.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,8 +18,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "llmlab/testing/expect.hpp"
 
@@ -118,7 +117,8 @@ TEST(Train, OneTwoAndThreeThreadsAreBitwiseTheSame) {
     o.batch = 40;
     states.push_back(ref::train_init(kCfg, o));
     losses.emplace_back();
-    for (int i = 0; i < 4; ++i) losses.back().push_back(ref::train_step(states.back(), tokens).loss);
+    for (int i = 0; i < 4; ++i)
+      losses.back().push_back(ref::train_step(states.back(), tokens).loss);
   }
   ref::set_cpu_threads(1);
   for (std::size_t r = 1; r < states.size(); ++r) {
@@ -258,6 +258,19 @@ TEST(Train, ANonFiniteLossStopsTheStepAndKeepsTheParameters) {
   const auto before = s.params.wte;
   expect_error([&] { ref::train_step(s, tokens); }, {"train_step", "at step 2"});
   EXPECT_EQ(s.step, 1);
+  EXPECT_EQ(s.params.wte, before);
+}
+
+TEST(Train, ARefusedOptimizerStepKeepsTheParameters) {
+  // train_step moves each parameter's storage into the optimizer's flat tensor and back: a refusal
+  // (here the first moment of wte has the wrong size, as a hand-edited state could) must give the
+  // values back, not leave wte empty.
+  const auto tokens = tiny_corpus();
+  ref::TrainState s = ref::train_init(kCfg, options(4));
+  ref::train_step(s, tokens);
+  const auto before = s.params.wte;
+  s.m[0] = xt::zeros<float>({std::size_t{3}});
+  expect_error([&] { ref::train_step(s, tokens); }, {"adamw_step", "m is (3)"});
   EXPECT_EQ(s.params.wte, before);
 }
 

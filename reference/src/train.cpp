@@ -130,7 +130,12 @@ StepStats train_step(TrainState& s, const Batch& batch) {
     const auto shape = t.shape();
     // the optimizer steps flat tensors: t's storage is moved in and back, not copied
     xt::xtensor<float, 1> p = reshaped<float, 1>(std::move(t), {t.size()});
-    adamw_step<float>(p, grads[i], s.m[i], s.v[i], s.step + 1, o);
+    try {
+      adamw_step<float>(p, grads[i], s.m[i], s.v[i], s.step + 1, o);
+    } catch (...) {  // refused (a moment of the wrong shape, a bad option): t gets its values back
+      t = reshaped<float, rank>(std::move(p), shape);
+      throw;
+    }
     t = reshaped<float, rank>(std::move(p), shape);
     ++i;
   });
