@@ -35,4 +35,22 @@ void for_each_chunk(std::size_t size, F&& f) {
   for (std::size_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(kChunk, size - c * kChunk));
 }
 
+/// Rows side by side in for_each_row_group: enough independent chains of additions to hide an
+/// addition's latency.
+constexpr std::size_t kRowGroup = 8;
+
+/// Calls `f.template operator()<kRowGroup>(row)` for the groups [row, row + kRowGroup) of
+/// consecutive rows that cover [0, rows − rows mod kRowGroup), the groups on cpu_threads() OpenMP
+/// threads, then `f.template operator()<1>(row)` for each row left over. For row-wise work whose
+/// sums run left to right (cross-entropy's logsumexp, LayerNorm's rows): f does a group's rows
+/// side by side, each row still whole on one thread and its sums in their order, so the results
+/// are the same bits for any thread count and any group size.
+template <class F>
+void for_each_row_group(std::size_t rows, F&& f) {
+  const std::size_t groups = rows / kRowGroup;
+#pragma omp parallel for schedule(static) num_threads(cpu_threads())
+  for (std::size_t g = 0; g < groups; ++g) f.template operator()<kRowGroup>(g * kRowGroup);
+  for (std::size_t row = groups * kRowGroup; row < rows; ++row) f.template operator()<1>(row);
+}
+
 }  // namespace llmlab::ref::detail

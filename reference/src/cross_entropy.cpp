@@ -92,14 +92,9 @@ xt::xtensor<T, 2> logsumexp(const xt::xtensor<T, 3>& logits) {
   const std::size_t B = logits.shape(0), T_ = logits.shape(1), V = logits.shape(2);
   if (V == 0) throw Error("logsumexp", "logits is " + shape_of(logits) + ": rows of V = 0 logits");
   xt::xtensor<T, 2> lse = xt::empty<T>({B, T_});
-  // Groups of kRows rows on OpenMP threads, each group by one; the rows left over one at a time.
-  constexpr std::size_t kRows = 8;
-  const std::size_t rows = B * T_, groups = rows / kRows;
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t g = 0; g < groups; ++g)
-    rows_logsumexp<T, kRows>(logits.data() + g * kRows * V, V, lse.data() + g * kRows);
-  for (std::size_t r = groups * kRows; r < rows; ++r)
-    rows_logsumexp<T, 1>(logits.data() + r * V, V, lse.data() + r);
+  detail::for_each_row_group(B * T_, [&]<std::size_t R>(std::size_t row) {
+    rows_logsumexp<T, R>(logits.data() + row * V, V, lse.data() + row);
+  });
   return lse;
 }
 

@@ -124,17 +124,11 @@ LayerNormForward<T> layernorm_forward(const xt::xtensor<T, 3>& x, const xt::xten
   if (!(eps > 0)) throw Error(where, "eps = " + std::to_string(eps) + " must be > 0");
 
   LayerNormForward<T> out{xt::empty<T>({B, Tn, C}), xt::empty<T>({B, Tn}), xt::empty<T>({B, Tn})};
-  // groups of kRows rows (bi, t) on OpenMP threads (set_cpu_threads), each group by one thread;
-  // the rows left over one at a time
-  constexpr std::size_t kRows = 8;
-  const std::size_t rows = B * Tn, groups = rows / kRows;
-  const auto run = [&]<std::size_t R>(std::size_t row) {
+  // rows (bi, t) in groups on OpenMP threads (set_cpu_threads), each row's sums by one thread
+  detail::for_each_row_group(B * Tn, [&]<std::size_t R>(std::size_t row) {
     forward_rows<T, R>(x.data() + row * C, w.data(), b.data(), static_cast<T>(eps), C,
                        out.y.data() + row * C, out.mean.data() + row, out.rstd.data() + row);
-  };
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t g = 0; g < groups; ++g) run.template operator()<kRows>(g * kRows);
-  for (std::size_t row = groups * kRows; row < rows; ++row) run.template operator()<1>(row);
+  });
   return out;
 }
 
@@ -158,17 +152,11 @@ void layernorm_backward(const xt::xtensor<T, 3>& dy, const xt::xtensor<T, 3>& x,
   require_shape(where, xs, "dw", dw, c1);
   require_shape(where, xs, "db", db, c1);
 
-  // dx: groups of kRows rows (bi, t) on OpenMP threads, each group by one thread (no sum crosses
-  // rows); the rows left over one at a time
-  constexpr std::size_t kRows = 8;
-  const std::size_t rows = B * Tn, groups = rows / kRows;
-  const auto run = [&]<std::size_t R>(std::size_t row) {
+  // dx: rows (bi, t) in groups on OpenMP threads, each row by one thread (no sum crosses rows)
+  detail::for_each_row_group(B * Tn, [&]<std::size_t R>(std::size_t row) {
     backward_rows<T, R>(dy.data() + row * C, x.data() + row * C, w.data(), mean.data() + row,
                         rstd.data() + row, C, dx.data() + row * C);
-  };
-#pragma omp parallel for schedule(static) num_threads(detail::cpu_threads())
-  for (std::size_t g = 0; g < groups; ++g) run.template operator()<kRows>(g * kRows);
-  for (std::size_t row = groups * kRows; row < rows; ++row) run.template operator()<1>(row);
+  });
   // b_c entered y_c with coefficient 1, w_c with coefficient xhat_c: sums over the rows, in row
   // order. Blocks of kColumns columns on OpenMP threads, each column's two sums by one thread.
   constexpr std::size_t kColumns = 64;

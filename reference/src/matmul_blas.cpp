@@ -26,8 +26,9 @@ constexpr std::size_t kGemmRows = 512;
 
 /// How C's `extent` rows (or columns) are cut: into equal blocks of at most kGemmRows — two at
 /// least from kGemmRows / 2 on, so that a 256-row product still has a block for each of two
-/// threads, and 768 rows go as 384 + 384 rather than 512 + 256. @returns the rows per block.
-inline std::size_t block_rows(std::size_t extent) {
+/// threads, and 768 rows go as 384 + 384 rather than 512 + 256. @returns the rows (or columns)
+/// per block.
+inline std::size_t block_size(std::size_t extent) {
   std::size_t blocks = (extent + kGemmRows - 1) / kGemmRows;
   if (extent >= kGemmRows / 2) blocks = std::max<std::size_t>(blocks, 2);
   return (extent + blocks - 1) / blocks;
@@ -35,12 +36,12 @@ inline std::size_t block_rows(std::size_t extent) {
 
 /// C (+)= α op(A) op(B) with β = 1 (C is already filled), skipped when a dimension is 0: BLAS
 /// rejects a leading dimension of 0, and an empty product adds nothing. C goes in blocks of rows
-/// (block_rows), one GEMM each: row i of C is \f$ C_{i\cdot} \mathrel{+}= \sum_k
+/// (block_size), one GEMM each: row i of C is \f$ C_{i\cdot} \mathrel{+}= \sum_k
 /// \mathrm{op}(A)_{ik} \mathrm{op}(B)_{k\cdot} \f$ in its block's call — or in blocks of columns
 /// when those repack less (a wide C with few rows, e.g. mlp.c_proj's C × 4C weight gradient).
-/// The blocks run side by side on
-/// set_cpu_threads's OpenMP threads (cpu_threads.hpp), else one after another, each on OpenBLAS's
-/// threads; either way the same calls, the same bits (tests/train_test.cpp).
+/// The blocks run side by side on set_cpu_threads's OpenMP threads (cpu_threads.hpp), else one
+/// after another, each on OpenBLAS's threads; either way the same calls, the same bits
+/// (tests/train_test.cpp).
 template <class T>
 void gemm_accumulate(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt::xtensor<T, 2>& C,
                      bool transpose_A, bool transpose_B) {
@@ -50,7 +51,7 @@ void gemm_accumulate(const xt::xtensor<T, 2>& A, const xt::xtensor<T, 2>& B, xt:
   // Each call packs its slice of one operand and the whole of the other: blocks of rows repack
   // op(B) (K·Nc) per block, blocks of columns op(A) (M·K). Cut along the one that packs less,
   // unless only one of them has more than one block.
-  const std::size_t per_row_block = block_rows(M), per_col_block = block_rows(Nc);
+  const std::size_t per_row_block = block_size(M), per_col_block = block_size(Nc);
   const std::size_t row_blocks = (M + per_row_block - 1) / per_row_block,
                     col_blocks = (Nc + per_col_block - 1) / per_col_block;
   const bool by_columns = row_blocks == 1 ? col_blocks > 1  // the only cut with blocks for threads
